@@ -1,0 +1,39 @@
+package org.fusedstage.model;
+
+import org.fusedstage.data.Batch;
+
+/**
+ * An interatomic potential evaluated on a whole {@link Batch} in one call.
+ *
+ * <p>{@link #compute} stores energies per system (eV, field {@link Batch#ENERGY}), forces per atom
+ * (eV/A, {@link Batch#FORCES}) and, when the model provides it, stress per system (eV/A^3,
+ * {@link Batch#STRESS}) in the batch.
+ */
+public interface Potential extends AutoCloseable {
+
+    /** What the model is: cutoff, elements, dtypes, units, outputs, citation. */
+    PotentialMetadata metadata();
+
+    /**
+     * Evaluates the model on every system of the batch and stores the results in it.
+     *
+     * @param batch the batch; its positions, cell, pbc, atomic numbers and system index are read
+     */
+    void compute(Batch batch);
+
+    /**
+     * Checks that this model can evaluate the batch (elements, dtype), before any step runs.
+     *
+     * @throws IllegalArgumentException naming what to change
+     */
+    default void validate(Batch batch) {
+        metadata().validate(batch);
+    }
+
+    /** Number of {@link #compute} calls so far (each is one model forward pass). */
+    long forwardCount();
+
+    /** Frees the model; the default does nothing. */
+    @Override
+    default void close() {}
+}

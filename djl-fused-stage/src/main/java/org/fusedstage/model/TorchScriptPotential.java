@@ -1,0 +1,270 @@
+package org.fusedstage.model;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.nn.Block;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ModelNotFoundException;
+import ai.djl.repository.zoo.ZooModel;
+import ai.djl.training.ParameterStore;
+import com.google.common.base.Preconditions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+import org.fusedstage.DjlRuntime;
+import org.fusedstage.data.Batch;
+
+/**
+ * A potential stored as a TorchScript module and run through DJL's PyTorch engine.
+ *
+ * <p>The module follows the zoo's native convention: {@code forward(positions [N,3],
+ * atomic_numbers [N] int64, batch [N] int64, cell [B,3,3], pbc [B,3] bool)} returns
+ * {@code (energy [B], forces [N,3])} or {@code (energy, forces, stress [B,3,3])} with forces from
+ * a scripted {@code torch.autograd.grad}, or {@code energy [B]} alone, in which case forces are
+ * taken by autograd driven from Java.
+ *
+ * <p>Following DJL's PyTorch pitfalls: weights load with {@code trainParam=true} and are frozen,
+ * the module is called with {@code training=true} (the inference path disables autograd), and grad
+ * mode is switched on (and the profiling graph executor off) on every thread that computes.
+ *
+ * <p>Load a zoo model by name ({@link Builder#optModelName}) or a user file by path
+ * ({@link Builder#optModelPath}).
+ */
+public final class TorchScriptPotential implements Potential {
+
+    /** The group id under which the FusedStage model zoo registers with DJL. */
+    public static final String ZOO_GROUP_ID = "org.fusedstage.zoo";
+
+    private static final ThreadLocal<Boolean> THREAD_CONFIGURED = ThreadLocal.withInitial(() -> false);
+
+    private final ZooModel<NDList, NDList> model;
+    private final Block block;
+    private final ParameterStore parameterStore = new ParameterStore();
+    private final AtomicLong forwardCount = new AtomicLong();
+    private volatile PotentialMetadata metadata;
+
+    private TorchScriptPotential(ZooModel<NDList, NDList> model, PotentialMetadata metadata) {
+        this.model = model;
+        this.block = model.getBlock();
+        block.freezeParameters(true);
+        this.metadata = metadata;
+    }
+
+    /** Starts a builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Loads a zoo model by name (e.g. {@code "lennard-jones"}) on the CPU. */
+    public static TorchScriptPotential fromZoo(String name) throws IOException, ModelNotFoundException, MalformedModelException {
+        return builder().optModelName(name).build();
+    }
+
+    @Override
+    public PotentialMetadata metadata() {
+        return metadata;
+    }
+
+    @Override
+    public long forwardCount() {
+        return forwardCount.get();
+    }
+
+    /** The device the module runs on. */
+    public Device getDevice() {
+        return model.getNDManager().getDevice();
+    }
+
+    /** Where DJL found (or unpacked) the model files. */
+    public Path getModelPath() {
+        return model.getModelPath();
+    }
+
+    @Override
+    public void compute(Batch batch) {
+        configureThread();
+        forwardCount.incrementAndGet();
+        if (metadata.providesForces()) {
+            NDList out = forward(batch, batch.positions());
+            if (out.size() >= 2) {
+                store(batch, out);
+                return;
+            }
+            // The module returned energy only: remember it and take forces by autograd from now on.
+            out.close();
+            metadata = PotentialMetadata.builder(metadata.name())
+                    .optCutoff(Double.isNaN(metadata.cutoff()) ? 1.0 : metadata.cutoff())
+                    .optForces(false)
+                    .build();
+        }
+        computeWithJavaAutograd(batch);
+    }
+
+    private void computeWithJavaAutograd(Batch batch) {
+        NDArray positions = batch.positions().duplicate(); // a fresh leaf for autograd
+        positions.setRequiresGradient(true);
+        NDList out = forward(batch, positions);
+        NDArray energy = out.get(0);
+        try (NDArray total = energy.sum(); NDArray seed = total.onesLike()) {
+            JniUtils.backward((PtNDArray) total, (PtNDArray) seed, false, false);
+        }
+        NDArray gradient = positions.getGradient();
+        NDArray forces = gradient.neg();
+        NDArray detachedEnergy = energy.stopGradient();
+        batch.set(Batch.ENERGY, detachedEnergy);
+        batch.set(Batch.FORCES, forces);
+        gradient.close();
+        positions.close();
+        out.close();
+    }
+
+    private NDList forward(Batch batch, NDArray positions) {
+        NDList inputs = new NDList(
+                positions, batch.atomicNumbers(), batch.batchIndex(), batch.cell(), batch.pbc());
+        return block.forward(parameterStore, inputs, true);
+    }
+
+    private void store(Batch batch, NDList out) {
+        Preconditions.checkState(
+                out.get(0).getShape().size() == batch.numSystems(),
+                "model '%s' returned energy of shape %s for %s systems",
+                metadata.name(),
+                out.get(0).getShape(),
+                batch.numSystems());
+        batch.set(Batch.ENERGY, out.get(0));
+        batch.set(Batch.FORCES, out.get(1));
+        if (out.size() >= 3) {
+            batch.set(Batch.STRESS, out.get(2));
+        }
+        for (int i = 3; i < out.size(); i++) {
+            out.get(i).close();
+        }
+    }
+
+    /** Grad mode and the graph-executor flag are per thread in libtorch: set them once per thread. */
+    private static void configureThread() {
+        if (!THREAD_CONFIGURED.get()) {
+            JniUtils.setGradMode(true);
+            JniUtils.setGraphExecutorOptimize(false);
+            THREAD_CONFIGURED.set(true);
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+
+    @Override
+    public String toString() {
+        return "TorchScriptPotential(" + metadata.name() + ", " + getDevice() + ")";
+    }
+
+    /** Builder: a zoo name or a path is required. */
+    public static final class Builder {
+        private String modelName;
+        private Path modelPath;
+        private Device device;
+        private PotentialMetadata metadata;
+
+        private Builder() {}
+
+        /** A model of the FusedStage zoo by name, e.g. {@code "lennard-jones"}. */
+        public Builder optModelName(String modelName) {
+            this.modelName = modelName;
+            return this;
+        }
+
+        /** A TorchScript file (or a folder holding one) of the user's. */
+        public Builder optModelPath(Path modelPath) {
+            this.modelPath = modelPath;
+            return this;
+        }
+
+        /** The device to run on; default CPU. */
+        public Builder optDevice(Device device) {
+            this.device = device;
+            return this;
+        }
+
+        /**
+         * Metadata for a user file; default: {@code <stem>.properties} or
+         * {@code metadata.properties} beside the file, else a description with unknown cutoff
+         * and any element.
+         */
+        public Builder optMetadata(PotentialMetadata metadata) {
+            this.metadata = metadata;
+            return this;
+        }
+
+        /** Loads the model. */
+        public TorchScriptPotential build() throws IOException, ModelNotFoundException, MalformedModelException {
+            Preconditions.checkState(
+                    (modelName == null) != (modelPath == null), "give exactly one of a zoo model name or a model path");
+            DjlRuntime.ensureOffline();
+            Criteria.Builder<NDList, NDList> criteria = Criteria.builder()
+                    .setTypes(NDList.class, NDList.class)
+                    .optEngine("PyTorch")
+                    .optOption("trainParam", "true")
+                    .optDevice(device == null ? Device.cpu() : device);
+            if (modelName != null) {
+                criteria.optGroupId(ZOO_GROUP_ID).optArtifactId(modelName);
+            } else {
+                if (!Files.exists(modelPath)) {
+                    throw new ModelNotFoundException("no model file at " + modelPath.toAbsolutePath());
+                }
+                criteria.optModelPath(modelPath);
+                if (Files.isRegularFile(modelPath)) {
+                    criteria.optModelName(stem(modelPath));
+                }
+            }
+            ZooModel<NDList, NDList> model;
+            try {
+                model = criteria.build().loadModel();
+            } catch (ModelNotFoundException e) {
+                if (modelName != null) {
+                    throw new ModelNotFoundException("no model named '" + modelName + "' in the FusedStage zoo "
+                            + "(is the model-zoo jar on the class path?): " + e.getMessage(), e);
+                }
+                throw e;
+            }
+            try {
+                return new TorchScriptPotential(model, resolveMetadata(model));
+            } catch (IOException | RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        }
+
+        private PotentialMetadata resolveMetadata(ZooModel<?, ?> model) throws IOException {
+            if (metadata != null) {
+                return metadata;
+            }
+            Path dir = model.getModelPath();
+            if (modelPath != null && Files.isRegularFile(modelPath)) {
+                Path sibling = modelPath.resolveSibling(stem(modelPath) + ".properties");
+                if (Files.isRegularFile(sibling)) {
+                    return PotentialMetadata.read(sibling);
+                }
+                dir = modelPath.toAbsolutePath().getParent();
+            }
+            Path file = dir.resolve("metadata.properties");
+            if (Files.isRegularFile(file)) {
+                return PotentialMetadata.read(file);
+            }
+            String name = modelName != null ? modelName : modelPath.getFileName().toString();
+            return PotentialMetadata.builder(name).build();
+        }
+
+        private static String stem(Path file) {
+            String name = file.getFileName().toString();
+            int dot = name.lastIndexOf('.');
+            return dot > 0 ? name.substring(0, dot) : name;
+        }
+    }
+}

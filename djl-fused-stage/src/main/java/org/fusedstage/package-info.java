@@ -1,0 +1,2 @@
+/** FusedStage: batched atomistic dynamics with machine-learned interatomic potentials on DJL. */
+package org.fusedstage;

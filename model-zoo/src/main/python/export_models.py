@@ -1,0 +1,69 @@
+"""Builds every TorchScript artifact of the zoo from the Python sources beside this file.
+
+Run with Debian's python3-torch (torch 1.13) or any torch <= 2.7.1, the libtorch DJL loads:
+    python3 model-zoo/src/main/python/export_models.py [output_root]
+Each model lands in <output_root>/<model-id>/ as <file>.pt plus metadata.properties, which the
+Java side reads for cutoff, elements, dtype and units.
+"""
+import os
+import sys
+from typing import Dict
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lennard_jones import EnergyOnly, LennardJones  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_ROOT = os.path.join(HERE, "..", "resources", "org", "fusedstage", "zoo")
+
+
+def write_model(root: str, model_id: str, file_stem: str, module: torch.nn.Module, metadata: Dict[str, str]) -> None:
+    folder = os.path.join(root, model_id)
+    os.makedirs(folder, exist_ok=True)
+    scripted = torch.jit.script(module)
+    scripted.eval()
+    path = os.path.join(folder, file_stem + ".pt")
+    scripted.save(path)
+    lines = ["# Written by model-zoo/src/main/python/export_models.py; do not edit by hand."]
+    lines += ["%s=%s" % (k, metadata[k]) for k in sorted(metadata)]
+    lines.append("torch_version=%s" % torch.__version__.split("+")[0])
+    with open(os.path.join(folder, "metadata.properties"), "w") as out:
+        out.write("\n".join(lines) + "\n")
+    print("wrote", path)
+
+
+def lennard_jones_metadata(outputs: str) -> Dict[str, str]:
+    return {
+        "name": "Lennard-Jones (argon)",
+        "file": "lennard_jones.pt",
+        "cutoff": "8.5",
+        "elements": "Ar",
+        "dtype": "float64,float32",
+        "units": "energy=eV,length=Angstrom,forces=eV/Angstrom,stress=eV/Angstrom^3",
+        "outputs": outputs,
+        "parameters": "epsilon=0.0104 eV, sigma=3.405 A, pair energy shifted to zero at the cutoff",
+        "citation": "J. E. Lennard-Jones, Proc. R. Soc. Lond. A 106, 463 (1924); argon parameters "
+                    "as in ASE's LennardJones calculator and Rahman, Phys. Rev. 136, A405 (1964)",
+    }
+
+
+def main() -> None:
+    root = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_ROOT
+    torch.manual_seed(0)
+    models = []
+    write_model(root, "lennard-jones", "lennard_jones", LennardJones(),
+                lennard_jones_metadata("energy,forces,stress"))
+    models.append("lennard-jones")
+    energy_only = lennard_jones_metadata("energy")
+    energy_only["name"] = "Lennard-Jones (argon), energy only: forces by autograd from Java"
+    energy_only["file"] = "lennard_jones_energy.pt"
+    write_model(root, "lennard-jones-energy-only", "lennard_jones_energy", EnergyOnly(LennardJones()), energy_only)
+    models.append("lennard-jones-energy-only")
+    # The Java zoo lists its models from this index.
+    with open(os.path.join(root, "index.txt"), "w") as out:
+        out.write("\n".join(models) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -70,10 +70,11 @@ public final class Batch implements AutoCloseable {
     private final NDArray ptrArray;
     private final Map<String, NDArray> atomFields = new LinkedHashMap<>();
     private final Map<String, NDArray> systemFields = new LinkedHashMap<>();
-    private boolean hasVelocities;
-    private boolean hasEnergy;
-    private boolean hasForces;
-    private boolean hasStress;
+    // Which systems carry known values (from their input or from a later set), per system.
+    private final boolean[] hasVelocities;
+    private final boolean[] hasEnergy;
+    private final boolean[] hasForces;
+    private final boolean[] hasStress;
 
     private Batch(List<AtomicSystem> systems, NDManager parent, Device device, DataType dataType) {
         Preconditions.checkArgument(!systems.isEmpty(), "a batch needs at least one system");
@@ -101,10 +102,10 @@ public final class Batch implements AutoCloseable {
         List<String> ids = new ArrayList<>(b);
         List<ImmutableMap<String, Object>> infoList = new ArrayList<>(b);
         List<ImmutableMap<String, PerAtomArray>> arraysList = new ArrayList<>(b);
-        boolean allVelocities = true;
-        boolean allEnergy = true;
-        boolean allForces = true;
-        boolean allStress = true;
+        hasVelocities = new boolean[b];
+        hasEnergy = new boolean[b];
+        hasForces = new boolean[b];
+        hasStress = new boolean[b];
         for (int i = 0; i < b; i++) {
             AtomicSystem s = systems.get(i);
             int start = ptr[i];
@@ -117,10 +118,10 @@ public final class Batch implements AutoCloseable {
             }
             System.arraycopy(s.cell(), 0, cell, 9 * i, 9);
             System.arraycopy(s.pbc(), 0, pbc, 3 * i, 3);
-            allVelocities &= copyIfPresent(s.velocities().orElse(null), velocities, 3 * start);
-            allForces &= copyIfPresent(s.forces().orElse(null), forces, 3 * start);
-            allStress &= copyIfPresent(s.stress().orElse(null), stress, 9 * i);
-            allEnergy &= s.energy().isPresent();
+            hasVelocities[i] = copyIfPresent(s.velocities().orElse(null), velocities, 3 * start);
+            hasForces[i] = copyIfPresent(s.forces().orElse(null), forces, 3 * start);
+            hasStress[i] = copyIfPresent(s.stress().orElse(null), stress, 9 * i);
+            hasEnergy[i] = s.energy().isPresent();
             energy[i] = s.energy().orElse(0.0);
             ids.add(s.sampleId().orElse(Integer.toString(i)));
             infoList.add(s.info());
@@ -131,10 +132,6 @@ public final class Batch implements AutoCloseable {
         this.sampleIds = new ArrayList<>(ids);
         this.infos = infoList;
         this.extraArrays = arraysList;
-        this.hasVelocities = allVelocities;
-        this.hasEnergy = allEnergy;
-        this.hasForces = allForces;
-        this.hasStress = allStress;
         this.manager = parent.newSubManager(device);
         manager.setName("batch");
         atomFields.put(POSITIONS, real(positions, new Shape(n, 3)));
@@ -327,14 +324,12 @@ public final class Batch implements AutoCloseable {
                 old.getShape(),
                 value.getShape());
         adopt(fields, name, value);
-        if (FORCES.equals(name)) {
-            hasForces = true;
-        } else if (ENERGY.equals(name)) {
-            hasEnergy = true;
-        } else if (STRESS.equals(name)) {
-            hasStress = true;
-        } else if (VELOCITIES.equals(name)) {
-            hasVelocities = true;
+        switch (name) {
+            case FORCES -> Arrays.fill(hasForces, true);
+            case ENERGY -> Arrays.fill(hasEnergy, true);
+            case STRESS -> Arrays.fill(hasStress, true);
+            case VELOCITIES -> Arrays.fill(hasVelocities, true);
+            default -> { }
         }
     }
 
@@ -410,10 +405,10 @@ public final class Batch implements AutoCloseable {
     /** Reads every system back to the host, with energy, forces and stress where known. */
     public List<AtomicSystem> toSystems() {
         double[] positions = toDoubles(positions());
-        double[] velocities = hasVelocities ? toDoubles(velocities()) : null;
-        double[] forces = hasForces ? toDoubles(forces()) : null;
-        double[] energy = hasEnergy ? toDoubles(energy()) : null;
-        double[] stress = hasStress ? toDoubles(stress()) : null;
+        double[] velocities = toDoubles(velocities());
+        double[] forces = toDoubles(forces());
+        double[] energy = toDoubles(energy());
+        double[] stress = toDoubles(stress());
         double[] masses = toDoubles(masses());
         double[] cell = toDoubles(cell());
         long[] numbers = atomicNumbers().toLongArray();
@@ -432,16 +427,16 @@ public final class Batch implements AutoCloseable {
                     .optMasses(Arrays.copyOfRange(masses, start, end))
                     .optCell(Arrays.copyOfRange(cell, 9 * i, 9 * i + 9))
                     .optPbc(Arrays.copyOfRange(pbc, 3 * i, 3 * i + 3));
-            if (velocities != null) {
+            if (hasVelocities[i]) {
                 b.optVelocities(Arrays.copyOfRange(velocities, 3 * start, 3 * end));
             }
-            if (forces != null) {
+            if (hasForces[i]) {
                 b.optForces(Arrays.copyOfRange(forces, 3 * start, 3 * end));
             }
-            if (energy != null) {
+            if (hasEnergy[i]) {
                 b.optEnergy(energy[i]);
             }
-            if (stress != null) {
+            if (hasStress[i]) {
                 b.optStress(Arrays.copyOfRange(stress, 9 * i, 9 * i + 9));
             }
             extraArrays.get(i).forEach(b::optArray);

@@ -1,47 +1,56 @@
-"""Batched periodic-image pair geometry shared by the zoo's pair potentials.
+"""Edge geometry shared by the zoo's potentials.
 
-All systems of a batch are concatenated (``positions [N,3]``, ``batch [N]``); this module builds a
-padded per-system view ``[B, M, 3]`` and loops over the lattice translations needed so that every
-pair closer than the cutoff is seen, also when a cell is smaller than twice the cutoff.
+Potentials receive a neighbor list built by the library (``edge_index [2,E]`` int64 with rows
+(i, j), integer lattice translations ``shifts [E,3]``) that may include pairs out to cutoff + skin;
+edge vectors are d = r_j - r_i + shift . cell, and pairs beyond the cutoff must contribute zero.
 """
-from typing import List, Tuple
+from typing import Tuple
 
 import torch
 
 
 @torch.jit.script
-def padded_view(positions: torch.Tensor, batch: torch.Tensor, n_systems: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Scatter flat positions [N,3] into a zero-padded [B, M, 3] view and its validity mask [B, M]."""
-    n_atoms = positions.shape[0]
-    counts = torch.bincount(batch, minlength=n_systems)
-    max_atoms = int(counts.max().item())
-    starts = torch.cumsum(counts, 0) - counts
-    local = torch.arange(n_atoms, device=positions.device) - starts[batch]
-    padded = positions.new_zeros((n_systems, max_atoms, 3)).index_put((batch, local), positions)
-    valid = torch.zeros((n_systems, max_atoms), dtype=torch.bool, device=positions.device)
-    valid = valid.index_put((batch, local), torch.ones_like(batch, dtype=torch.bool))
-    return padded, valid
+def cell_volume(cell: torch.Tensor) -> torch.Tensor:
+    """|a0 . (a1 x a2)| per system, [B] (a triple product: LAPACK's det is slow for 3x3 blocks)."""
+    return (cell[:, 0] * torch.cross(cell[:, 1], cell[:, 2], dim=1)).sum(dim=1).abs()
 
 
 @torch.jit.script
-def image_counts(cell: torch.Tensor, pbc: torch.Tensor, cutoff: float) -> torch.Tensor:
-    """Number of lattice translations needed along each periodic axis, [B, 3] (0 on open axes).
+def edge_vectors(positions: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor, edge_index: torch.Tensor,
+                 shifts: torch.Tensor) -> torch.Tensor:
+    """d = r_j - r_i + shift . cell[system of i], [E, 3]."""
+    i = edge_index[0]
+    j = edge_index[1]
+    translation = torch.bmm(shifts.unsqueeze(1), cell[batch[i]]).squeeze(1)
+    return positions[j] - positions[i] + translation
 
-    Along axis i the spacing between lattice planes is 1 / |b_i| with b_i the i-th reciprocal
-    vector (column i of inv(cell)); images up to ceil(cutoff / spacing) cover the cutoff sphere.
+
+@torch.jit.script
+def edge_forces_and_stress(energy_per_edge: torch.Tensor, vectors: torch.Tensor, edge_index: torch.Tensor,
+                           batch: torch.Tensor, cell: torch.Tensor, pbc: torch.Tensor,
+                           n_atoms: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Energy per system, forces and stress from per-edge energies that depend on edge vectors only.
+
+    One autograd pass gives g = dE/dd per edge; d = r_j - r_i (+T) so dE/dr_j = g, dE/dr_i = -g and
+    F = -dE/dr. The virial is sum_edges d (x) g per system, the stress that over the volume (zero for
+    systems not periodic on all axes).
     """
-    eye = torch.eye(3, dtype=cell.dtype, device=cell.device).expand_as(cell)
-    # Open axes get a unit vector so the cell stays invertible; their count is zeroed below.
-    safe_cell = torch.where(pbc.unsqueeze(-1), cell, eye)
-    reciprocal_norms = torch.linalg.inv(safe_cell).pow(2).sum(dim=1).sqrt()  # column norms -> [B, 3]
-    counts = torch.ceil(cutoff * reciprocal_norms).to(torch.long)
-    return torch.where(pbc, counts, torch.zeros_like(counts))
-
-
-@torch.jit.script
-def translations(max_counts: List[int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """All integer lattice translations within +-max_counts, [S, 3], the zero translation first."""
-    axes = [torch.arange(-n, n + 1, dtype=dtype, device=device) for n in max_counts]
-    grid = torch.cartesian_prod(axes[0], axes[1], axes[2]).reshape(-1, 3)
-    is_zero = (grid == 0).all(dim=1)
-    return torch.cat([grid[is_zero], grid[~is_zero]], dim=0)
+    n_systems = cell.shape[0]
+    i = edge_index[0]
+    j = edge_index[1]
+    system_of_edge = batch[i]
+    energy = torch.zeros(n_systems, dtype=vectors.dtype, device=vectors.device).index_add(0, system_of_edge, energy_per_edge)
+    grads = torch.autograd.grad([energy_per_edge.sum()], [vectors], allow_unused=True)
+    g = grads[0]
+    if g is None:
+        g = torch.zeros_like(vectors)
+    forces = torch.zeros((n_atoms, 3), dtype=vectors.dtype, device=vectors.device)
+    forces = forces.index_add(0, i, g).index_add(0, j, -g)
+    virial = torch.zeros((n_systems, 9), dtype=vectors.dtype, device=vectors.device)
+    virial = virial.index_add(0, system_of_edge, (vectors.unsqueeze(2) * g.unsqueeze(1)).reshape(-1, 9))
+    volume = cell_volume(cell)
+    periodic = pbc.all(dim=1)
+    safe_volume = torch.where(periodic, volume, torch.ones_like(volume))
+    stress = virial.reshape(n_systems, 3, 3) / safe_volume[:, None, None]
+    stress = torch.where(periodic[:, None, None], stress, torch.zeros_like(stress))
+    return energy.detach(), forces.detach(), stress.detach()

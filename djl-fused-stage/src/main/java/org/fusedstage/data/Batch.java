@@ -3,6 +3,7 @@ package org.fusedstage.data;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
@@ -68,6 +69,14 @@ public final class Batch implements AutoCloseable {
     private final List<ImmutableMap<String, Object>> infos;
     private final List<ImmutableMap<String, PerAtomArray>> extraArrays;
     private final NDArray ptrArray;
+    private Segments segments;
+    // Helpers tied to this batch's arrays (neighbor lists...), closed with it.
+    private final Map<String, AutoCloseable> attachments = new LinkedHashMap<>();
+    // Bumped when positions jump discontinuously (new samples in slots): cached geometry rebuilds.
+    private long structureVersion;
+    // Steps each sample has taken since it entered the batch: keys its random streams, so noise
+    // does not depend on batch-mates or on when the sample was loaded.
+    private final long[] ages;
     private final Map<String, NDArray> atomFields = new LinkedHashMap<>();
     private final Map<String, NDArray> systemFields = new LinkedHashMap<>();
     // Which systems carry known values (from their input or from a later set), per system.
@@ -130,6 +139,7 @@ public final class Batch implements AutoCloseable {
         Preconditions.checkArgument(
                 ids.stream().distinct().count() == ids.size(), "duplicate sample ids in %s", ids);
         this.sampleIds = new ArrayList<>(ids);
+        this.ages = new long[b];
         this.infos = infoList;
         this.extraArrays = arraysList;
         this.manager = parent.newSubManager(device);
@@ -146,6 +156,10 @@ public final class Batch implements AutoCloseable {
         systemFields.put(PBC, manager.create(pbc, new Shape(b, 3)));
         systemFields.put(STATUS, manager.zeros(new Shape(b), DataType.INT64));
         ptrArray = manager.create(Arrays.stream(ptr).asLongStream().toArray());
+        // The batch owns its arrays, also when it is built inside a caller's NDScope.
+        NDScope.unregister(ptrArray);
+        atomFields.values().forEach(NDScope::unregister);
+        systemFields.values().forEach(NDScope::unregister);
     }
 
     private static boolean copyIfPresent(double[] source, double[] target, int offset) {
@@ -222,6 +236,29 @@ public final class Batch implements AutoCloseable {
         return List.copyOf(sampleIds);
     }
 
+    /** Steps taken by each sample since it entered this batch (host side). */
+    public long[] ages() {
+        return ages.clone();
+    }
+
+    /** Counts one more step for every sample (called once per step by the driver of the run). */
+    public void advanceAges() {
+        for (int i = 0; i < ages.length; i++) {
+            ages[i]++;
+        }
+    }
+
+    /** Stable 64-bit keys of the sample ids, for per-sample random streams. */
+    public long[] sampleKeys() {
+        long[] keys = new long[sampleIds.size()];
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = com.google.common.hash.Hashing.murmur3_128()
+                    .hashString(sampleIds.get(i), java.nio.charset.StandardCharsets.UTF_8)
+                    .asLong();
+        }
+        return keys;
+    }
+
     /** Positions [N,3] in A. */
     public NDArray positions() {
         return get(POSITIONS);
@@ -280,6 +317,33 @@ public final class Batch implements AutoCloseable {
     /** First-atom offsets [B+1], int64, on the batch device. */
     public NDArray ptr() {
         return ptrArray;
+    }
+
+    /** Per-system reductions for this batch's layout (built on first use). */
+    public Segments segments() {
+        if (segments == null) {
+            segments = new Segments(manager, ptr, batchIndex());
+        }
+        return segments;
+    }
+
+    /**
+     * Returns the helper stored under {@code key}, creating it on first use; it is closed with the
+     * batch.
+     */
+    @SuppressWarnings("unchecked")
+    public <T extends AutoCloseable> T attachment(String key, java.util.function.Supplier<T> create) {
+        return (T) attachments.computeIfAbsent(key, k -> create.get());
+    }
+
+    /** A counter that changes whenever positions change discontinuously (e.g. a refill). */
+    public long structureVersion() {
+        return structureVersion;
+    }
+
+    /** Records a discontinuous change of positions, so cached neighbor lists rebuild. */
+    public void markStructureChanged() {
+        structureVersion++;
     }
 
     /** Whether a field (core or extra) exists. */
@@ -396,6 +460,7 @@ public final class Batch implements AutoCloseable {
                 value.getDevice(),
                 getDevice());
         value.attach(manager);
+        NDScope.unregister(value); // kept beyond the step scope that may have created it
         NDArray old = fields.put(name, value);
         if (old != null && old != value) {
             old.close();
@@ -458,6 +523,14 @@ public final class Batch implements AutoCloseable {
 
     @Override
     public void close() {
+        for (AutoCloseable a : attachments.values()) {
+            try {
+                a.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + a, e);
+            }
+        }
+        attachments.clear();
         manager.close();
     }
 

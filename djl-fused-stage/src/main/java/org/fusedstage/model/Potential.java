@@ -1,5 +1,6 @@
 package org.fusedstage.model;
 
+import ai.djl.Device;
 import org.fusedstage.data.Batch;
 
 /**
@@ -28,6 +29,11 @@ public interface Potential extends AutoCloseable {
      */
     default void validate(Batch batch) {
         metadata().validate(batch);
+    }
+
+    /** The device the model runs on; batches must live there. Default: CPU. */
+    default Device device() {
+        return Device.cpu();
     }
 
     /** Number of {@link #compute} calls so far (each is one model forward pass). */

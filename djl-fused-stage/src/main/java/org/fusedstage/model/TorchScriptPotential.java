@@ -23,7 +23,9 @@ import org.fusedstage.data.Batch;
  * A potential stored as a TorchScript module and run through DJL's PyTorch engine.
  *
  * <p>The module follows the zoo's native convention: {@code forward(positions [N,3],
- * atomic_numbers [N] int64, batch [N] int64, cell [B,3,3], pbc [B,3] bool)} returns
+ * atomic_numbers [N] int64, batch [N] int64, cell [B,3,3], pbc [B,3] bool, edge_index [2,E] int64,
+ * shifts [E,3])} with a full Verlet neighbor list (both directions of every pair, out to cutoff +
+ * skin; see {@link NeighborList}) and returns
  * {@code (energy [B], forces [N,3])} or {@code (energy, forces, stress [B,3,3])} with forces from
  * a scripted {@code torch.autograd.grad}, or {@code energy [B]} alone, in which case forces are
  * taken by autograd driven from Java.
@@ -46,13 +48,18 @@ public final class TorchScriptPotential implements Potential {
     private final Block block;
     private final ParameterStore parameterStore = new ParameterStore();
     private final AtomicLong forwardCount = new AtomicLong();
+    private final double skin;
     private volatile PotentialMetadata metadata;
 
-    private TorchScriptPotential(ZooModel<NDList, NDList> model, PotentialMetadata metadata) {
+    private TorchScriptPotential(ZooModel<NDList, NDList> model, PotentialMetadata metadata, double skin) {
+        Preconditions.checkArgument(!Double.isNaN(metadata.cutoff()),
+                "model '%s' declares no cutoff: give one with optMetadata(PotentialMetadata.builder(..).optCutoff(..))",
+                metadata.name());
         this.model = model;
         this.block = model.getBlock();
         block.freezeParameters(true);
         this.metadata = metadata;
+        this.skin = skin;
     }
 
     /** Starts a builder. */
@@ -75,8 +82,8 @@ public final class TorchScriptPotential implements Potential {
         return forwardCount.get();
     }
 
-    /** The device the module runs on. */
-    public Device getDevice() {
+    @Override
+    public Device device() {
         return model.getNDManager().getDevice();
     }
 
@@ -97,10 +104,7 @@ public final class TorchScriptPotential implements Potential {
             }
             // The module returned energy only: remember it and take forces by autograd from now on.
             out.close();
-            metadata = PotentialMetadata.builder(metadata.name())
-                    .optCutoff(Double.isNaN(metadata.cutoff()) ? 1.0 : metadata.cutoff())
-                    .optForces(false)
-                    .build();
+            metadata = PotentialMetadata.builder(metadata.name()).optCutoff(metadata.cutoff()).optForces(false).build();
         }
         computeWithJavaAutograd(batch);
     }
@@ -124,9 +128,17 @@ public final class TorchScriptPotential implements Potential {
     }
 
     private NDList forward(Batch batch, NDArray positions) {
-        NDList inputs = new NDList(
-                positions, batch.atomicNumbers(), batch.batchIndex(), batch.cell(), batch.pbc());
+        NeighborList neighbors = neighborList(batch);
+        NDList inputs = new NDList(positions, batch.atomicNumbers(), batch.batchIndex(), batch.cell(), batch.pbc(),
+                neighbors.edgeIndex(), neighbors.shifts());
         return block.forward(parameterStore, inputs, true);
+    }
+
+    /** The batch's neighbor list for this model's cutoff, brought up to date. */
+    public NeighborList neighborList(Batch batch) {
+        NeighborList neighbors = NeighborList.of(batch, metadata.cutoff(), skin);
+        neighbors.update(batch);
+        return neighbors;
     }
 
     private void store(Batch batch, NDList out) {
@@ -162,7 +174,7 @@ public final class TorchScriptPotential implements Potential {
 
     @Override
     public String toString() {
-        return "TorchScriptPotential(" + metadata.name() + ", " + getDevice() + ")";
+        return "TorchScriptPotential(" + metadata.name() + ", " + device() + ")";
     }
 
     /** Builder: a zoo name or a path is required. */
@@ -171,8 +183,16 @@ public final class TorchScriptPotential implements Potential {
         private Path modelPath;
         private Device device;
         private PotentialMetadata metadata;
+        private double skin = 1.0;
 
         private Builder() {}
+
+        /** Verlet skin of the neighbor list in A (default 1.0): larger means fewer rebuilds, more pairs. */
+        public Builder optSkin(double angstrom) {
+            Preconditions.checkArgument(angstrom >= 0, "skin must be >= 0 A, got %s", angstrom);
+            this.skin = angstrom;
+            return this;
+        }
 
         /** A model of the FusedStage zoo by name, e.g. {@code "lennard-jones"}. */
         public Builder optModelName(String modelName) {
@@ -234,7 +254,7 @@ public final class TorchScriptPotential implements Potential {
                 throw e;
             }
             try {
-                return new TorchScriptPotential(model, resolveMetadata(model));
+                return new TorchScriptPotential(model, resolveMetadata(model), skin);
             } catch (IOException | RuntimeException e) {
                 model.close();
                 throw e;

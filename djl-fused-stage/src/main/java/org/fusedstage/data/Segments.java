@@ -1,0 +1,90 @@
+package org.fusedstage.data;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
+
+/**
+ * Per-system reductions of per-atom values (sum, max, mean) and per-system to per-atom
+ * broadcasts for one batch layout, with no host syncs.
+ *
+ * <p>DJL exposes no segment reductions or scatter-add; this uses a padded gather: an index
+ * {@code [B, M]} (M = largest system) points at each system's atoms, padding points at one extra
+ * row appended to the values (0 for sums, -inf for maxima), so a reduction over the second axis
+ * is a per-system reduction. The index is built once per layout on the host.
+ */
+public final class Segments implements AutoCloseable {
+
+    private final NDManager manager;
+    private final NDArray paddedIndex; // [B, M] int64, padding = N
+    private final NDArray batchIndex; // [N] int64, owned by the batch
+    private final NDArray atomCounts; // [B] float64
+
+    Segments(NDManager parent, int[] ptr, NDArray batchIndex) {
+        this.manager = parent.newSubManager();
+        int b = ptr.length - 1;
+        int n = ptr[b];
+        int m = 0;
+        for (int i = 0; i < b; i++) {
+            m = Math.max(m, ptr[i + 1] - ptr[i]);
+        }
+        long[] index = new long[b * m];
+        double[] counts = new double[b];
+        for (int i = 0; i < b; i++) {
+            counts[i] = ptr[i + 1] - ptr[i];
+            for (int k = 0; k < m; k++) {
+                int atom = ptr[i] + k;
+                index[i * m + k] = atom < ptr[i + 1] ? atom : n;
+            }
+        }
+        this.paddedIndex = manager.create(index, new Shape(b, m));
+        this.atomCounts = manager.create(counts);
+        this.batchIndex = batchIndex;
+        // Lives as long as the batch layout, also when first used inside a step scope.
+        NDScope.unregister(paddedIndex, atomCounts);
+    }
+
+    /** Sum over each system's atoms: [N, ...] -> [B, ...]. */
+    public NDArray sum(NDArray perAtom) {
+        return gatherPadded(perAtom, 0f).sum(new int[] {1});
+    }
+
+    /** Maximum over each system's atoms: [N, ...] -> [B, ...]. */
+    public NDArray max(NDArray perAtom) {
+        return gatherPadded(perAtom, Float.NEGATIVE_INFINITY).max(new int[] {1});
+    }
+
+    /** Mean over each system's atoms: [N, ...] -> [B, ...]. */
+    public NDArray mean(NDArray perAtom) {
+        NDArray sums = sum(perAtom);
+        long[] dims = new long[sums.getShape().dimension()];
+        Arrays.fill(dims, 1);
+        dims[0] = sums.getShape().get(0);
+        return sums.div(atomCounts.toType(perAtom.getDataType(), false).reshape(new Shape(dims)));
+    }
+
+    /** Per-system values [B, ...] repeated for each of its atoms: [N, ...]. */
+    public NDArray toAtoms(NDArray perSystem) {
+        return perSystem.get(batchIndex);
+    }
+
+    /** Number of atoms per system [B], float64. */
+    public NDArray atomCounts() {
+        return atomCounts;
+    }
+
+    private NDArray gatherPadded(NDArray perAtom, float padValue) {
+        Shape padShape = new Shape(1).addAll(perAtom.getShape().slice(1));
+        try (NDArray pad = perAtom.getManager().full(padShape, padValue, perAtom.getDataType());
+                NDArray extended = perAtom.concat(pad, 0)) {
+            return extended.get(paddedIndex);
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

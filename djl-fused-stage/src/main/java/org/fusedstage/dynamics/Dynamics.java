@@ -1,0 +1,359 @@
+package org.fusedstage.dynamics;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+import java.util.ArrayList;
+import java.util.List;
+import org.fusedstage.data.Batch;
+import org.fusedstage.hooks.Hook;
+import org.fusedstage.hooks.HookContext;
+import org.fusedstage.hooks.HookStage;
+import org.fusedstage.model.Potential;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Base of every integrator and optimizer: a step is {@code preUpdate} (before the forward pass),
+ * the forward pass, {@code postUpdate} (after it), each applied only to the samples whose status
+ * equals this dynamics' status code. Samples outside the mask stay bit-identical.
+ *
+ * <p>Per-sample state (FIRE's dt and alpha, step counters...) lives in the batch under names
+ * prefixed by {@link #stateName}, so it follows the sample and is reset when a sample enters the
+ * stage. Samples finish by their {@link ConvergenceHook} or after their own step budget
+ * ({@code nSteps} steps counted per sample) and move to the target status.
+ *
+ * <p>Hooks run at the nine {@link HookStage}s. Standalone, {@link #run} primes forces with one
+ * forward pass, checks convergence before the first step (as ASE does), then steps until every
+ * sample left the stage or {@code maxSteps} is reached. {@link #plus} fuses dynamics into a
+ * {@link FusedStage} that shares one forward pass per step.
+ */
+public abstract class Dynamics {
+
+    private static final Logger logger = LoggerFactory.getLogger(Dynamics.class);
+
+    private final Potential potential;
+    private final double timeStep;
+    private final ImmutableList<Hook> hooks;
+    private final ConvergenceHook convergence;
+    private final long stepBudget;
+    private int statusCode;
+    private int targetStatus = 1;
+    private String statePrefix;
+    private long stepCount;
+
+    /** Creates the dynamics from its builder's common settings. */
+    protected Dynamics(BaseBuilder<?> builder) {
+        this.potential = Preconditions.checkNotNull(builder.potential, "potential");
+        Preconditions.checkArgument(builder.timeStep > 0 && Double.isFinite(builder.timeStep),
+                "time step must be positive, got %s fs", builder.timeStep);
+        Preconditions.checkArgument(builder.stepBudget >= 0, "nSteps must be >= 0, got %s", builder.stepBudget);
+        this.timeStep = builder.timeStep;
+        this.hooks = ImmutableList.copyOf(builder.hooks);
+        this.convergence = builder.convergence;
+        this.stepBudget = builder.stepBudget;
+        this.statePrefix = getClass().getSimpleName().toLowerCase() + ".";
+        if (convergence != null && convergence.sourceStatus() != null) {
+            statusCode = convergence.sourceStatus();
+        }
+        if (convergence != null && convergence.targetStatus() != null) {
+            targetStatus = convergence.targetStatus();
+        } else {
+            targetStatus = statusCode + 1;
+        }
+    }
+
+    /** The potential this dynamics evaluates. */
+    public Potential potential() {
+        return potential;
+    }
+
+    /** Time step in fs (for optimizers: the initial step). */
+    public double timeStep() {
+        return timeStep;
+    }
+
+    /** Hooks registered on this dynamics. */
+    public List<Hook> hooks() {
+        return hooks;
+    }
+
+    /** The convergence hook, or null when the stage ends by its step budget only. */
+    public ConvergenceHook convergence() {
+        return convergence;
+    }
+
+    /** Steps each sample spends in this stage before moving on; 0 = no budget. */
+    public long stepBudget() {
+        return stepBudget;
+    }
+
+    /** The status code of the samples this dynamics updates. */
+    public int statusCode() {
+        return statusCode;
+    }
+
+    /** The status finished samples move to. */
+    public int targetStatus() {
+        return targetStatus;
+    }
+
+    /** Steps taken by this dynamics (standalone) so far. */
+    public long stepCount() {
+        return stepCount;
+    }
+
+    /** Full batch-field name of a piece of this stage's per-sample state. */
+    public String stateName(String name) {
+        return statePrefix + name;
+    }
+
+    /** Wires the dynamics into a chain: its status code and the prefix of its state fields. */
+    void assign(int code, String prefix) {
+        this.statusCode = code;
+        this.statePrefix = prefix;
+    }
+
+    /** Fuses this dynamics with {@code next}: [0: this, 1: next], one forward pass per step. */
+    public FusedStage plus(Dynamics next) {
+        return FusedStage.of(List.of(this, next));
+    }
+
+    // ---------------------------------------------------------------- state and updates
+
+    /** Adds this stage's state fields to the batch if they are missing (idempotent). */
+    public final void initialize(Batch batch) {
+        initialize(batch, convergence);
+    }
+
+    void initialize(Batch batch, ConvergenceHook hook) {
+        String steps = stateName("steps");
+        if (!batch.has(steps)) {
+            batch.putSystemField(steps, batch.getManager().zeros(new Shape(batch.numSystems()), DataType.INT64));
+        }
+        if (hook != null) {
+            hook.initState(batch, this);
+        }
+        initState(batch);
+    }
+
+    /** Subclasses add their per-sample state fields here (called when missing). */
+    protected void initState(Batch batch) {}
+
+    /**
+     * Resets this stage's state for samples entering it (start of a run, migration from the
+     * previous stage, or a refilled slot).
+     */
+    public final void enter(Batch batch, StageMask entering) {
+        enter(batch, entering, convergence);
+    }
+
+    void enter(Batch batch, StageMask entering, ConvergenceHook hook) {
+        String steps = stateName("steps");
+        batch.set(steps, entering.select(batch.get(steps).zerosLike(), batch.get(steps)));
+        if (hook != null) {
+            hook.reset(batch, this, entering);
+        }
+        onEnter(batch, entering);
+    }
+
+    /** Subclasses reset their state for entering samples here. */
+    protected void onEnter(Batch batch, StageMask entering) {}
+
+    /** The masked pre-update: changes only samples in {@code mask}. */
+    public final void maskedPreUpdate(Batch batch, StageMask mask) {
+        preUpdate(batch, mask);
+    }
+
+    /** The masked post-update: changes only samples in {@code mask}. */
+    public final void maskedPostUpdate(Batch batch, StageMask mask) {
+        postUpdate(batch, mask);
+        String steps = stateName("steps");
+        NDArray counted = batch.get(steps).add(1);
+        batch.set(steps, mask.select(counted, batch.get(steps)));
+    }
+
+    /**
+     * One update of the masked samples with the forces already in the batch (pre then post, no
+     * forward pass between; a step puts the forward pass between the two halves).
+     */
+    public final void maskedUpdate(Batch batch, NDArray systemMask) {
+        StageMask mask = new StageMask(batch, systemMask);
+        maskedPreUpdate(batch, mask);
+        maskedPostUpdate(batch, mask);
+    }
+
+    /** Update before the forward pass, for masked samples only. */
+    protected abstract void preUpdate(Batch batch, StageMask mask);
+
+    /** Update after the forward pass, for masked samples only; default none. */
+    protected void postUpdate(Batch batch, StageMask mask) {}
+
+    /** The mask of samples this dynamics owns now: status == statusCode. */
+    public StageMask ownedSamples(Batch batch) {
+        return new StageMask(batch, batch.status().eq(statusCode));
+    }
+
+    /**
+     * Samples of {@code mask} that finish this stage now: converged, or at their step budget.
+     * Stateful criteria advance once per call.
+     */
+    public NDArray finished(Batch batch, StageMask mask) {
+        return finished(batch, mask, convergence);
+    }
+
+    /** As {@link #finished(Batch, StageMask)} with the given convergence hook (may be null). */
+    NDArray finished(Batch batch, StageMask mask, ConvergenceHook hook) {
+        NDArray done = hook != null ? hook.evaluate(batch, this, mask) : mask.systems().zerosLike();
+        if (stepBudget > 0) {
+            done = done.logicalOr(batch.get(stateName("steps")).gte(stepBudget).logicalAnd(mask.systems()));
+        }
+        return done;
+    }
+
+    /** Moves the {@code done} samples to this dynamics' target status. */
+    public void migrate(Batch batch, NDArray done) {
+        migrate(batch, done, targetStatus);
+    }
+
+    /** Moves the {@code done} samples to status {@code target}. */
+    static void migrate(Batch batch, NDArray done, int target) {
+        NDArray targets = batch.status().onesLike().mul(target);
+        batch.set(Batch.STATUS, NDArrays.where(done, targets, batch.status()));
+    }
+
+    /** Runs this dynamics' hooks registered for {@code stage} if the step matches their frequency. */
+    public void fireHooks(HookStage stage, Batch batch, long step, NDArray mask) {
+        for (Hook hook : hooks) {
+            if (hook.stage() == stage && step % hook.frequency() == 0) {
+                hook.apply(new HookContext(batch, this, step, stage, mask));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- standalone runs
+
+    /**
+     * One standalone step: pre-update, forward pass, post-update of the samples whose status is
+     * this dynamics' code, with all nine hook stages, then convergence and step budgets.
+     */
+    public void step(Batch batch) {
+        try (NDScope scope = new NDScope()) {
+            long step = ++stepCount;
+            fireHooks(HookStage.BEFORE_STEP, batch, step, null);
+            StageMask mask = ownedSamples(batch);
+            fireHooks(HookStage.BEFORE_PRE_UPDATE, batch, step, mask.systems());
+            maskedPreUpdate(batch, mask);
+            fireHooks(HookStage.AFTER_PRE_UPDATE, batch, step, mask.systems());
+            fireHooks(HookStage.BEFORE_COMPUTE, batch, step, null);
+            potential.compute(batch);
+            fireHooks(HookStage.AFTER_COMPUTE, batch, step, null);
+            mask = ownedSamples(batch); // AFTER_COMPUTE hooks may have quarantined samples
+            fireHooks(HookStage.BEFORE_POST_UPDATE, batch, step, mask.systems());
+            maskedPostUpdate(batch, mask);
+            fireHooks(HookStage.AFTER_POST_UPDATE, batch, step, mask.systems());
+            batch.advanceAges();
+            fireHooks(HookStage.AFTER_STEP, batch, step, mask.systems());
+            NDArray done = finished(batch, mask);
+            migrate(batch, done);
+            fireHooks(HookStage.ON_CONVERGE, batch, step, done);
+        }
+    }
+
+    /**
+     * Runs until every sample has left this stage (converged or at its budget) or for at most
+     * {@code maxSteps} steps. Primes forces with one forward pass and checks convergence before
+     * the first step.
+     *
+     * @return the batch, updated in place
+     */
+    public Batch run(Batch batch, long maxSteps) {
+        potential.validate(batch);
+        try (NDScope scope = new NDScope()) {
+            initialize(batch);
+            StageMask mask = ownedSamples(batch);
+            enter(batch, mask);
+            potential.compute(batch);
+            if (convergence != null) {
+                migrate(batch, convergence.evaluate(batch, this, mask));
+            }
+        }
+        for (long i = 0; i < maxSteps; i++) {
+            if (!anyOwned(batch)) {
+                break;
+            }
+            step(batch);
+            if (stepCount % 1000 == 0) {
+                logger.info("{}: step {}", getClass().getSimpleName(), stepCount);
+            }
+        }
+        return batch;
+    }
+
+    /** Whether any sample still has this dynamics' status (one host read). */
+    public boolean anyOwned(Batch batch) {
+        try (NDArray owned = batch.status().eq(statusCode); NDArray any = owned.any()) {
+            return any.getBoolean();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "(dt=" + timeStep + " fs, status=" + statusCode
+                + (convergence != null ? ", " + convergence : "") + (stepBudget > 0 ? ", nSteps=" + stepBudget : "") + ")";
+    }
+
+    /**
+     * Common settings of every dynamics builder.
+     *
+     * @param <B> the concrete builder
+     */
+    public abstract static class BaseBuilder<B extends BaseBuilder<B>> {
+        private final Potential potential;
+        private double timeStep;
+        private final List<Hook> hooks = new ArrayList<>();
+        private ConvergenceHook convergence;
+        private long stepBudget;
+
+        protected BaseBuilder(Potential potential, double defaultTimeStep) {
+            this.potential = potential;
+            this.timeStep = defaultTimeStep;
+        }
+
+        /** The builder itself. */
+        protected abstract B self();
+
+        /** Time step in fs. */
+        public B optTimeStep(double fs) {
+            this.timeStep = fs;
+            return self();
+        }
+
+        /** Adds a hook. */
+        public B addHook(Hook hook) {
+            hooks.add(Preconditions.checkNotNull(hook));
+            return self();
+        }
+
+        /** The convergence criteria that end this stage for a sample. */
+        public B optConvergence(ConvergenceHook convergence) {
+            this.convergence = convergence;
+            return self();
+        }
+
+        /** Shorthand for {@code optConvergence(ConvergenceHook.fromFmax(fmax))}, fmax in eV/A. */
+        public B optFmax(double fmax) {
+            return optConvergence(ConvergenceHook.fromFmax(fmax));
+        }
+
+        /** Steps each sample spends in this stage before moving on (MD budgets). */
+        public B optNSteps(long nSteps) {
+            this.stepBudget = nSteps;
+            return self();
+        }
+    }
+}

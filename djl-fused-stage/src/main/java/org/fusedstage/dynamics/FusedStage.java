@@ -1,0 +1,508 @@
+package org.fusedstage.dynamics;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableMap;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Batch;
+import org.fusedstage.hooks.Hook;
+import org.fusedstage.hooks.HookContext;
+import org.fusedstage.hooks.HookStage;
+import org.fusedstage.model.Potential;
+import org.fusedstage.sinks.DataSink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Several dynamics stages over ONE batch with ONE model forward pass per step. Every sample's
+ * {@code status} selects the sub-stage that updates it (masked updates); a sample that finishes
+ * its stage (convergence criteria, or its own step budget) moves to the next stage's code, and
+ * after the last stage to {@link #exitStatus()}, where it graduates: it stops changing and goes
+ * to the sinks.
+ *
+ * <p>Build with {@code a.plus(b)} (codes 0, 1; exit 2), extend with {@code fused.plus(c)}, or use
+ * {@link #builder()} for explicit codes and statuses. A sub-stage without criteria or budget gets
+ * fmax <= 0.05 eV/A when it is followed by another stage.
+ *
+ * <p>One step: BEFORE_STEP hooks; per sub-stage masked pre-update; BEFORE_COMPUTE (fused stage
+ * hooks only), one forward pass, AFTER_COMPUTE; per sub-stage masked post-update; AFTER_STEP;
+ * convergence and budgets move samples on; entering samples get their new stage's state reset;
+ * ON_CONVERGE. Graduations are taken from a status snapshot before the migrations.
+ */
+public final class FusedStage {
+
+    private static final Logger logger = LoggerFactory.getLogger(FusedStage.class);
+
+    private final ImmutableList<SubStage> subStages;
+    private final int entryStatus;
+    private final int exitStatus;
+    private final boolean compileStep;
+    private final ImmutableMap<String, String> compileOptions;
+    private final Potential potential;
+    private final ImmutableList<Hook> hooks;
+    private final ImmutableList<DataSink> sinks;
+    private final long maxSteps;
+    private long stepCount;
+    private RunReport lastReport;
+
+    /**
+     * One stage of the chain as wired into this fused stage.
+     *
+     * @param code the status code of the samples it updates
+     * @param dynamics the dynamics
+     * @param convergence its effective convergence hook (null: budget only)
+     * @param target the status its finished samples move to
+     */
+    public record SubStage(int code, Dynamics dynamics, ConvergenceHook convergence, int target) {}
+
+    private FusedStage(Builder b) {
+        Preconditions.checkArgument(!b.stages.isEmpty(), "a FusedStage needs at least one sub-stage");
+        Set<Integer> codes = new HashSet<>();
+        for (Map.Entry<Integer, Dynamics> e : b.stages) {
+            Preconditions.checkArgument(e.getKey() >= 0, "status codes must be >= 0, got %s", e.getKey());
+            Preconditions.checkArgument(codes.add(e.getKey()), "duplicate status code %s in the sub-stages", e.getKey());
+        }
+        int lastCode = b.stages.get(b.stages.size() - 1).getKey();
+        this.exitStatus = b.exitStatus != null ? b.exitStatus : b.stages.size() == 1 ? lastCode + 1 : maxCode(b) + 1;
+        Preconditions.checkArgument(!codes.contains(exitStatus),
+                "exit status %s collides with a sub-stage status code %s", exitStatus, codes);
+        this.entryStatus = b.entryStatus != null ? b.entryStatus : b.stages.get(0).getKey();
+        Preconditions.checkArgument(codes.contains(entryStatus),
+                "entry status %s is not the code of any sub-stage %s", entryStatus, codes);
+        Potential shared = b.stages.get(0).getValue().potential();
+        Set<Dynamics> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Map.Entry<Integer, Dynamics> e : b.stages) {
+            Dynamics d = e.getValue();
+            Preconditions.checkArgument(seen.add(d),
+                    "the same %s instance appears twice in the chain; create one per stage", d.getClass().getSimpleName());
+            Preconditions.checkArgument(d.potential().device().equals(shared.device()),
+                    "sub-stage %s runs on %s but sub-stage %s on %s: all sub-stages of a FusedStage share one device",
+                    e.getKey(), d.potential().device(), b.stages.get(0).getKey(), shared.device());
+            Preconditions.checkArgument(d.potential() == shared,
+                    "sub-stage %s uses a different potential than sub-stage %s: a FusedStage shares one forward pass, "
+                            + "so every sub-stage must use the same Potential instance", e.getKey(), b.stages.get(0).getKey());
+            for (Hook h : d.hooks()) {
+                Preconditions.checkArgument(h.stage() != HookStage.BEFORE_COMPUTE,
+                        "hook %s on sub-stage %s is registered for BEFORE_COMPUTE, which only the fused stage has "
+                                + "(the forward pass is shared): register it with FusedStage.builder().addHook",
+                        h.getClass().getSimpleName(), e.getKey());
+            }
+        }
+        List<SubStage> wired = new ArrayList<>();
+        for (int i = 0; i < b.stages.size(); i++) {
+            int code = b.stages.get(i).getKey();
+            Dynamics d = b.stages.get(i).getValue();
+            boolean last = i == b.stages.size() - 1;
+            int nextCode = last ? exitStatus : b.stages.get(i + 1).getKey();
+            ConvergenceHook own = d.convergence();
+            if (own == null && d.stepBudget() == 0 && !last) {
+                own = ConvergenceHook.fromFmax(0.05);
+            }
+            int target = own != null && own.targetStatus() != null ? own.targetStatus() : nextCode;
+            if (own != null) {
+                own = own.withStatuses(code, target);
+            }
+            d.assign(code, "stage" + code + ".");
+            wired.add(new SubStage(code, d, own, target));
+        }
+        this.subStages = ImmutableList.copyOf(wired);
+        this.potential = shared;
+        this.compileStep = b.compileStep;
+        this.compileOptions = ImmutableMap.copyOf(b.compileOptions);
+        this.hooks = ImmutableList.copyOf(b.hooks);
+        this.sinks = ImmutableList.copyOf(b.sinks);
+        this.maxSteps = b.maxSteps;
+        if (compileStep) {
+            throw new UnsupportedOperationException(
+                    "compileStep(true) needs an exported TorchScript step graph, which this build does not provide yet");
+        }
+        SubStage lastStage = subStages.get(subStages.size() - 1);
+        if (lastStage.convergence() == null && lastStage.dynamics().stepBudget() == 0) {
+            logger.warn("the last sub-stage ({}) has neither criteria nor a step budget: samples graduate only "
+                    + "at the safety cap", lastStage.dynamics().getClass().getSimpleName());
+        }
+    }
+
+    private static int maxCode(Builder b) {
+        return b.stages.stream().mapToInt(Map.Entry::getKey).max().orElse(-1);
+    }
+
+    /** Fuses dynamics in order with codes 0, 1, ...; exit status = number of stages. */
+    public static FusedStage of(List<Dynamics> stages) {
+        Builder b = builder();
+        for (int i = 0; i < stages.size(); i++) {
+            b.addSubStage(i, stages.get(i));
+        }
+        return b.build();
+    }
+
+    /** Starts a builder for explicit construction. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A new FusedStage with {@code next} appended at the next status code (left-associative chains). */
+    public FusedStage plus(Dynamics next) {
+        Builder b = toBuilder();
+        b.exitStatus = null;
+        b.addSubStage(subStages.get(subStages.size() - 1).code() + 1, next);
+        return b.build();
+    }
+
+    private Builder toBuilder() {
+        Builder b = builder();
+        for (SubStage s : subStages) {
+            b.addSubStage(s.code(), s.dynamics());
+        }
+        b.entryStatus = entryStatus;
+        b.compileStep = compileStep;
+        b.compileOptions.putAll(compileOptions);
+        b.hooks.addAll(hooks);
+        b.sinks.addAll(sinks);
+        b.maxSteps = maxSteps;
+        return b;
+    }
+
+    /** The wired sub-stages in chain order. */
+    public List<SubStage> subStages() {
+        return subStages;
+    }
+
+    /** Status of new samples. */
+    public int entryStatus() {
+        return entryStatus;
+    }
+
+    /** Status of samples that finished the last stage. */
+    public int exitStatus() {
+        return exitStatus;
+    }
+
+    /** Steps taken so far. */
+    public long stepCount() {
+        return stepCount;
+    }
+
+    /** The shared potential. */
+    public Potential potential() {
+        return potential;
+    }
+
+    /** The report of the last {@link #run}, or null. */
+    public RunReport lastReport() {
+        return lastReport;
+    }
+
+    // ---------------------------------------------------------------- running
+
+    /**
+     * Prepares a batch: checks the model accepts it, creates every sub-stage's state, primes
+     * forces with one forward pass, resets state for the samples in each stage, and applies the
+     * convergence check that precedes the first step.
+     */
+    public void prepare(Batch batch) {
+        potential.validate(batch);
+        Preconditions.checkArgument(batch.getDevice().equals(potential.device()),
+                "the batch is on %s but the model on %s", batch.getDevice(), potential.device());
+        try (NDScope scope = new NDScope()) {
+            for (SubStage s : subStages) {
+                s.dynamics().initialize(batch, s.convergence());
+            }
+            NDArray before = batch.status().duplicate();
+            for (SubStage s : subStages) {
+                s.dynamics().enter(batch, s.dynamics().ownedSamples(batch), s.convergence());
+            }
+            potential.compute(batch);
+            migrateFinished(batch, before, masks(batch));
+        }
+    }
+
+    /**
+     * One fused step over the whole batch.
+     *
+     * @return [B] boolean: the samples that reached the exit status in this step (owned by the
+     *     batch's manager; close it when done)
+     */
+    public NDArray step(Batch batch) {
+        NDArray graduated;
+        try (NDScope scope = new NDScope()) {
+            long step = ++stepCount;
+            fire(HookStage.BEFORE_STEP, batch, step, null);
+            List<StageMask> masks = masks(batch);
+            for (int i = 0; i < subStages.size(); i++) {
+                Dynamics d = subStages.get(i).dynamics();
+                d.fireHooks(HookStage.BEFORE_STEP, batch, step, masks.get(i).systems());
+                d.fireHooks(HookStage.BEFORE_PRE_UPDATE, batch, step, masks.get(i).systems());
+                d.maskedPreUpdate(batch, masks.get(i));
+                d.fireHooks(HookStage.AFTER_PRE_UPDATE, batch, step, masks.get(i).systems());
+            }
+            fire(HookStage.BEFORE_COMPUTE, batch, step, null);
+            potential.compute(batch);
+            fire(HookStage.AFTER_COMPUTE, batch, step, null);
+            for (SubStage s : subStages) {
+                s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, step, null);
+            }
+            masks = masks(batch); // AFTER_COMPUTE hooks may have quarantined samples
+            for (int i = 0; i < subStages.size(); i++) {
+                Dynamics d = subStages.get(i).dynamics();
+                d.fireHooks(HookStage.BEFORE_POST_UPDATE, batch, step, masks.get(i).systems());
+                d.maskedPostUpdate(batch, masks.get(i));
+                d.fireHooks(HookStage.AFTER_POST_UPDATE, batch, step, masks.get(i).systems());
+            }
+            batch.advanceAges();
+            for (int i = 0; i < subStages.size(); i++) {
+                subStages.get(i).dynamics().fireHooks(HookStage.AFTER_STEP, batch, step, masks.get(i).systems());
+            }
+            fire(HookStage.AFTER_STEP, batch, step, null);
+            NDArray before = batch.status().duplicate();
+            List<NDArray> done = migrateFinished(batch, before, masks);
+            for (int i = 0; i < subStages.size(); i++) {
+                subStages.get(i).dynamics().fireHooks(HookStage.ON_CONVERGE, batch, step, done.get(i));
+            }
+            graduated = batch.status().eq(exitStatus).logicalAnd(before.eq(exitStatus).logicalNot());
+            fire(HookStage.ON_CONVERGE, batch, step, graduated);
+            graduated.attach(batch.getManager());
+            NDScope.unregister(graduated);
+        }
+        return graduated;
+    }
+
+    private List<StageMask> masks(Batch batch) {
+        List<StageMask> masks = new ArrayList<>(subStages.size());
+        for (SubStage s : subStages) {
+            masks.add(s.dynamics().ownedSamples(batch));
+        }
+        return masks;
+    }
+
+    /**
+     * Evaluates every stage's criteria and budgets on its samples (masks taken before any
+     * migration, so a sample moves at most one stage per step), moves finished samples on and
+     * resets the state of the stage each one enters.
+     */
+    private List<NDArray> migrateFinished(Batch batch, NDArray before, List<StageMask> masks) {
+        List<NDArray> done = new ArrayList<>(subStages.size());
+        for (int i = 0; i < subStages.size(); i++) {
+            SubStage s = subStages.get(i);
+            done.add(s.dynamics().finished(batch, masks.get(i), s.convergence()));
+        }
+        for (int i = 0; i < subStages.size(); i++) {
+            Dynamics.migrate(batch, done.get(i), subStages.get(i).target());
+        }
+        for (SubStage s : subStages) {
+            NDArray entering = batch.status().eq(s.code()).logicalAnd(before.eq(s.code()).logicalNot());
+            s.dynamics().enter(batch, new StageMask(batch, entering), s.convergence());
+        }
+        return done;
+    }
+
+    private void fire(HookStage stage, Batch batch, long step, NDArray mask) {
+        for (Hook hook : hooks) {
+            if (hook.stage() == stage && step % hook.frequency() == 0) {
+                hook.apply(new HookContext(batch, null, step, stage, mask));
+            }
+        }
+    }
+
+    /**
+     * Runs until every sample reached the exit status (or was quarantined), or until the safety
+     * cap of {@code optMaxSteps} steps, which ends the run with a report of the samples that never
+     * finished (see {@link #lastReport()}). Graduated samples are written to the sinks once each.
+     *
+     * @return the batch, updated in place
+     */
+    public Batch run(Batch batch) {
+        prepare(batch);
+        long[] previous = new long[batch.numSystems()];
+        java.util.Arrays.fill(previous, Long.MIN_VALUE);
+        long started = stepCount;
+        long[] status = batch.status().toLongArray();
+        writeGraduates(batch, previous, status);
+        while (!allDone(status)) {
+            if (maxSteps > 0 && stepCount - started >= maxSteps) {
+                lastReport = report(batch, status, stepCount - started, true);
+                logger.warn("FusedStage stopped at its safety cap of {} steps: {}", maxSteps, lastReport);
+                return batch;
+            }
+            step(batch).close();
+            previous = status;
+            status = batch.status().toLongArray(); // the one host read per step
+            writeGraduates(batch, previous, status);
+            if (stepCount % 1000 == 0) {
+                logger.info("FusedStage step {}: {}", stepCount, occupancy(status));
+            }
+        }
+        lastReport = report(batch, status, stepCount - started, false);
+        return batch;
+    }
+
+    private boolean allDone(long[] status) {
+        for (long s : status) {
+            if (s != exitStatus && s != Status.QUARANTINED) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void writeGraduates(Batch batch, long[] previous, long[] status) {
+        if (sinks.isEmpty()) {
+            return;
+        }
+        List<Integer> fresh = new ArrayList<>();
+        for (int i = 0; i < status.length; i++) {
+            if (status[i] == exitStatus && previous[i] != exitStatus) {
+                fresh.add(i);
+            }
+        }
+        if (fresh.isEmpty()) {
+            return;
+        }
+        List<AtomicSystem> all = batch.toSystems();
+        Map<String, long[]> steps = stageSteps(batch);
+        List<AtomicSystem> out = new ArrayList<>(fresh.size());
+        for (int i : fresh) {
+            AtomicSystem.Builder sb = all.get(i).toBuilder().optInfo("status", status[i]).optInfo("converged", Boolean.TRUE);
+            steps.forEach((name, values) -> sb.optInfo(name, values[i]));
+            out.add(sb.build());
+        }
+        for (DataSink sink : sinks) {
+            try {
+                sink.write(out);
+            } catch (IOException e) {
+                throw new UncheckedIOException("writing graduated samples to " + sink, e);
+            }
+        }
+    }
+
+    /** Steps each sample spent in each sub-stage: info key "steps_stage{code}". */
+    private Map<String, long[]> stageSteps(Batch batch) {
+        Map<String, long[]> steps = new LinkedHashMap<>();
+        for (SubStage s : subStages) {
+            steps.put("steps_stage" + s.code(), batch.get(s.dynamics().stateName("steps")).toLongArray());
+        }
+        return steps;
+    }
+
+    private String occupancy(long[] status) {
+        Map<Long, Integer> counts = new java.util.TreeMap<>();
+        for (long s : status) {
+            counts.merge(s, 1, Integer::sum);
+        }
+        return "samples per status " + counts;
+    }
+
+    private RunReport report(Batch batch, long[] status, long steps, boolean capped) {
+        List<String> ids = batch.sampleIds();
+        List<String> unfinished = new ArrayList<>();
+        List<String> quarantined = new ArrayList<>();
+        for (int i = 0; i < status.length; i++) {
+            if (status[i] == Status.QUARANTINED) {
+                quarantined.add(ids.get(i));
+            } else if (status[i] != exitStatus) {
+                unfinished.add(ids.get(i) + " (status " + status[i] + ")");
+            }
+        }
+        return new RunReport(steps, capped, unfinished, quarantined);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("FusedStage(sub_stages=[");
+        for (int i = 0; i < subStages.size(); i++) {
+            SubStage s = subStages.get(i);
+            sb.append(i == 0 ? "" : ", ").append(s.code()).append(':').append(s.dynamics().getClass().getSimpleName());
+        }
+        return sb.append("], entry_status=").append(entryStatus).append(", exit_status=").append(exitStatus)
+                .append(", compiled=").append(compileStep).append(", step_count=").append(stepCount).append(')')
+                .toString();
+    }
+
+    /**
+     * How a run ended.
+     *
+     * @param steps steps taken by the run
+     * @param capped whether the safety cap ended it
+     * @param unfinished ids (and statuses) of samples that never reached the exit status
+     * @param quarantined ids of samples taken out for non-finite values
+     */
+    public record RunReport(long steps, boolean capped, List<String> unfinished, List<String> quarantined) {}
+
+    /** Explicit construction of a {@link FusedStage}. */
+    public static final class Builder {
+        private final List<Map.Entry<Integer, Dynamics>> stages = new ArrayList<>();
+        private Integer entryStatus;
+        private Integer exitStatus;
+        private boolean compileStep;
+        private final Map<String, String> compileOptions = new LinkedHashMap<>();
+        private final List<Hook> hooks = new ArrayList<>();
+        private final List<DataSink> sinks = new ArrayList<>();
+        private long maxSteps;
+
+        private Builder() {}
+
+        /** Adds a sub-stage with its status code (chain order = call order). */
+        public Builder addSubStage(int code, Dynamics dynamics) {
+            stages.add(Map.entry(code, Preconditions.checkNotNull(dynamics, "dynamics")));
+            return this;
+        }
+
+        /** Status of new samples; default the first sub-stage's code. */
+        public Builder optEntryStatus(int status) {
+            this.entryStatus = status;
+            return this;
+        }
+
+        /** Status of graduated samples; default one past the largest code. */
+        public Builder optExitStatus(int status) {
+            this.exitStatus = status;
+            return this;
+        }
+
+        /** Run each step as one exported TorchScript step graph. */
+        public Builder optCompileStep(boolean compile) {
+            this.compileStep = compile;
+            return this;
+        }
+
+        /** Options of the compiled step (see the compile package). */
+        public Builder optCompileOption(String key, String value) {
+            compileOptions.put(key, value);
+            return this;
+        }
+
+        /** Adds a hook of the fused stage itself (the only place for BEFORE_COMPUTE hooks). */
+        public Builder addHook(Hook hook) {
+            hooks.add(Preconditions.checkNotNull(hook));
+            return this;
+        }
+
+        /** Adds a sink that receives each graduated sample once. */
+        public Builder addSink(DataSink sink) {
+            sinks.add(Preconditions.checkNotNull(sink));
+            return this;
+        }
+
+        /** Safety cap on the steps of one {@link #run}; 0 = none. */
+        public Builder optMaxSteps(long maxSteps) {
+            Preconditions.checkArgument(maxSteps >= 0, "maxSteps must be >= 0, got %s", maxSteps);
+            this.maxSteps = maxSteps;
+            return this;
+        }
+
+        /** Builds and wires the chain. */
+        public FusedStage build() {
+            return new FusedStage(this);
+        }
+    }
+}

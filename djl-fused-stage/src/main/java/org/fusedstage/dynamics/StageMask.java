@@ -1,0 +1,57 @@
+package org.fusedstage.dynamics;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.types.Shape;
+import org.fusedstage.data.Batch;
+
+/**
+ * The samples one stage updates in a step, as full-shape boolean masks so masked updates are
+ * {@code where}-selects: shapes stay static and nothing is read back to the host. Samples outside
+ * the mask keep their old values bit for bit.
+ */
+public final class StageMask {
+
+    private final NDArray systems; // [B]
+    private final NDArray atoms; // [N]
+    private final NDArray atomVectors; // [N,3]
+
+    /** Builds the masks from a per-system boolean mask [B]. */
+    public StageMask(Batch batch, NDArray systemMask) {
+        this.systems = systemMask;
+        this.atoms = batch.segments().toAtoms(systemMask);
+        this.atomVectors = atoms.reshape(new Shape(batch.numAtoms(), 1)).broadcast(new Shape(batch.numAtoms(), 3));
+    }
+
+    /** Per-system mask [B]. */
+    public NDArray systems() {
+        return systems;
+    }
+
+    /** Per-atom mask [N]. */
+    public NDArray atoms() {
+        return atoms;
+    }
+
+    /**
+     * Takes {@code updated} where the mask holds and {@code current} elsewhere; picks the mask
+     * that fits the shape ([N,3], [N] or [B]).
+     */
+    public NDArray select(NDArray updated, NDArray current) {
+        return NDArrays.where(maskFor(current.getShape()), updated, current);
+    }
+
+    private NDArray maskFor(Shape shape) {
+        if (shape.equals(atomVectors.getShape())) {
+            return atomVectors;
+        }
+        if (shape.equals(atoms.getShape())) {
+            return atoms;
+        }
+        if (shape.equals(systems.getShape())) {
+            return systems;
+        }
+        throw new IllegalArgumentException("no mask fits shape " + shape + " (atoms " + atoms.getShape()
+                + ", systems " + systems.getShape() + ")");
+    }
+}

@@ -1,0 +1,129 @@
+package org.fusedstage.hooks;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Batch;
+import org.fusedstage.dynamics.Status;
+import org.fusedstage.sinks.DataSink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Safety hook (AFTER_COMPUTE): a sample whose energy or forces are not finite is quarantined
+ * (status {@link Status#QUARANTINED}, so no stage updates it again) with a reason, instead of
+ * killing the run; the other samples continue unaffected. Quarantined samples are listed by
+ * {@link #rejects()} and, if a sink is given, written to it with their positions and the reason.
+ */
+public final class NonFiniteGuard implements Hook {
+
+    private static final Logger logger = LoggerFactory.getLogger(NonFiniteGuard.class);
+
+    private final DataSink rejectSink;
+    private final List<Reject> rejects = Collections.synchronizedList(new ArrayList<>());
+
+    /**
+     * A quarantined sample.
+     *
+     * @param sampleId its id
+     * @param step the step at which it was caught
+     * @param reason what was not finite
+     */
+    public record Reject(String sampleId, long step, String reason) {}
+
+    /** A guard that only records rejects. */
+    public NonFiniteGuard() {
+        this(null);
+    }
+
+    /** A guard that also writes each quarantined sample to {@code rejectSink}. */
+    public NonFiniteGuard(DataSink rejectSink) {
+        this.rejectSink = rejectSink;
+    }
+
+    @Override
+    public HookStage stage() {
+        return HookStage.AFTER_COMPUTE;
+    }
+
+    /** Samples quarantined so far. */
+    public List<Reject> rejects() {
+        return List.copyOf(rejects);
+    }
+
+    @Override
+    public void apply(HookContext context) {
+        Batch batch = context.batch();
+        NDArray badEnergy = notFinite(batch.energy());
+        NDArray badForceAtoms = notFinite(batch.forces()).toType(batch.getDataType(), false).sum(new int[] {1});
+        NDArray badForces = batch.segments().max(badForceAtoms).gt(0);
+        NDArray bad = badEnergy.logicalOr(badForces).logicalAnd(batch.status().gte(0));
+        if (!bad.any().getBoolean()) {
+            return; // the common case costs one host read of a single flag
+        }
+        boolean[] badSystems = bad.toBooleanArray();
+        boolean[] energyFlags = badEnergy.toBooleanArray();
+        List<String> ids = batch.sampleIds();
+        List<AtomicSystem> rejected = new ArrayList<>();
+        List<AtomicSystem> systems = null;
+        for (int i = 0; i < badSystems.length; i++) {
+            if (!badSystems[i]) {
+                continue;
+            }
+            String reason = energyFlags[i] ? "non-finite energy" : "non-finite forces";
+            rejects.add(new Reject(ids.get(i), context.step(), reason));
+            logger.warn("sample {} quarantined at step {}: {}", ids.get(i), context.step(), reason);
+            if (rejectSink != null) {
+                if (systems == null) {
+                    systems = readPositionsOnly(batch);
+                }
+                rejected.add(systems.get(i).toBuilder().optInfo("reject_reason", reason).optInfo("step", context.step()).build());
+            }
+        }
+        NDArray quarantined = batch.status().onesLike().mul(Status.QUARANTINED);
+        batch.set(Batch.STATUS, NDArrays.where(bad, quarantined, batch.status()));
+        if (rejectSink != null && !rejected.isEmpty()) {
+            try {
+                rejectSink.write(rejected);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** The structures without the non-finite results (which an AtomicSystem cannot hold). */
+    private static List<AtomicSystem> readPositionsOnly(Batch batch) {
+        List<AtomicSystem> out = new ArrayList<>();
+        int[] ptr = batch.ptrHost();
+        double[] positions = batch.positions().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+        long[] numbers = batch.atomicNumbers().toLongArray();
+        double[] cell = batch.cell().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+        boolean[] pbc = batch.pbc().toBooleanArray();
+        List<String> ids = batch.sampleIds();
+        for (int i = 0; i < ptr.length - 1; i++) {
+            int[] z = new int[ptr[i + 1] - ptr[i]];
+            for (int a = 0; a < z.length; a++) {
+                z[a] = (int) numbers[ptr[i] + a];
+            }
+            double[] p = java.util.Arrays.copyOfRange(positions, 3 * ptr[i], 3 * ptr[i + 1]);
+            boolean finite = java.util.Arrays.stream(p).allMatch(Double::isFinite);
+            if (!finite) {
+                java.util.Arrays.fill(p, 0); // an AtomicSystem holds finite numbers only: flagged below
+            }
+            out.add(AtomicSystem.builder().positions(p).atomicNumbers(z).optInfo("positions_finite", finite)
+                    .optCell(java.util.Arrays.copyOfRange(cell, 9 * i, 9 * i + 9))
+                    .optPbc(java.util.Arrays.copyOfRange(pbc, 3 * i, 3 * i + 3))
+                    .optSampleId(ids.get(i)).build());
+        }
+        return out;
+    }
+
+    private static NDArray notFinite(NDArray values) {
+        return values.isNaN().logicalOr(values.isInfinite());
+    }
+}

@@ -1,0 +1,304 @@
+package org.fusedstage.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.common.base.Preconditions;
+import java.util.ArrayList;
+import java.util.List;
+import org.fusedstage.data.Batch;
+
+/**
+ * A Verlet neighbor list for a batch: every ordered pair (i, j) of atoms of the same system with
+ * |r_j - r_i + s . cell| < cutoff + skin, as {@code edge_index [2,E]} (int64, rows i and j) and
+ * integer lattice translations {@code shifts [E,3]} (in the batch dtype). Periodic (triclinic)
+ * and open boundaries, also cells smaller than twice the cutoff (several images of one atom).
+ *
+ * <p>Rebuilt only when some atom moved more than half the skin since the last build (one scalar
+ * read back per update), or when the batch's structure changed (refill). Translations are kept
+ * as integers so that edge vectors follow the atoms between rebuilds even when atoms leave the
+ * cell: the search wraps atoms into the cell and folds the wrap into each edge's shift.
+ *
+ * <p>The search is a padded dense search in blocks of systems (DJL has no cell-list primitives);
+ * it costs O(B S M^2) for B systems of at most M atoms and S translations, paid at rebuilds only.
+ */
+public final class NeighborList implements AutoCloseable {
+
+    /** Largest number of pair entries one search block may hold. */
+    private static final long MAX_BLOCK_ENTRIES = 2_000_000;
+
+    private final double cutoff;
+    private final double skin;
+    private final NDManager manager;
+    private NDArray edgeIndex;
+    private NDArray shifts;
+    private NDArray referencePositions;
+    private long builtForVersion = -1;
+    private long[] edgeCounts;
+    private int rebuilds;
+
+    /**
+     * Creates an empty list.
+     *
+     * @param batch the batch it belongs to (its manager owns the list's arrays)
+     * @param cutoff the interaction cutoff in A
+     * @param skin the Verlet skin in A
+     */
+    public NeighborList(Batch batch, double cutoff, double skin) {
+        Preconditions.checkArgument(cutoff > 0 && Double.isFinite(cutoff), "cutoff must be positive, got %s", cutoff);
+        Preconditions.checkArgument(skin >= 0, "skin must be >= 0, got %s", skin);
+        this.cutoff = cutoff;
+        this.skin = skin;
+        this.manager = batch.getManager().newSubManager();
+    }
+
+    /** The list for {@code batch} with this cutoff and skin, created on first use and closed with the batch. */
+    public static NeighborList of(Batch batch, double cutoff, double skin) {
+        return batch.attachment("neighbor-list:" + cutoff + ":" + skin, () -> new NeighborList(batch, cutoff, skin));
+    }
+
+    /** Rebuilds if the batch changed or an atom moved more than half the skin. */
+    public void update(Batch batch) {
+        if (builtForVersion != batch.structureVersion() || movedTooFar(batch)) {
+            rebuild(batch);
+        }
+    }
+
+    /** Edge index [2,E], int64: row 0 the central atom i, row 1 the neighbor j. */
+    public NDArray edgeIndex() {
+        return edgeIndex;
+    }
+
+    /** Integer lattice translations [E,3] (batch dtype): the edge vector is r_j - r_i + shift . cell. */
+    public NDArray shifts() {
+        return shifts;
+    }
+
+    /** Number of edges per system at the last build (with skin), [B]. */
+    public long[] edgeCounts() {
+        return edgeCounts.clone();
+    }
+
+    /** How many times the list was built. */
+    public int rebuilds() {
+        return rebuilds;
+    }
+
+    /** The cutoff plus skin used for the search, in A. */
+    public double searchRadius() {
+        return cutoff + skin;
+    }
+
+    private boolean movedTooFar(Batch batch) {
+        if (referencePositions == null) {
+            return true;
+        }
+        try (NDArray d = batch.positions().sub(referencePositions);
+                NDArray d2 = d.mul(d).sum(new int[] {1});
+                NDArray max = d2.max();
+                NDArray asDouble = max.toType(DataType.FLOAT64, false)) {
+            double half = skin / 2;
+            return !(asDouble.getDouble() <= half * half); // NaN positions force a rebuild too
+        }
+    }
+
+    private void rebuild(Batch batch) {
+        int b = batch.numSystems();
+        int n = batch.numAtoms();
+        int[] ptr = batch.ptrHost();
+        double[] cell = batch.cell().toType(DataType.FLOAT64, false).toDoubleArray();
+        boolean[] pbc = batch.pbc().toBooleanArray();
+        double radius = cutoff + skin;
+
+        // Host geometry of the cells: reciprocal vectors (rows b_i with a_i . b_k = delta_ik) and
+        // image counts ceil(radius * |b_i|) on periodic axes.
+        double[] reciprocal = new double[9 * b];
+        int[] images = new int[3 * b];
+        int[] maxImages = new int[3];
+        for (int s = 0; s < b; s++) {
+            double[] safe = new double[9];
+            for (int axis = 0; axis < 3; axis++) {
+                for (int k = 0; k < 3; k++) {
+                    safe[3 * axis + k] = pbc[3 * s + axis] ? cell[9 * s + 3 * axis + k] : (axis == k ? 1 : 0);
+                }
+            }
+            double[] r = reciprocalRows(safe);
+            System.arraycopy(r, 0, reciprocal, 9 * s, 9);
+            for (int axis = 0; axis < 3; axis++) {
+                if (pbc[3 * s + axis]) {
+                    double norm = Math.sqrt(r[3 * axis] * r[3 * axis] + r[3 * axis + 1] * r[3 * axis + 1] + r[3 * axis + 2] * r[3 * axis + 2]);
+                    images[3 * s + axis] = (int) Math.ceil(radius * norm);
+                    maxImages[axis] = Math.max(maxImages[axis], images[3 * s + axis]);
+                }
+            }
+        }
+        List<int[]> translations = new ArrayList<>();
+        translations.add(new int[] {0, 0, 0});
+        for (int u = -maxImages[0]; u <= maxImages[0]; u++) {
+            for (int v = -maxImages[1]; v <= maxImages[1]; v++) {
+                for (int w = -maxImages[2]; w <= maxImages[2]; w++) {
+                    if (u != 0 || v != 0 || w != 0) {
+                        translations.add(new int[] {u, v, w});
+                    }
+                }
+            }
+        }
+        int nShifts = translations.size();
+        int maxAtoms = 0;
+        for (int s = 0; s < b; s++) {
+            maxAtoms = Math.max(maxAtoms, ptr[s + 1] - ptr[s]);
+        }
+        double[] offsets = new double[b * nShifts * 3];
+        boolean[] applies = new boolean[b * nShifts];
+        double[] shiftValues = new double[nShifts * 3];
+        for (int t = 0; t < nShifts; t++) {
+            int[] tr = translations.get(t);
+            for (int k = 0; k < 3; k++) {
+                shiftValues[3 * t + k] = tr[k];
+            }
+            for (int s = 0; s < b; s++) {
+                boolean ok = Math.abs(tr[0]) <= images[3 * s] && Math.abs(tr[1]) <= images[3 * s + 1]
+                        && Math.abs(tr[2]) <= images[3 * s + 2];
+                applies[s * nShifts + t] = ok;
+                for (int k = 0; k < 3; k++) {
+                    offsets[(s * nShifts + t) * 3 + k] = tr[0] * cell[9 * s + k] + tr[1] * cell[9 * s + 3 + k] + tr[2] * cell[9 * s + 6 + k];
+                }
+            }
+        }
+        long[] paddedIndex = new long[b * maxAtoms];
+        boolean[] valid = new boolean[b * maxAtoms];
+        for (int s = 0; s < b; s++) {
+            for (int k = 0; k < maxAtoms; k++) {
+                int atom = ptr[s] + k;
+                boolean inside = atom < ptr[s + 1];
+                paddedIndex[s * maxAtoms + k] = inside ? atom : n;
+                valid[s * maxAtoms + k] = inside;
+            }
+        }
+
+        NDArray newEdges;
+        NDArray newShifts;
+        long[] counts = new long[b];
+        try (NDScope scope = new NDScope()) {
+            NDManager m = batch.getManager();
+            DataType dtype = batch.getDataType();
+            NDArray positions = batch.positions();
+            // Wrap atoms into their cell on periodic axes: w = floor(frac), q = r - w . cell.
+            NDArray reciprocalT = m.create(reciprocal, new Shape(b, 3, 3)).transpose(0, 2, 1).toType(dtype, false);
+            NDArray cells = batch.cell();
+            NDArray batchIndex = batch.batchIndex();
+            NDArray frac = positions.reshape(n, 1, 3).matMul(reciprocalT.get(batchIndex)).reshape(n, 3);
+            NDArray periodic = batch.pbc().get(batchIndex);
+            NDArray wrap = NDArrays.where(periodic, frac.floor(), frac.zerosLike());
+            NDArray wrapped = positions.sub(wrap.reshape(n, 1, 3).matMul(cells.get(batchIndex)).reshape(n, 3));
+            NDArray far = m.full(new Shape(1, 3), 1e30f, dtype); // padding rows never pair up
+            NDArray padded = wrapped.concat(far, 0).get(m.create(paddedIndex, new Shape(b, maxAtoms)));
+            NDArray validArray = m.create(valid, new Shape(b, maxAtoms));
+            NDArray offsetArray = m.create(offsets, new Shape(b, nShifts, 3)).toType(dtype, false);
+            NDArray appliesArray = m.create(applies, new Shape(b, nShifts));
+            NDArray shiftTable = m.create(shiftValues, new Shape(nShifts, 3)).toType(dtype, false);
+            NDArray paddedIndexArray = m.create(paddedIndex);
+            boolean[] selfMask = new boolean[nShifts * maxAtoms * maxAtoms];
+            for (int t = 1; t < nShifts; t++) {
+                java.util.Arrays.fill(selfMask, t * maxAtoms * maxAtoms, (t + 1) * maxAtoms * maxAtoms, true);
+            }
+            for (int i = 0; i < maxAtoms; i++) {
+                for (int j = 0; j < maxAtoms; j++) {
+                    selfMask[i * maxAtoms + j] = i != j;
+                }
+            }
+            NDArray notSelf = m.create(selfMask, new Shape(1, nShifts, maxAtoms, maxAtoms));
+            long perSystem = (long) nShifts * maxAtoms * maxAtoms;
+            int block = (int) Math.max(1, MAX_BLOCK_ENTRIES / Math.max(1, perSystem));
+            List<NDArray> iParts = new ArrayList<>();
+            List<NDArray> jParts = new ArrayList<>();
+            List<NDArray> sParts = new ArrayList<>();
+            double radius2 = radius * radius;
+            for (int first = 0; first < b; first += block) {
+                int last = Math.min(b, first + block);
+                int nb = last - first;
+                NDArray p = padded.get(first + ":" + last);
+                NDArray off = offsetArray.get(first + ":" + last);
+                // delta[b, s, i, j] = q_j + T_s - q_i
+                NDArray delta = p.reshape(nb, 1, 1, maxAtoms, 3)
+                        .add(off.reshape(nb, nShifts, 1, 1, 3))
+                        .sub(p.reshape(nb, 1, maxAtoms, 1, 3));
+                NDArray r2 = delta.mul(delta).sum(new int[] {4});
+                NDArray v = validArray.get(first + ":" + last);
+                NDArray mask = r2.lt(radius2)
+                        .logicalAnd(v.reshape(nb, 1, maxAtoms, 1))
+                        .logicalAnd(v.reshape(nb, 1, 1, maxAtoms))
+                        .logicalAnd(notSelf)
+                        .logicalAnd(appliesArray.get(first + ":" + last).reshape(nb, nShifts, 1, 1));
+                NDArray hits = mask.nonzero(); // [K, 4]: system (in block), translation, i, j
+                if (hits.getShape().get(0) == 0) {
+                    continue;
+                }
+                NDArray sys = hits.get(":, 0").add(first);
+                NDArray tIndex = hits.get(":, 1");
+                NDArray atomI = paddedIndexArray.get(sys.mul(maxAtoms).add(hits.get(":, 2")));
+                NDArray atomJ = paddedIndexArray.get(sys.mul(maxAtoms).add(hits.get(":, 3")));
+                long[] systems = sys.toLongArray();
+                for (long s : systems) {
+                    counts[(int) s]++;
+                }
+                iParts.add(atomI);
+                jParts.add(atomJ);
+                // Integer shift of the unwrapped positions: s_T - w_j + w_i.
+                sParts.add(shiftTable.get(tIndex).sub(wrap.get(atomJ)).add(wrap.get(atomI)));
+            }
+            if (iParts.isEmpty()) {
+                newEdges = m.zeros(new Shape(2, 0), DataType.INT64);
+                newShifts = m.zeros(new Shape(0, 3), dtype);
+            } else {
+                NDArray allI = NDArrays.concat(new NDList(iParts));
+                NDArray allJ = NDArrays.concat(new NDList(jParts));
+                newEdges = NDArrays.stack(new NDList(allI, allJ));
+                newShifts = NDArrays.concat(new NDList(sParts));
+            }
+            NDArray reference = positions.duplicate();
+            replace(newEdges, newShifts, reference);
+        }
+        edgeCounts = counts;
+        builtForVersion = batch.structureVersion();
+        rebuilds++;
+    }
+
+    private void replace(NDArray edges, NDArray newShifts, NDArray reference) {
+        for (NDArray a : new NDArray[] {edges, newShifts, reference}) {
+            a.attach(manager);
+            NDScope.unregister(a);
+        }
+        if (edgeIndex != null) {
+            edgeIndex.close();
+            shifts.close();
+            referencePositions.close();
+        }
+        edgeIndex = edges;
+        shifts = newShifts;
+        referencePositions = reference;
+    }
+
+    /** Rows b_i of the reciprocal basis of a cell with rows a_i: b_i = (a_j x a_k) / V. */
+    static double[] reciprocalRows(double[] a) {
+        double[] out = new double[9];
+        double volume = a[0] * (a[4] * a[8] - a[5] * a[7]) - a[1] * (a[3] * a[8] - a[5] * a[6]) + a[2] * (a[3] * a[7] - a[4] * a[6]);
+        for (int i = 0; i < 3; i++) {
+            int j = (i + 1) % 3;
+            int k = (i + 2) % 3;
+            out[3 * i] = (a[3 * j + 1] * a[3 * k + 2] - a[3 * j + 2] * a[3 * k + 1]) / volume;
+            out[3 * i + 1] = (a[3 * j + 2] * a[3 * k] - a[3 * j] * a[3 * k + 2]) / volume;
+            out[3 * i + 2] = (a[3 * j] * a[3 * k + 1] - a[3 * j + 1] * a[3 * k]) / volume;
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -278,6 +278,8 @@ public abstract class Dynamics {
             StageMask mask = ownedSamples(batch);
             enter(batch, mask);
             potential.compute(batch);
+            fireHooks(HookStage.AFTER_COMPUTE, batch, stepCount, null); // e.g. a guard sees the primed forces
+            mask = ownedSamples(batch);
             if (convergence != null) {
                 migrate(batch, convergence.evaluate(batch, this, mask));
             }

@@ -223,6 +223,10 @@ public final class FusedStage {
                 s.dynamics().enter(batch, s.dynamics().ownedSamples(batch), s.convergence());
             }
             potential.compute(batch);
+            fire(HookStage.AFTER_COMPUTE, batch, stepCount, null); // e.g. a guard sees the primed forces
+            for (SubStage s : subStages) {
+                s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, stepCount, null);
+            }
             migrateFinished(batch, before, masks(batch));
         }
     }

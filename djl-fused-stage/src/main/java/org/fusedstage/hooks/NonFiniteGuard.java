@@ -60,14 +60,16 @@ public final class NonFiniteGuard implements Hook {
     public void apply(HookContext context) {
         Batch batch = context.batch();
         NDArray badEnergy = notFinite(batch.energy());
-        NDArray badForceAtoms = notFinite(batch.forces()).toType(batch.getDataType(), false).sum(new int[] {1});
-        NDArray badForces = batch.segments().max(badForceAtoms).gt(0);
-        NDArray bad = badEnergy.logicalOr(badForces).logicalAnd(batch.status().gte(0));
+        NDArray badForces = anyAtom(batch, batch.forces());
+        // Positions or velocities that blew up can hide behind finite results (no neighbors found).
+        NDArray badState = anyAtom(batch, batch.positions()).logicalOr(anyAtom(batch, batch.velocities()));
+        NDArray bad = badEnergy.logicalOr(badForces).logicalOr(badState).logicalAnd(batch.status().gte(0));
         if (!bad.any().getBoolean()) {
             return; // the common case costs one host read of a single flag
         }
         boolean[] badSystems = bad.toBooleanArray();
         boolean[] energyFlags = badEnergy.toBooleanArray();
+        boolean[] forceFlags = badForces.toBooleanArray();
         List<String> ids = batch.sampleIds();
         List<AtomicSystem> rejected = new ArrayList<>();
         List<AtomicSystem> systems = null;
@@ -75,7 +77,8 @@ public final class NonFiniteGuard implements Hook {
             if (!badSystems[i]) {
                 continue;
             }
-            String reason = energyFlags[i] ? "non-finite energy" : "non-finite forces";
+            String reason = energyFlags[i] ? "non-finite energy" : forceFlags[i] ? "non-finite forces"
+                    : "non-finite positions or velocities";
             rejects.add(new Reject(ids.get(i), context.step(), reason));
             logger.warn("sample {} quarantined at step {}: {}", ids.get(i), context.step(), reason);
             if (rejectSink != null) {
@@ -121,6 +124,12 @@ public final class NonFiniteGuard implements Hook {
                     .optSampleId(ids.get(i)).build());
         }
         return out;
+    }
+
+    /** [B] true where any atom of the system has a non-finite component. */
+    private static NDArray anyAtom(Batch batch, NDArray perAtomVectors) {
+        NDArray perAtom = notFinite(perAtomVectors).toType(batch.getDataType(), false).sum(new int[] {1});
+        return batch.segments().max(perAtom).gt(0);
     }
 
     private static NDArray notFinite(NDArray values) {

@@ -60,6 +60,11 @@ public final class ExtxyzWriter implements Closeable, Flushable {
         out.write(formatFrame(s));
     }
 
+    /** Writes pre-formatted frames (see {@link #formatFrame}). */
+    public void writeRaw(String frames) throws IOException {
+        out.write(frames);
+    }
+
     /** Formats one frame as text (including the final newline). */
     public static String formatFrame(AtomicSystem s) {
         int n = s.size();

@@ -2,6 +2,7 @@ package org.fusedstage.testing;
 
 import java.util.Random;
 import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Structures;
 
 /** Structures used across tests: fcc argon crystals, clusters, triclinic cells. */
 public final class TestSystems {
@@ -16,31 +17,8 @@ public final class TestSystems {
      * Gaussian noise of width {@code noise} A.
      */
     public static AtomicSystem fccArgon(int reps, double lattice, double noise, long seed) {
-        double[][] basis = {{0, 0, 0}, {0, 0.5, 0.5}, {0.5, 0, 0.5}, {0.5, 0.5, 0}};
-        int n = 4 * reps * reps * reps;
-        double[] positions = new double[3 * n];
-        Random random = new Random(seed);
-        int atom = 0;
-        for (int i = 0; i < reps; i++) {
-            for (int j = 0; j < reps; j++) {
-                for (int k = 0; k < reps; k++) {
-                    for (double[] b : basis) {
-                        positions[3 * atom] = (i + b[0]) * lattice + noise * random.nextGaussian();
-                        positions[3 * atom + 1] = (j + b[1]) * lattice + noise * random.nextGaussian();
-                        positions[3 * atom + 2] = (k + b[2]) * lattice + noise * random.nextGaussian();
-                        atom++;
-                    }
-                }
-            }
-        }
-        double l = reps * lattice;
-        return AtomicSystem.builder()
-                .positions(positions)
-                .atomicNumbers(filled(n, 18))
-                .optCell(new double[] {l, 0, 0, 0, l, 0, 0, 0, l})
-                .optPbc(true, true, true)
-                .optSampleId("fcc-" + reps + "-" + seed)
-                .build();
+        AtomicSystem crystal = Structures.fcc("Ar", lattice, reps);
+        return Structures.rattle(crystal, noise, seed).toBuilder().optSampleId("fcc-" + reps + "-" + seed).build();
     }
 
     /** A random argon cluster in open boundaries, no two atoms closer than {@code minDistance}. */

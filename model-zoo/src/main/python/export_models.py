@@ -5,16 +5,39 @@ Run with Debian's python3-torch (torch 1.13) or any torch <= 2.7.1, the libtorch
 Each model lands in <output_root>/<model-id>/ as <file>.pt plus metadata.properties, which the
 Java side reads for cutoff, elements, dtype and units.
 """
+import importlib.util
+import linecache
 import os
 import sys
 from typing import Dict
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lennard_jones import EnergyOnly, LennardJones  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+# TorchScript keeps the source file name of every function in its debug tables. Loading the model
+# sources under a path relative to the repository makes the exported bytes independent of where the
+# repository is checked out, so the drift check can compare them byte for byte.
+REPO_RELATIVE = "model-zoo/src/main/python"
+
+
+def load_source_module(name: str):
+    path = os.path.join(HERE, name + ".py")
+    with open(path) as f:
+        source = f.read()
+    virtual = REPO_RELATIVE + "/" + name + ".py"
+    linecache.cache[virtual] = (len(source), None, source.splitlines(True), virtual)
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    module = importlib.util.module_from_spec(spec)
+    module.__file__ = virtual
+    sys.modules[name] = module
+    exec(compile(source, virtual, "exec"), module.__dict__)
+    return module
+
+
+load_source_module("pair_geometry")
+_lj = load_source_module("lennard_jones")
+EnergyOnly = _lj.EnergyOnly
+LennardJones = _lj.LennardJones
 DEFAULT_ROOT = os.path.join(HERE, "..", "resources", "org", "fusedstage", "zoo")
 
 

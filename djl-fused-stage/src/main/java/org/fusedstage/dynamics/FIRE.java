@@ -21,7 +21,10 @@ import org.fusedstage.model.Potential;
  * counts. The first step of a sample does no mixing (ASE's {@code v is None} branch).
  *
  * <p>Per-sample state in the batch: {@code dt} (fs), {@code alpha}, {@code n_positive} (steps
- * since the last uphill move, -1 before the first step). Default convergence: fmax <= 0.05 eV/A.
+ * since the last uphill move, -1 before the first step) and FIRE's own per-atom {@code velocity}
+ * (A/fs at unit mass). Like ASE's optimizer, FIRE leaves the sample's physical velocities alone, so
+ * a following MD stage starts from the velocities the sample came with. Default convergence:
+ * fmax <= 0.05 eV/A.
  */
 public class FIRE extends Dynamics {
 
@@ -63,6 +66,7 @@ public class FIRE extends Dynamics {
             batch.putSystemField(stateName("dt"), batch.getManager().full(shape, (float) timeStep(), batch.getDataType()));
             batch.putSystemField(stateName("alpha"), batch.getManager().full(shape, (float) alphaStart, batch.getDataType()));
             batch.putSystemField(stateName("n_positive"), batch.getManager().full(shape, -1, DataType.INT64));
+            batch.putAtomField(stateName("velocity"), batch.positions().zerosLike());
         }
     }
 
@@ -72,7 +76,8 @@ public class FIRE extends Dynamics {
         reset(batch, entering, stateName("alpha"), alphaStart);
         NDArray n = batch.get(stateName("n_positive"));
         batch.set(stateName("n_positive"), entering.select(n.onesLike().neg(), n));
-        batch.set(Batch.VELOCITIES, entering.select(batch.velocities().zerosLike(), batch.velocities()));
+        NDArray v = batch.get(stateName("velocity"));
+        batch.set(stateName("velocity"), entering.select(v.zerosLike(), v));
     }
 
     private static void reset(Batch batch, StageMask entering, String name, double value) {
@@ -83,7 +88,7 @@ public class FIRE extends Dynamics {
     @Override
     protected void preUpdate(Batch batch, StageMask mask) {
         NDArray f = batch.forces();
-        NDArray v = batch.velocities();
+        NDArray v = batch.get(stateName("velocity"));
         NDArray dt = batch.get(stateName("dt"));
         NDArray alpha = batch.get(stateName("alpha"));
         NDArray n = batch.get(stateName("n_positive"));
@@ -118,7 +123,7 @@ public class FIRE extends Dynamics {
         NDArray scale = NDArrays.where(drNorm.gt(maxStep), drNorm.pow(-1).mul(maxStep), drNorm.onesLike());
         dr = dr.mul(Kinematics.perAtomColumn(batch, scale));
 
-        batch.set(Batch.VELOCITIES, mask.select(newV, v));
+        batch.set(stateName("velocity"), mask.select(newV, v));
         batch.set(Batch.POSITIONS, mask.select(batch.positions().add(dr), batch.positions()));
         batch.set(stateName("dt"), mask.select(newDt, dt));
         batch.set(stateName("alpha"), mask.select(newAlpha, alpha));

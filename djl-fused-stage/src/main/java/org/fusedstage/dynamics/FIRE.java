@@ -94,8 +94,8 @@ public class FIRE extends Dynamics {
         NDArray n = batch.get(stateName("n_positive"));
 
         NDArray power = batch.segments().sum(f.mul(v).sum(new int[] {1})); // F.v per sample
-        NDArray vNorm = batch.segments().sum(v.mul(v).sum(new int[] {1})).sqrt();
-        NDArray fNorm = batch.segments().sum(f.mul(f).sum(new int[] {1})).sqrt();
+        NDArray vNorm = Kinematics.systemNorm(batch, v);
+        NDArray fNorm = Kinematics.systemNorm(batch, f);
         NDArray started = n.gte(0);
         NDArray downhill = power.gt(0).logicalAnd(started);
         NDArray uphill = started.logicalAnd(downhill.logicalNot());
@@ -118,10 +118,7 @@ public class FIRE extends Dynamics {
         // v += dt F (unit mass, as ASE); dr = dt v, clamped to maxstep over the whole sample.
         NDArray dtAtoms = Kinematics.perAtomColumn(batch, newDt);
         newV = newV.add(f.mul(dtAtoms).mul(Units.EV_PER_A_AMU_TO_A_PER_FS2));
-        NDArray dr = newV.mul(dtAtoms);
-        NDArray drNorm = batch.segments().sum(dr.mul(dr).sum(new int[] {1})).sqrt();
-        NDArray scale = NDArrays.where(drNorm.gt(maxStep), drNorm.pow(-1).mul(maxStep), drNorm.onesLike());
-        dr = dr.mul(Kinematics.perAtomColumn(batch, scale));
+        NDArray dr = Kinematics.clampPerSystem(batch, newV.mul(dtAtoms), maxStep);
 
         batch.set(stateName("velocity"), mask.select(newV, v));
         batch.set(Batch.POSITIONS, mask.select(batch.positions().add(dr), batch.positions()));

@@ -1,6 +1,7 @@
 package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.types.Shape;
 import org.fusedstage.Units;
 import org.fusedstage.data.Batch;
@@ -23,6 +24,18 @@ final class Kinematics {
     /** Per-system values [B] as a per-atom column [N,1]. */
     static NDArray perAtomColumn(Batch batch, NDArray perSystem) {
         return batch.segments().toAtoms(perSystem).reshape(new Shape(batch.numAtoms(), 1));
+    }
+
+    /** Norm of a per-atom vector field taken over each whole system, sqrt(sum_atoms |x|^2), [B]. */
+    static NDArray systemNorm(Batch batch, NDArray vectors) {
+        return batch.segments().sum(vectors.mul(vectors).sum(new int[] {1})).sqrt();
+    }
+
+    /** Scales each system's displacement [N,3] so its norm over the system is at most maxStep A. */
+    static NDArray clampPerSystem(Batch batch, NDArray displacement, double maxStep) {
+        NDArray norm = systemNorm(batch, displacement);
+        NDArray scale = NDArrays.where(norm.gt(maxStep), norm.pow(-1).mul(maxStep), norm.onesLike());
+        return displacement.mul(perAtomColumn(batch, scale));
     }
 
     /** Kinetic energy per system in eV, [B]. */

@@ -1,7 +1,6 @@
 package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import com.google.common.base.Preconditions;
 import org.fusedstage.data.Batch;
 import org.fusedstage.model.Potential;
@@ -35,10 +34,7 @@ public class SteepestDescent extends Dynamics {
 
     @Override
     protected void preUpdate(Batch batch, StageMask mask) {
-        NDArray dr = batch.forces().mul(stepSize);
-        NDArray norm = batch.segments().sum(dr.mul(dr).sum(new int[] {1})).sqrt();
-        NDArray scale = NDArrays.where(norm.gt(maxStep), norm.pow(-1).mul(maxStep), norm.onesLike());
-        dr = dr.mul(Kinematics.perAtomColumn(batch, scale));
+        NDArray dr = Kinematics.clampPerSystem(batch, batch.forces().mul(stepSize), maxStep);
         batch.set(Batch.POSITIONS, mask.select(batch.positions().add(dr), batch.positions()));
     }
 

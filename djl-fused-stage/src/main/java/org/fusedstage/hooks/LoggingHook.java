@@ -22,9 +22,7 @@ public final class LoggingHook implements Hook {
 
     /** Logs every {@code frequency} steps. */
     public LoggingHook(int frequency) {
-        if (frequency < 1) {
-            throw new IllegalArgumentException("frequency must be >= 1, got " + frequency);
-        }
+        com.google.common.base.Preconditions.checkArgument(frequency >= 1, "frequency must be >= 1, got %s", frequency);
         this.frequency = frequency;
     }
 

@@ -19,9 +19,7 @@ public final class SnapshotHook implements Hook {
 
     /** Snapshots to {@code sink} every {@code frequency} steps. */
     public SnapshotHook(DataSink sink, int frequency) {
-        if (frequency < 1) {
-            throw new IllegalArgumentException("frequency must be >= 1, got " + frequency);
-        }
+        com.google.common.base.Preconditions.checkArgument(frequency >= 1, "frequency must be >= 1, got %s", frequency);
         this.sink = sink;
         this.frequency = frequency;
     }

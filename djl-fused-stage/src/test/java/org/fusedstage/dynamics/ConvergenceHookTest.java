@@ -7,25 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import java.util.List;
 import org.fusedstage.data.Batch;
-import org.fusedstage.testing.LjFixture;
+import org.fusedstage.testing.WithLennardJones;
 import org.fusedstage.testing.TestSystems;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class ConvergenceHookTest {
+class ConvergenceHookTest extends WithLennardJones {
 
-    private static LjFixture lj;
-
-    @BeforeAll
-    static void load() {
-        lj = new LjFixture();
-    }
-
-    @AfterAll
-    static void close() {
-        lj.close();
-    }
 
     @Test
     void criteriaMustAllHoldAndEnergyChangeNeedsTwoEvaluations() {

@@ -19,25 +19,12 @@ import org.fusedstage.hooks.HookStage;
 import org.fusedstage.model.Potential;
 import org.fusedstage.model.PotentialMetadata;
 import org.fusedstage.sinks.HostMemory;
-import org.fusedstage.testing.LjFixture;
+import org.fusedstage.testing.WithLennardJones;
 import org.fusedstage.testing.TestSystems;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class FusedStageTest {
+class FusedStageTest extends WithLennardJones {
 
-    private static LjFixture lj;
-
-    @BeforeAll
-    static void load() {
-        lj = new LjFixture();
-    }
-
-    @AfterAll
-    static void close() {
-        lj.close();
-    }
 
     /** Moves its samples by a stage-specific amount in x and records which samples it updated. */
     private static final class Marker extends Dynamics {

@@ -8,26 +8,13 @@ import java.util.ArrayList;
 import java.util.List;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
-import org.fusedstage.testing.LjFixture;
+import org.fusedstage.testing.WithLennardJones;
 import org.fusedstage.testing.TestSystems;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Physics of the integrators with the LJ argon model. */
-class IntegratorPhysicsTest {
+class IntegratorPhysicsTest extends WithLennardJones {
 
-    private static LjFixture lj;
-
-    @BeforeAll
-    static void load() {
-        lj = new LjFixture();
-    }
-
-    @AfterAll
-    static void close() {
-        lj.close();
-    }
 
     /**
      * NVE: argon fcc (32 atoms, 4 systems) at 80 K, dt 1 fs, 10 000 steps. Velocity Verlet is

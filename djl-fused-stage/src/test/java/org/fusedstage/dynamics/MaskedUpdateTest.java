@@ -11,26 +11,13 @@ import java.util.function.Function;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
 import org.fusedstage.model.Potential;
-import org.fusedstage.testing.LjFixture;
+import org.fusedstage.testing.WithLennardJones;
 import org.fusedstage.testing.TestSystems;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Masked updates touch only their samples; a sample's trajectory does not depend on its batch. */
-class MaskedUpdateTest {
+class MaskedUpdateTest extends WithLennardJones {
 
-    private static LjFixture lj;
-
-    @BeforeAll
-    static void load() {
-        lj = new LjFixture();
-    }
-
-    @AfterAll
-    static void close() {
-        lj.close();
-    }
 
     private static final List<Function<Potential, Dynamics>> ALL = List.of(
             p -> new FIRE(p),

@@ -12,25 +12,12 @@ import org.fusedstage.dynamics.Status;
 import org.fusedstage.dynamics.VelocityVerlet;
 import org.fusedstage.sinks.HostMemory;
 import org.fusedstage.sinks.SinkFullException;
-import org.fusedstage.testing.LjFixture;
+import org.fusedstage.testing.WithLennardJones;
 import org.fusedstage.testing.TestSystems;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class HooksTest {
+class HooksTest extends WithLennardJones {
 
-    private static LjFixture lj;
-
-    @BeforeAll
-    static void load() {
-        lj = new LjFixture();
-    }
-
-    @AfterAll
-    static void close() {
-        lj.close();
-    }
 
     /** Records (step, stage) for every call. */
     private static final class Recorder implements Hook {

@@ -9,12 +9,14 @@ Interface (the zoo's native potential convention, see model-zoo/README.md):
             edge_index [2,E] int64, shifts [E,3])
         -> (energy [B] eV, forces [N,3] eV/A, stress [B,3,3] eV/A^3)
 The edge list holds both directions of every pair (a full list, possibly out to cutoff + skin).
+Forces and stress use the analytic pair derivative; the energy-only export differentiates the same
+energy expression by autograd from Java, which the tests compare.
 """
 from typing import Tuple
 
 import torch
 
-from pair_geometry import edge_forces_and_stress, edge_vectors
+from pair_geometry import edge_forces_and_stress, edge_vectors, sum_into
 
 
 class LennardJones(torch.nn.Module):
@@ -26,28 +28,35 @@ class LennardJones(torch.nn.Module):
         sr6 = (sigma / cutoff) ** 6
         self.energy_shift = 4.0 * epsilon * (sr6 * sr6 - sr6)
 
-    def edge_energy(self, vectors: torch.Tensor) -> torch.Tensor:
-        """Half the shifted pair energy of each ordered edge (each pair appears twice); 0 beyond rc."""
+    def edge_energy_and_gradient(self, vectors: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Half the shifted pair energy of each ordered edge (each pair appears twice; 0 beyond rc) and
+        its analytic gradient with respect to the edge vector: de/dd = 2 d de/dr2 with
+        de/dr2 = 0.5 * 4 eps (-6 sr12 + 3 sr6) / r2."""
         r2 = (vectors * vectors).sum(-1)
         inside = r2 < self.cutoff * self.cutoff
         safe_r2 = torch.where(inside, r2, torch.full_like(r2, self.cutoff * self.cutoff))
         sr6 = (self.sigma * self.sigma / safe_r2) ** 3
-        pair = 0.5 * (4.0 * self.epsilon * (sr6 * sr6 - sr6) - self.energy_shift)
-        return torch.where(inside, pair, torch.zeros_like(pair))
+        sr12 = sr6 * sr6
+        zero = torch.zeros_like(r2)
+        energy = torch.where(inside, 2.0 * self.epsilon * (sr12 - sr6) - 0.5 * self.energy_shift, zero)
+        de_dr2 = torch.where(inside, 2.0 * self.epsilon * (3.0 * sr6 - 6.0 * sr12) / safe_r2, zero)
+        return energy, vectors * (2.0 * de_dr2).unsqueeze(1)
+
+    def edge_energy(self, vectors: torch.Tensor) -> torch.Tensor:
+        return self.edge_energy_and_gradient(vectors)[0]
 
     def energy(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor,
                cell: torch.Tensor, pbc: torch.Tensor, edge_index: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
         """Energy per system [B] in eV, differentiable in positions (for the energy-only export)."""
         vectors = edge_vectors(positions, batch, cell, edge_index, shifts)
-        return torch.zeros(cell.shape[0], dtype=positions.dtype, device=positions.device).index_add(
-            0, batch[edge_index[0]], self.edge_energy(vectors))
+        return sum_into(batch[edge_index[0]], self.edge_energy(vectors), cell.shape[0])
 
     def forward(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor,
                 cell: torch.Tensor, pbc: torch.Tensor, edge_index: torch.Tensor,
                 shifts: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        vectors = edge_vectors(positions, batch, cell, edge_index, shifts).detach().requires_grad_(True)
-        return edge_forces_and_stress(self.edge_energy(vectors), vectors, edge_index, batch, cell, pbc,
-                                      positions.shape[0])
+        vectors = edge_vectors(positions, batch, cell, edge_index, shifts)
+        energy, gradient = self.edge_energy_and_gradient(vectors)
+        return edge_forces_and_stress(energy, gradient, vectors, edge_index, batch, cell, pbc, positions.shape[0])
 
 
 class EnergyOnly(torch.nn.Module):

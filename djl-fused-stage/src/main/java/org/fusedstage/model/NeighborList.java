@@ -202,16 +202,14 @@ public final class NeighborList implements AutoCloseable {
             NDArray appliesArray = m.create(applies, new Shape(b, nShifts));
             NDArray shiftTable = m.create(shiftValues, new Shape(nShifts, 3)).toType(dtype, false);
             NDArray paddedIndexArray = m.create(paddedIndex);
-            boolean[] selfMask = new boolean[nShifts * maxAtoms * maxAtoms];
-            for (int t = 1; t < nShifts; t++) {
-                java.util.Arrays.fill(selfMask, t * maxAtoms * maxAtoms, (t + 1) * maxAtoms * maxAtoms, true);
-            }
+            // Self pairs: i == j under the zero translation (index 0); order [i, j, s].
+            boolean[] selfMask = new boolean[maxAtoms * maxAtoms * nShifts];
+            java.util.Arrays.fill(selfMask, true);
             for (int i = 0; i < maxAtoms; i++) {
-                for (int j = 0; j < maxAtoms; j++) {
-                    selfMask[i * maxAtoms + j] = i != j;
-                }
+                selfMask[(i * maxAtoms + i) * nShifts] = false;
             }
-            NDArray notSelf = m.create(selfMask, new Shape(1, nShifts, maxAtoms, maxAtoms));
+            NDArray notSelf = m.create(selfMask, new Shape(1, maxAtoms, maxAtoms, nShifts));
+            NDArray translationNorm2 = offsetArray.mul(offsetArray).sum(new int[] {2}); // [B, S]
             long perSystem = (long) nShifts * maxAtoms * maxAtoms;
             int block = (int) Math.max(1, MAX_BLOCK_ENTRIES / Math.max(1, perSystem));
             List<NDArray> iParts = new ArrayList<>();
@@ -223,25 +221,28 @@ public final class NeighborList implements AutoCloseable {
                 int nb = last - first;
                 NDArray p = padded.get(first + ":" + last);
                 NDArray off = offsetArray.get(first + ":" + last);
-                // delta[b, s, i, j] = q_j + T_s - q_i
-                NDArray delta = p.reshape(nb, 1, 1, maxAtoms, 3)
-                        .add(off.reshape(nb, nShifts, 1, 1, 3))
-                        .sub(p.reshape(nb, 1, maxAtoms, 1, 3));
-                NDArray r2 = delta.mul(delta).sum(new int[] {4});
+                // |q_j - q_i + T|^2 = |D|^2 + 2 D.T + |T|^2 with D = q_j - q_i: one batched matmul
+                // over all translations instead of a [.., S, 3] difference tensor.
+                NDArray d = p.reshape(nb, 1, maxAtoms, 3).sub(p.reshape(nb, maxAtoms, 1, 3)).reshape(nb, (long) maxAtoms * maxAtoms, 3);
+                NDArray dT = d.matMul(off.transpose(0, 2, 1)); // [nb, M*M, S]
+                NDArray r2 = d.mul(d).sum(new int[] {2}).reshape(nb, (long) maxAtoms * maxAtoms, 1)
+                        .add(dT.mul(2))
+                        .add(translationNorm2.get(first + ":" + last).reshape(nb, 1, nShifts))
+                        .reshape(nb, maxAtoms, maxAtoms, nShifts);
                 NDArray v = validArray.get(first + ":" + last);
                 NDArray mask = r2.lt(radius2)
+                        .logicalAnd(v.reshape(nb, maxAtoms, 1, 1))
                         .logicalAnd(v.reshape(nb, 1, maxAtoms, 1))
-                        .logicalAnd(v.reshape(nb, 1, 1, maxAtoms))
                         .logicalAnd(notSelf)
-                        .logicalAnd(appliesArray.get(first + ":" + last).reshape(nb, nShifts, 1, 1));
-                NDArray hits = mask.nonzero(); // [K, 4]: system (in block), translation, i, j
+                        .logicalAnd(appliesArray.get(first + ":" + last).reshape(nb, 1, 1, nShifts));
+                NDArray hits = mask.nonzero(); // [K, 4]: system (in block), i, j, translation
                 if (hits.getShape().get(0) == 0) {
                     continue;
                 }
                 NDArray sys = hits.get(":, 0").add(first);
-                NDArray tIndex = hits.get(":, 1");
-                NDArray atomI = paddedIndexArray.get(sys.mul(maxAtoms).add(hits.get(":, 2")));
-                NDArray atomJ = paddedIndexArray.get(sys.mul(maxAtoms).add(hits.get(":, 3")));
+                NDArray tIndex = hits.get(":, 3");
+                NDArray atomI = paddedIndexArray.get(sys.mul(maxAtoms).add(hits.get(":, 1")));
+                NDArray atomJ = paddedIndexArray.get(sys.mul(maxAtoms).add(hits.get(":, 2")));
                 long[] systems = sys.toLongArray();
                 for (long s : systems) {
                     counts[(int) s]++;

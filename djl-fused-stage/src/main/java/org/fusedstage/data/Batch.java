@@ -24,8 +24,14 @@ import java.util.Set;
  * {@code forces [N,3]} eV/A, {@code masses [N]} amu, {@code atomic_numbers [N]} int64,
  * {@code batch [N]} int64 system index); per-system fields have B rows ({@code energy [B]} eV,
  * {@code stress [B,3,3]} eV/A^3, {@code cell [B,3,3]} A, {@code pbc [B,3]} boolean,
- * {@code status [B]} int64); {@code ptr [B+1]} int64 holds the first atom of each system. Stages
+ * {@code status [B]} int64); {@code ptr [B+1]} int64 holds the first atom of each system (for
+ * contiguous batches; see below). Stages
  * add named per-system or per-atom fields for their own state (FIRE's dt, step counters...).
+ *
+ * <p>An inflight batch ({@link Builder#optCapacity}) has a fixed number of slots and atom rows:
+ * {@link #replace} puts new samples into slots in place, writing only their rows, with free rows
+ * parked in a pool slot of status {@link #VACANT} that takes part in no physics. Per-atom fields
+ * are then addressed through {@link #atomRows(int)}.
  *
  * <p>A batch owns its arrays through its own {@link NDManager} (a child of the one it was built
  * with) and frees all of them on {@link #close()}. {@link #set} takes ownership of a new array and
@@ -58,23 +64,30 @@ public final class Batch implements AutoCloseable {
     /** Status code [B], int64: selects the stage that updates each sample. */
     public static final String STATUS = "status";
 
+    /** Status of an empty slot of an inflight batch, and of its pool of free atom rows. */
+    public static final int VACANT = -2;
+
     private static final Set<String> CORE_ATOM_FIELDS =
             Set.of(POSITIONS, VELOCITIES, FORCES, MASSES, ATOMIC_NUMBERS, BATCH);
     private static final Set<String> CORE_SYSTEM_FIELDS = Set.of(ENERGY, STRESS, CELL, PBC, STATUS);
 
     private final NDManager manager;
     private final DataType dataType;
-    private final int[] ptr;
-    private final List<String> sampleIds;
+    // Atom rows of each slot (sorted). Fixed batches are contiguous; inflight batches keep free
+    // rows in a pool slot and refill slots in place, so a slot's rows need not be contiguous.
+    private final int[][] rows;
+    private final int numAtoms;
+    private final int poolSlot; // -1 for fixed batches
+    private final String[] sampleIds;
     private final List<ImmutableMap<String, Object>> infos;
     private final List<ImmutableMap<String, PerAtomArray>> extraArrays;
-    private final NDArray ptrArray;
+    private NDArray ptrArray;
     private Segments segments;
     // Helpers tied to this batch's arrays (neighbor lists...), closed with it.
     private final Map<String, AutoCloseable> attachments = new LinkedHashMap<>();
     // Bumped when positions jump discontinuously (new samples in slots): cached geometry rebuilds.
     private long structureVersion;
-    // Steps each sample has taken since it entered the batch: keys its random streams, so noise
+    // Steps each sample has taken since it entered this batch: keys its random streams, so noise
     // does not depend on batch-mates or on when the sample was loaded.
     private final long[] ages;
     private final Map<String, NDArray> atomFields = new LinkedHashMap<>();
@@ -85,45 +98,75 @@ public final class Batch implements AutoCloseable {
     private final boolean[] hasForces;
     private final boolean[] hasStress;
 
-    private Batch(List<AtomicSystem> systems, NDManager parent, Device device, DataType dataType) {
+    private Batch(List<AtomicSystem> systems, NDManager parent, Device device, DataType dataType,
+            int slotCapacity, int atomCapacity) {
         Preconditions.checkArgument(!systems.isEmpty(), "a batch needs at least one system");
         Preconditions.checkArgument(
                 dataType == DataType.FLOAT32 || dataType == DataType.FLOAT64,
                 "dtype must be float32 or float64, got %s",
                 dataType);
         this.dataType = dataType;
-        int b = systems.size();
-        ptr = new int[b + 1];
-        for (int i = 0; i < b; i++) {
-            ptr[i + 1] = ptr[i] + systems.get(i).size();
+        int k = systems.size();
+        int occupiedAtoms = systems.stream().mapToInt(AtomicSystem::size).sum();
+        boolean inflight = slotCapacity > 0;
+        if (inflight) {
+            Preconditions.checkArgument(k <= slotCapacity, "%s systems exceed the slot capacity %s", k, slotCapacity);
+            Preconditions.checkArgument(occupiedAtoms <= atomCapacity,
+                    "%s atoms exceed the atom capacity %s", occupiedAtoms, atomCapacity);
         }
-        int n = ptr[b];
+        int b = inflight ? slotCapacity + 1 : k;
+        int n = inflight ? atomCapacity : occupiedAtoms;
+        this.numAtoms = n;
+        this.poolSlot = inflight ? slotCapacity : -1;
+        rows = new int[b][];
+        int next = 0;
+        for (int i = 0; i < b; i++) {
+            int size = i < k ? systems.get(i).size() : 0;
+            if (i == poolSlot) {
+                size = n - occupiedAtoms;
+            }
+            rows[i] = new int[size];
+            for (int a = 0; a < size; a++) {
+                rows[i][a] = next++;
+            }
+        }
         double[] positions = new double[3 * n];
         double[] velocities = new double[3 * n];
         double[] forces = new double[3 * n];
         double[] masses = new double[n];
+        Arrays.fill(masses, 1.0); // pool atoms: any positive mass
         long[] numbers = new long[n];
+        Arrays.fill(numbers, systems.get(0).atomicNumbers()[0]); // pool atoms: a valid element
         long[] batchIndex = new long[n];
         double[] energy = new double[b];
         double[] stress = new double[9 * b];
         double[] cell = new double[9 * b];
         boolean[] pbc = new boolean[3 * b];
-        List<String> ids = new ArrayList<>(b);
-        List<ImmutableMap<String, Object>> infoList = new ArrayList<>(b);
-        List<ImmutableMap<String, PerAtomArray>> arraysList = new ArrayList<>(b);
+        long[] status = new long[b];
+        sampleIds = new String[b];
+        infos = new ArrayList<>(b);
+        extraArrays = new ArrayList<>(b);
         hasVelocities = new boolean[b];
         hasEnergy = new boolean[b];
         hasForces = new boolean[b];
         hasStress = new boolean[b];
         for (int i = 0; i < b; i++) {
+            for (int row : rows[i]) {
+                batchIndex[row] = i;
+            }
+            if (i >= k) {
+                status[i] = VACANT;
+                infos.add(ImmutableMap.of());
+                extraArrays.add(ImmutableMap.of());
+                continue;
+            }
             AtomicSystem s = systems.get(i);
-            int start = ptr[i];
+            int start = rows[i].length == 0 ? 0 : rows[i][0];
             System.arraycopy(s.positions(), 0, positions, 3 * start, 3 * s.size());
             System.arraycopy(s.masses(), 0, masses, start, s.size());
             int[] z = s.atomicNumbers();
             for (int a = 0; a < z.length; a++) {
                 numbers[start + a] = z[a];
-                batchIndex[start + a] = i;
             }
             System.arraycopy(s.cell(), 0, cell, 9 * i, 9);
             System.arraycopy(s.pbc(), 0, pbc, 3 * i, 3);
@@ -132,16 +175,14 @@ public final class Batch implements AutoCloseable {
             hasStress[i] = copyIfPresent(s.stress().orElse(null), stress, 9 * i);
             hasEnergy[i] = s.energy().isPresent();
             energy[i] = s.energy().orElse(0.0);
-            ids.add(s.sampleId().orElse(Integer.toString(i)));
-            infoList.add(s.info());
-            arraysList.add(s.arrays());
+            sampleIds[i] = s.sampleId().orElse(Integer.toString(i));
+            infos.add(s.info());
+            extraArrays.add(s.arrays());
         }
+        List<String> ids = occupiedIds();
         Preconditions.checkArgument(
                 ids.stream().distinct().count() == ids.size(), "duplicate sample ids in %s", ids);
-        this.sampleIds = new ArrayList<>(ids);
         this.ages = new long[b];
-        this.infos = infoList;
-        this.extraArrays = arraysList;
         this.manager = parent.newSubManager(device);
         manager.setName("batch");
         atomFields.put(POSITIONS, real(positions, new Shape(n, 3)));
@@ -154,12 +195,20 @@ public final class Batch implements AutoCloseable {
         systemFields.put(STRESS, real(stress, new Shape(b, 3, 3)));
         systemFields.put(CELL, real(cell, new Shape(b, 3, 3)));
         systemFields.put(PBC, manager.create(pbc, new Shape(b, 3)));
-        systemFields.put(STATUS, manager.zeros(new Shape(b), DataType.INT64));
-        ptrArray = manager.create(Arrays.stream(ptr).asLongStream().toArray());
+        systemFields.put(STATUS, manager.create(status, new Shape(b)));
         // The batch owns its arrays, also when it is built inside a caller's NDScope.
-        NDScope.unregister(ptrArray);
         atomFields.values().forEach(NDScope::unregister);
         systemFields.values().forEach(NDScope::unregister);
+    }
+
+    private List<String> occupiedIds() {
+        List<String> ids = new ArrayList<>();
+        for (String id : sampleIds) {
+            if (id != null) {
+                ids.add(id);
+            }
+        }
+        return ids;
     }
 
     private static boolean copyIfPresent(double[] source, double[] target, int offset) {
@@ -211,29 +260,73 @@ public final class Batch implements AutoCloseable {
         return dataType;
     }
 
-    /** Number of systems B. */
+    /** Number of system slots B (the rows of per-system fields), including vacant ones. */
     public int numSystems() {
-        return ptr.length - 1;
+        return rows.length;
     }
 
-    /** Number of atoms N over all systems. */
+    /** Number of atom rows N (the rows of per-atom fields), including free ones. */
     public int numAtoms() {
-        return ptr[ptr.length - 1];
+        return numAtoms;
     }
 
-    /** Number of atoms of system {@code i}. */
+    /** Number of atoms of slot {@code i}. */
     public int atomCount(int i) {
-        return ptr[i + 1] - ptr[i];
+        return rows[i].length;
     }
 
-    /** First-atom offsets [B+1] on the host (the device copy is field {@link #PTR}). */
+    /** The atom rows of slot {@code i}, in the sample's atom order. */
+    public int[] atomRows(int i) {
+        return rows[i].clone();
+    }
+
+    /**
+     * Atom rows of every slot that takes part in physics: the pool of free rows of an inflight
+     * batch appears empty, so reductions and neighbor searches skip it.
+     */
+    public int[][] memberRows() {
+        int[][] out = new int[rows.length][];
+        for (int i = 0; i < rows.length; i++) {
+            out[i] = i == poolSlot ? new int[0] : rows[i];
+        }
+        return out;
+    }
+
+    /** Whether slot {@code i} holds a sample. */
+    public boolean isOccupied(int i) {
+        return sampleIds[i] != null;
+    }
+
+    /** Whether every slot's atoms are contiguous rows in slot order (true for fixed batches). */
+    public boolean isContiguous() {
+        int next = 0;
+        for (int[] r : rows) {
+            for (int row : r) {
+                if (row != next++) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * First-atom offsets [B+1] on the host, for contiguous batches.
+     *
+     * @throws IllegalStateException for an inflight batch whose slots were refilled out of order
+     */
     public int[] ptrHost() {
-        return ptr.clone();
+        Preconditions.checkState(isContiguous(), "slots of this inflight batch are not contiguous: use atomRows(i)");
+        int[] ptr = new int[rows.length + 1];
+        for (int i = 0; i < rows.length; i++) {
+            ptr[i + 1] = ptr[i] + rows[i].length;
+        }
+        return ptr;
     }
 
-    /** Stable sample ids in batch order. */
+    /** Stable sample ids per slot (null for a vacant slot). */
     public List<String> sampleIds() {
-        return List.copyOf(sampleIds);
+        return java.util.Collections.unmodifiableList(Arrays.asList(sampleIds.clone()));
     }
 
     /** Steps taken by each sample since it entered this batch (host side). */
@@ -250,10 +343,10 @@ public final class Batch implements AutoCloseable {
 
     /** Stable 64-bit keys of the sample ids, for per-sample random streams. */
     public long[] sampleKeys() {
-        long[] keys = new long[sampleIds.size()];
+        long[] keys = new long[sampleIds.length];
         for (int i = 0; i < keys.length; i++) {
-            keys[i] = com.google.common.hash.Hashing.murmur3_128()
-                    .hashString(sampleIds.get(i), java.nio.charset.StandardCharsets.UTF_8)
+            keys[i] = sampleIds[i] == null ? 0 : com.google.common.hash.Hashing.murmur3_128()
+                    .hashString(sampleIds[i], java.nio.charset.StandardCharsets.UTF_8)
                     .asLong();
         }
         return keys;
@@ -314,15 +407,198 @@ public final class Batch implements AutoCloseable {
         return get(STATUS);
     }
 
-    /** First-atom offsets [B+1], int64, on the batch device. */
+    /** First-atom offsets [B+1], int64, on the batch device (contiguous batches only). */
     public NDArray ptr() {
+        if (ptrArray == null) {
+            ptrArray = manager.create(Arrays.stream(ptrHost()).asLongStream().toArray());
+            NDScope.unregister(ptrArray);
+        }
         return ptrArray;
+    }
+
+    /** The slot holding the pool of free atom rows, or -1 for a fixed batch. */
+    public int poolSlot() {
+        return poolSlot;
+    }
+
+    /** Number of free atom rows in the pool (0 for a fixed batch). */
+    public int freeAtoms() {
+        return poolSlot < 0 ? 0 : rows[poolSlot].length;
+    }
+
+    /**
+     * Empties slots and puts new samples into slots, in place: writes only the rows of the slots
+     * that change (their atoms go back to the pool or come from it), so the cost does not depend
+     * on the samples that stay. New samples get {@code entryStatus}, zero energy/forces until the
+     * next forward pass, age 0; stages reset their own state through their {@code enter}.
+     *
+     * @param vacate slots whose samples leave without a replacement (they become {@link #VACANT})
+     * @param assignments slot -> new sample
+     * @param entryStatus the status of the new samples
+     */
+    public void replace(java.util.Collection<Integer> vacate, Map<Integer, AtomicSystem> assignments, int entryStatus) {
+        Preconditions.checkState(poolSlot >= 0, "only an inflight batch (Builder.optCapacity) can be refilled");
+        java.util.TreeSet<Integer> pool = new java.util.TreeSet<>();
+        for (int row : rows[poolSlot]) {
+            pool.add(row);
+        }
+        java.util.Set<Integer> changedSlots = new java.util.TreeSet<>(vacate);
+        changedSlots.addAll(assignments.keySet());
+        // Validate everything before touching any state: a refused refill changes nothing.
+        int freed = 0;
+        java.util.Set<String> present = new java.util.HashSet<>();
+        for (int i = 0; i < rows.length; i++) {
+            if (sampleIds[i] != null && !changedSlots.contains(i)) {
+                present.add(sampleIds[i]);
+            }
+        }
+        for (int slot : changedSlots) {
+            Preconditions.checkArgument(slot >= 0 && slot < poolSlot, "slot %s out of range [0, %s)", slot, poolSlot);
+            freed += rows[slot].length;
+        }
+        int needed = assignments.values().stream().mapToInt(AtomicSystem::size).sum();
+        Preconditions.checkArgument(needed <= pool.size() + freed,
+                "the new samples need %s atom rows but only %s are free", needed, pool.size() + freed);
+        for (AtomicSystem s : assignments.values()) {
+            String id = s.sampleId().orElseThrow(() -> new IllegalArgumentException("a refilled sample needs a sample id"));
+            Preconditions.checkArgument(present.add(id), "sample id '%s' is already in the batch", id);
+        }
+        java.util.Set<Integer> released = new java.util.TreeSet<>();
+        for (int slot : changedSlots) {
+            for (int row : rows[slot]) {
+                pool.add(row);
+                released.add(row);
+            }
+            rows[slot] = new int[0];
+            sampleIds[slot] = null;
+            infos.set(slot, ImmutableMap.of());
+            extraArrays.set(slot, ImmutableMap.of());
+        }
+        // Host copies of what changes: every released or newly taken row, every changed slot.
+        List<Integer> touchedRows = new ArrayList<>(released);
+        java.util.Map<Integer, double[]> rowValues = new java.util.HashMap<>(); // row -> p(3) v(3) m
+        java.util.Map<Integer, long[]> rowInts = new java.util.HashMap<>(); // row -> z, batch
+        for (int row : released) {
+            rowValues.put(row, new double[] {0, 0, 0, 0, 0, 0, 1.0});
+            rowInts.put(row, new long[] {-1, poolSlot});
+        }
+        for (Map.Entry<Integer, AtomicSystem> e : assignments.entrySet()) {
+            int slot = e.getKey();
+            AtomicSystem s = e.getValue();
+            int[] taken = new int[s.size()];
+            double[] p = s.positions();
+            double[] v = s.velocities().orElse(new double[3 * s.size()]);
+            double[] m = s.masses();
+            int[] z = s.atomicNumbers();
+            for (int a = 0; a < taken.length; a++) {
+                int row = pool.pollFirst();
+                taken[a] = row;
+                if (!rowValues.containsKey(row)) {
+                    touchedRows.add(row);
+                }
+                rowValues.put(row, new double[] {p[3 * a], p[3 * a + 1], p[3 * a + 2], v[3 * a], v[3 * a + 1], v[3 * a + 2], m[a]});
+                rowInts.put(row, new long[] {z[a], slot});
+            }
+            rows[slot] = taken;
+            sampleIds[slot] = s.sampleId().orElseThrow();
+            infos.set(slot, s.info());
+            extraArrays.set(slot, s.arrays());
+            hasVelocities[slot] = s.velocities().isPresent();
+            hasForces[slot] = false;
+            hasEnergy[slot] = false;
+            hasStress[slot] = false;
+            ages[slot] = 0;
+        }
+        rows[poolSlot] = pool.stream().mapToInt(Integer::intValue).toArray();
+        writeRows(touchedRows, rowValues, rowInts);
+        writeSlots(changedSlots, assignments, entryStatus);
+        if (segments != null) {
+            segments.close();
+            segments = null;
+        }
+        if (ptrArray != null) {
+            ptrArray.close();
+            ptrArray = null;
+        }
+        markStructureChanged();
+    }
+
+    private void writeRows(List<Integer> touched, Map<Integer, double[]> values, Map<Integer, long[]> ints) {
+        int k = touched.size();
+        if (k == 0) {
+            return;
+        }
+        long[] index = new long[k];
+        double[] p = new double[3 * k];
+        double[] v = new double[3 * k];
+        double[] m = new double[k];
+        long[] z = new long[k];
+        long[] slot = new long[k];
+        long[] oldZ = null;
+        for (int i = 0; i < k; i++) {
+            int row = touched.get(i);
+            index[i] = row;
+            double[] val = values.get(row);
+            System.arraycopy(val, 0, p, 3 * i, 3);
+            System.arraycopy(val, 3, v, 3 * i, 3);
+            m[i] = val[6];
+            long[] in = ints.get(row);
+            z[i] = in[0];
+            slot[i] = in[1];
+        }
+        try (NDScope scope = new NDScope()) {
+            NDArray rowIndex = manager.create(index);
+            ai.djl.ndarray.index.NDIndex at = new ai.djl.ndarray.index.NDIndex("{}", rowIndex);
+            for (int i = 0; i < k; i++) {
+                if (z[i] < 0) { // a released row keeps its element so the model still accepts it
+                    if (oldZ == null) {
+                        oldZ = atomicNumbers().get(rowIndex).toLongArray();
+                    }
+                    z[i] = oldZ[i];
+                }
+            }
+            positions().set(at, real(p, new Shape(k, 3)));
+            velocities().set(at, real(v, new Shape(k, 3)));
+            forces().set(at, real(new double[3 * k], new Shape(k, 3)));
+            masses().set(at, real(m, new Shape(k)));
+            atomicNumbers().set(at, manager.create(z));
+            batchIndex().set(at, manager.create(slot));
+        }
+    }
+
+    private void writeSlots(java.util.Set<Integer> slots, Map<Integer, AtomicSystem> assignments, int entryStatus) {
+        int k = slots.size();
+        long[] index = new long[k];
+        double[] cell = new double[9 * k];
+        boolean[] pbc = new boolean[3 * k];
+        long[] status = new long[k];
+        int i = 0;
+        for (int slot : slots) {
+            index[i] = slot;
+            AtomicSystem s = assignments.get(slot);
+            if (s != null) {
+                System.arraycopy(s.cell(), 0, cell, 9 * i, 9);
+                System.arraycopy(s.pbc(), 0, pbc, 3 * i, 3);
+                status[i] = entryStatus;
+            } else {
+                status[i] = VACANT;
+            }
+            i++;
+        }
+        try (NDScope scope = new NDScope()) {
+            ai.djl.ndarray.index.NDIndex at = new ai.djl.ndarray.index.NDIndex("{}", manager.create(index));
+            cell().set(at, real(cell, new Shape(k, 3, 3)));
+            pbc().set(at, manager.create(pbc, new Shape(k, 3)));
+            status().set(at, manager.create(status));
+            energy().set(at, real(new double[k], new Shape(k)));
+            stress().set(at, real(new double[9 * k], new Shape(k, 3, 3)));
+        }
     }
 
     /** Per-system reductions for this batch's layout (built on first use). */
     public Segments segments() {
         if (segments == null) {
-            segments = new Segments(manager, ptr, batchIndex());
+            segments = new Segments(manager, memberRows(), numAtoms, batchIndex());
         }
         return segments;
     }
@@ -467,8 +743,22 @@ public final class Batch implements AutoCloseable {
         }
     }
 
-    /** Reads every system back to the host, with energy, forces and stress where known. */
+    /**
+     * Reads every occupied slot back to the host, in slot order, with energy, forces and stress
+     * where known.
+     */
     public List<AtomicSystem> toSystems() {
+        List<Integer> slots = new ArrayList<>();
+        for (int i = 0; i < rows.length; i++) {
+            if (isOccupied(i)) {
+                slots.add(i);
+            }
+        }
+        return systems(slots);
+    }
+
+    /** Reads the given occupied slots back to the host. */
+    public List<AtomicSystem> systems(List<Integer> slots) {
         double[] positions = toDoubles(positions());
         double[] velocities = toDoubles(velocities());
         double[] forces = toDoubles(forces());
@@ -478,25 +768,33 @@ public final class Batch implements AutoCloseable {
         double[] cell = toDoubles(cell());
         long[] numbers = atomicNumbers().toLongArray();
         boolean[] pbc = pbc().toBooleanArray();
-        List<AtomicSystem> out = new ArrayList<>(numSystems());
-        for (int i = 0; i < numSystems(); i++) {
-            int start = ptr[i];
-            int end = ptr[i + 1];
-            int[] z = new int[end - start];
-            for (int a = 0; a < z.length; a++) {
-                z[a] = (int) numbers[start + a];
+        List<AtomicSystem> out = new ArrayList<>(slots.size());
+        for (int i : slots) {
+            Preconditions.checkArgument(isOccupied(i), "slot %s is vacant", i);
+            int[] r = rows[i];
+            int[] z = new int[r.length];
+            double[] p = new double[3 * r.length];
+            double[] v = new double[3 * r.length];
+            double[] f = new double[3 * r.length];
+            double[] m = new double[r.length];
+            for (int a = 0; a < r.length; a++) {
+                z[a] = (int) numbers[r[a]];
+                m[a] = masses[r[a]];
+                System.arraycopy(positions, 3 * r[a], p, 3 * a, 3);
+                System.arraycopy(velocities, 3 * r[a], v, 3 * a, 3);
+                System.arraycopy(forces, 3 * r[a], f, 3 * a, 3);
             }
             AtomicSystem.Builder b = AtomicSystem.builder()
-                    .positions(Arrays.copyOfRange(positions, 3 * start, 3 * end))
+                    .positions(p)
                     .atomicNumbers(z)
-                    .optMasses(Arrays.copyOfRange(masses, start, end))
+                    .optMasses(m)
                     .optCell(Arrays.copyOfRange(cell, 9 * i, 9 * i + 9))
                     .optPbc(Arrays.copyOfRange(pbc, 3 * i, 3 * i + 3));
             if (hasVelocities[i]) {
-                b.optVelocities(Arrays.copyOfRange(velocities, 3 * start, 3 * end));
+                b.optVelocities(v);
             }
             if (hasForces[i]) {
-                b.optForces(Arrays.copyOfRange(forces, 3 * start, 3 * end));
+                b.optForces(f);
             }
             if (hasEnergy[i]) {
                 b.optEnergy(energy[i]);
@@ -506,7 +804,7 @@ public final class Batch implements AutoCloseable {
             }
             extraArrays.get(i).forEach(b::optArray);
             infos.get(i).forEach(b::optInfo);
-            b.optSampleId(sampleIds.get(i));
+            b.optSampleId(sampleIds[i]);
             out.add(b.build());
         }
         return out;
@@ -552,6 +850,8 @@ public final class Batch implements AutoCloseable {
         private final List<AtomicSystem> systems;
         private Device device;
         private DataType dataType = DataType.FLOAT64;
+        private int slotCapacity;
+        private int atomCapacity;
 
         private Builder(List<AtomicSystem> systems) {
             this.systems = List.copyOf(systems);
@@ -569,9 +869,23 @@ public final class Batch implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Makes an inflight batch: {@code slots} system slots and {@code atoms} atom rows, the
+         * given systems in the first slots, the remaining rows in a pool from which
+         * {@link Batch#replace} refills slots in place.
+         */
+        public Builder optCapacity(int slots, int atoms) {
+            Preconditions.checkArgument(slots >= 1 && atoms >= 1, "capacity must be positive, got %s slots, %s atoms",
+                    slots, atoms);
+            this.slotCapacity = slots;
+            this.atomCapacity = atoms;
+            return this;
+        }
+
         /** Builds the batch with a child manager of {@code manager}. */
         public Batch build(NDManager manager) {
-            return new Batch(systems, manager, device == null ? manager.getDevice() : device, dataType);
+            return new Batch(systems, manager, device == null ? manager.getDevice() : device, dataType,
+                    slotCapacity, atomCapacity);
         }
     }
 }

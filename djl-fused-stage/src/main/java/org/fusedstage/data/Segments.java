@@ -11,7 +11,8 @@ import java.util.Arrays;
  * broadcasts for one batch layout, with no host syncs.
  *
  * <p>DJL exposes no segment reductions or scatter-add; this uses a padded gather: an index
- * {@code [B, M]} (M = largest system) points at each system's atoms, padding points at one extra
+ * {@code [B, M]} (M = largest system) points at each system's atom rows (which need not be
+ * contiguous; the pool of an inflight batch counts as empty), padding points at one extra
  * row appended to the values (0 for sums, -inf for maxima), so a reduction over the second axis
  * is a per-system reduction. The index is built once per layout on the host.
  */
@@ -22,21 +23,19 @@ public final class Segments implements AutoCloseable {
     private final NDArray batchIndex; // [N] int64, owned by the batch
     private final NDArray atomCounts; // [B] float64
 
-    Segments(NDManager parent, int[] ptr, NDArray batchIndex) {
+    Segments(NDManager parent, int[][] rows, int n, NDArray batchIndex) {
         this.manager = parent.newSubManager();
-        int b = ptr.length - 1;
-        int n = ptr[b];
-        int m = 0;
-        for (int i = 0; i < b; i++) {
-            m = Math.max(m, ptr[i + 1] - ptr[i]);
+        int b = rows.length;
+        int m = 1;
+        for (int[] r : rows) {
+            m = Math.max(m, r.length);
         }
         long[] index = new long[b * m];
         double[] counts = new double[b];
         for (int i = 0; i < b; i++) {
-            counts[i] = ptr[i + 1] - ptr[i];
+            counts[i] = rows[i].length;
             for (int k = 0; k < m; k++) {
-                int atom = ptr[i] + k;
-                index[i * m + k] = atom < ptr[i + 1] ? atom : n;
+                index[i * m + k] = k < rows[i].length ? rows[i][k] : n;
             }
         }
         this.paddedIndex = manager.create(index, new Shape(b, m));

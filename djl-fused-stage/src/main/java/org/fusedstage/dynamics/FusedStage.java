@@ -352,7 +352,7 @@ public final class FusedStage {
 
     private boolean allDone(long[] status) {
         for (long s : status) {
-            if (s != exitStatus && s != Status.QUARANTINED) {
+            if (s != exitStatus && s != Status.QUARANTINED && s != Batch.VACANT) {
                 return false;
             }
         }
@@ -372,11 +372,12 @@ public final class FusedStage {
         if (fresh.isEmpty()) {
             return;
         }
-        List<AtomicSystem> all = batch.toSystems();
+        List<AtomicSystem> graduates = batch.systems(fresh);
         Map<String, long[]> steps = stageSteps(batch);
         List<AtomicSystem> out = new ArrayList<>(fresh.size());
-        for (int i : fresh) {
-            AtomicSystem.Builder sb = all.get(i).toBuilder().optInfo("status", status[i]).optInfo("converged", Boolean.TRUE);
+        for (int k = 0; k < fresh.size(); k++) {
+            int i = fresh.get(k);
+            AtomicSystem.Builder sb = graduates.get(k).toBuilder().optInfo("status", status[i]).optInfo("converged", Boolean.TRUE);
             steps.forEach((name, values) -> sb.optInfo(name, values[i]));
             out.add(sb.build());
         }
@@ -413,7 +414,7 @@ public final class FusedStage {
         for (int i = 0; i < status.length; i++) {
             if (status[i] == Status.QUARANTINED) {
                 quarantined.add(ids.get(i));
-            } else if (status[i] != exitStatus) {
+            } else if (status[i] != exitStatus && status[i] != Batch.VACANT) {
                 unfinished.add(ids.get(i) + " (status " + status[i] + ")");
             }
         }

@@ -30,10 +30,17 @@ public final class NoiseStreams {
     public static NDArray normal(Batch batch, long seed, long purpose) {
         long[] keys = batch.sampleKeys();
         long[] ages = batch.ages();
-        int[] ptr = batch.ptrHost();
+        int[][] rows = batch.memberRows();
         double[] values = new double[3 * batch.numAtoms()];
+        double[] stream = new double[0];
         for (int i = 0; i < keys.length; i++) {
-            fill(values, 3 * ptr[i], 3 * ptr[i + 1], streamSeed(seed, keys[i], ages[i], purpose));
+            if (stream.length < 3 * rows[i].length) {
+                stream = new double[3 * rows[i].length];
+            }
+            fill(stream, 0, 3 * rows[i].length, streamSeed(seed, keys[i], ages[i], purpose));
+            for (int a = 0; a < rows[i].length; a++) {
+                System.arraycopy(stream, 3 * a, values, 3 * rows[i][a], 3);
+            }
         }
         NDArray array = batch.getManager().create(values, new Shape(batch.numAtoms(), 3));
         return array.getDataType() == batch.getDataType() ? array : array.toType(batch.getDataType(), false);

@@ -102,18 +102,23 @@ public final class NonFiniteGuard implements Hook {
     /** The structures without the non-finite results (which an AtomicSystem cannot hold). */
     private static List<AtomicSystem> readPositionsOnly(Batch batch) {
         List<AtomicSystem> out = new ArrayList<>();
-        int[] ptr = batch.ptrHost();
         double[] positions = batch.positions().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
         long[] numbers = batch.atomicNumbers().toLongArray();
         double[] cell = batch.cell().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
         boolean[] pbc = batch.pbc().toBooleanArray();
         List<String> ids = batch.sampleIds();
-        for (int i = 0; i < ptr.length - 1; i++) {
-            int[] z = new int[ptr[i + 1] - ptr[i]];
-            for (int a = 0; a < z.length; a++) {
-                z[a] = (int) numbers[ptr[i] + a];
+        for (int i = 0; i < batch.numSystems(); i++) {
+            int[] rows = batch.atomRows(i);
+            if (!batch.isOccupied(i) || rows.length == 0) {
+                out.add(null);
+                continue;
             }
-            double[] p = java.util.Arrays.copyOfRange(positions, 3 * ptr[i], 3 * ptr[i + 1]);
+            int[] z = new int[rows.length];
+            double[] p = new double[3 * rows.length];
+            for (int a = 0; a < rows.length; a++) {
+                z[a] = (int) numbers[rows[a]];
+                System.arraycopy(positions, 3 * rows[a], p, 3 * a, 3);
+            }
             boolean finite = java.util.Arrays.stream(p).allMatch(Double::isFinite);
             if (!finite) {
                 java.util.Arrays.fill(p, 0); // an AtomicSystem holds finite numbers only: flagged below

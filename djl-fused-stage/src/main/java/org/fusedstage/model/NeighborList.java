@@ -109,7 +109,7 @@ public final class NeighborList implements AutoCloseable {
     private void rebuild(Batch batch) {
         int b = batch.numSystems();
         int n = batch.numAtoms();
-        int[] ptr = batch.ptrHost();
+        int[][] members = batch.memberRows();
         double[] cell = batch.cell().toType(DataType.FLOAT64, false).toDoubleArray();
         boolean[] pbc = batch.pbc().toBooleanArray();
         double radius = cutoff + skin;
@@ -149,9 +149,10 @@ public final class NeighborList implements AutoCloseable {
         }
         int nShifts = translations.size();
         int maxAtoms = 0;
-        for (int s = 0; s < b; s++) {
-            maxAtoms = Math.max(maxAtoms, ptr[s + 1] - ptr[s]);
+        for (int[] r : members) {
+            maxAtoms = Math.max(maxAtoms, r.length);
         }
+        maxAtoms = Math.max(maxAtoms, 1);
         double[] offsets = new double[b * nShifts * 3];
         boolean[] applies = new boolean[b * nShifts];
         double[] shiftValues = new double[nShifts * 3];
@@ -173,9 +174,8 @@ public final class NeighborList implements AutoCloseable {
         boolean[] valid = new boolean[b * maxAtoms];
         for (int s = 0; s < b; s++) {
             for (int k = 0; k < maxAtoms; k++) {
-                int atom = ptr[s] + k;
-                boolean inside = atom < ptr[s + 1];
-                paddedIndex[s * maxAtoms + k] = inside ? atom : n;
+                boolean inside = k < members[s].length;
+                paddedIndex[s * maxAtoms + k] = inside ? members[s][k] : n;
                 valid[s * maxAtoms + k] = inside;
             }
         }

@@ -97,10 +97,9 @@ class FusedStageTest extends WithLennardJones {
 
     private static double[] xOfFirstAtoms(Batch batch) {
         double[] p = batch.positions().toDoubleArray();
-        int[] ptr = batch.ptrHost();
         double[] out = new double[batch.numSystems()];
         for (int i = 0; i < out.length; i++) {
-            out[i] = p[3 * ptr[i]];
+            out[i] = p[3 * batch.atomRows(i)[0]];
         }
         return out;
     }

@@ -45,6 +45,13 @@ public final class ExtxyzReader implements Closeable {
         return new ExtxyzReader(reader, source);
     }
 
+    /** Wraps a reader positioned after {@code linesBefore} lines of {@code source} (for error line numbers). */
+    public static ExtxyzReader of(Reader reader, String source, long linesBefore) {
+        ExtxyzReader r = new ExtxyzReader(reader, source);
+        r.lineNumber = linesBefore;
+        return r;
+    }
+
     /** Reads every frame of a file. */
     public static List<AtomicSystem> readAll(Path file) throws IOException {
         try (ExtxyzReader reader = open(file)) {

@@ -1,7 +1,9 @@
 package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
@@ -19,6 +21,7 @@ import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
 import org.fusedstage.model.Potential;
+import org.fusedstage.sampling.SizeAwareSampler;
 import org.fusedstage.sinks.DataSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +57,10 @@ public final class FusedStage {
     private final long maxSteps;
     private long stepCount;
     private RunReport lastReport;
+    private SizeAwareSampler sampler;
+    private int refillFrequency = 1;
+    private long maxStepsPerSample;
+    private DataType batchDataType = DataType.FLOAT64;
 
     /**
      * One stage of the chain as wired into this fused stage.
@@ -364,6 +371,7 @@ public final class FusedStage {
             return;
         }
         List<Integer> fresh = new ArrayList<>();
+        // A slot counts once: it graduates when it reaches exit from any other status.
         for (int i = 0; i < status.length; i++) {
             if (status[i] == exitStatus && previous[i] != exitStatus) {
                 fresh.add(i);
@@ -381,6 +389,10 @@ public final class FusedStage {
             steps.forEach((name, values) -> sb.optInfo(name, values[i]));
             out.add(sb.build());
         }
+        writeToSinks(out);
+    }
+
+    private void writeToSinks(List<AtomicSystem> out) {
         for (DataSink sink : sinks) {
             try {
                 sink.write(out);
@@ -419,6 +431,253 @@ public final class FusedStage {
             }
         }
         return new RunReport(steps, capped, unfinished, quarantined);
+    }
+
+    // ---------------------------------------------------------------- inflight batching
+
+    /** The sampler that feeds {@link #run()} (inflight mode). */
+    public void setSampler(SizeAwareSampler sampler) {
+        this.sampler = sampler;
+    }
+
+    /** The sampler of inflight mode, or null. */
+    public SizeAwareSampler sampler() {
+        return sampler;
+    }
+
+    /** Refill graduated slots every {@code k} steps (default 1). */
+    public void setRefillFrequency(int k) {
+        Preconditions.checkArgument(k >= 1, "refill frequency must be >= 1, got %s", k);
+        this.refillFrequency = k;
+    }
+
+    /**
+     * In inflight mode, a sample still running after this many steps in the batch leaves it and
+     * goes to the sinks flagged {@code converged=false, capped=true}; 0 = no cap.
+     */
+    public void setMaxStepsPerSample(long steps) {
+        Preconditions.checkArgument(steps >= 0, "max steps per sample must be >= 0, got %s", steps);
+        this.maxStepsPerSample = steps;
+    }
+
+    /** Float type of the batches built in inflight mode (default float64). */
+    public void setBatchDataType(DataType dataType) {
+        this.batchDataType = dataType;
+    }
+
+    /**
+     * Inflight mode: builds the batch from the sampler, runs, writes every graduated sample to the
+     * sinks once, and every {@code refillFrequency} steps replaces graduated (and quarantined)
+     * samples in place with new ones from the sampler, which start at the entry status with fresh
+     * stage state and real forces (one forward pass after each refill).
+     *
+     * @return null once the sampler is exhausted and every sample graduated
+     */
+    public Batch run() {
+        Preconditions.checkState(sampler != null, "run() without a batch needs a sampler: call setSampler first");
+        Preconditions.checkState(!sinks.isEmpty(), "inflight mode writes graduated samples to sinks: add one with addSink");
+        int slots = sampler.maxBatchSize() > 0 ? sampler.maxBatchSize()
+                : Math.max(1, sampler.maxAtoms() / Math.max(1, sampler.smallestSample()));
+        int atoms = sampler.maxAtoms() > 0 ? sampler.maxAtoms() : slots * sampler.largestSample();
+        List<Integer> first = sampler.initialBatch();
+        if (first.isEmpty()) {
+            return null;
+        }
+        long[] slotEdges = new long[slots + 1];
+        try (NDManager manager = NDManager.newBaseManager(potential.device());
+                Batch batch = Batch.builder(load(first)).optCapacity(slots, atoms).optDataType(batchDataType)
+                        .optDevice(potential.device()).build(manager)) {
+            for (int i = 0; i < first.size(); i++) {
+                slotEdges[i] = sampler.edges(first.get(i));
+            }
+            prepare(batch);
+            long[] status = batch.status().toLongArray();
+            writeGraduates(batch, vacantLike(status), status);
+            long lastRefill = stepCount;
+            while (true) {
+                status = capLongRunners(batch, status);
+                boolean anyActive = anyActive(status);
+                if (!anyActive || stepCount - lastRefill >= refillFrequency) {
+                    status = refill(batch, status, slotEdges);
+                    lastRefill = stepCount;
+                    anyActive = anyActive(status);
+                }
+                if (!anyActive) {
+                    if (sampler.exhausted()) {
+                        break;
+                    }
+                    continue;
+                }
+                step(batch).close();
+                long[] previous = status;
+                status = batch.status().toLongArray(); // the one host read per step
+                writeGraduates(batch, previous, status);
+                if (stepCount % 1000 == 0) {
+                    logger.info("FusedStage step {}: {}, {} samples left in the sampler", stepCount, occupancy(status),
+                            sampler.remaining());
+                }
+            }
+            lastReport = report(batch, status, stepCount, false);
+        }
+        return null;
+    }
+
+    private static long[] vacantLike(long[] status) {
+        long[] out = new long[status.length];
+        java.util.Arrays.fill(out, Batch.VACANT);
+        return out;
+    }
+
+    private boolean anyActive(long[] status) {
+        for (long s : status) {
+            if (s != exitStatus && s != Status.QUARANTINED && s != Batch.VACANT) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private List<AtomicSystem> load(List<Integer> indices) {
+        List<AtomicSystem> out = new ArrayList<>(indices.size());
+        for (int index : indices) {
+            try {
+                out.add(sampler.dataset().get(index));
+            } catch (IOException e) {
+                throw new UncheckedIOException("loading sample " + sampler.dataset().id(index), e);
+            }
+        }
+        return out;
+    }
+
+    /** Samples past the per-sample cap leave with converged=false, capped=true. */
+    private long[] capLongRunners(Batch batch, long[] status) {
+        if (maxStepsPerSample <= 0) {
+            return status;
+        }
+        long[] ages = batch.ages();
+        List<Integer> capped = new ArrayList<>();
+        for (int i = 0; i < status.length; i++) {
+            if (ages[i] >= maxStepsPerSample && status[i] >= 0 && status[i] != exitStatus) {
+                capped.add(i);
+            }
+        }
+        if (capped.isEmpty()) {
+            return status;
+        }
+        List<AtomicSystem> systems = batch.systems(capped);
+        Map<String, long[]> steps = stageSteps(batch);
+        List<AtomicSystem> out = new ArrayList<>();
+        for (int k = 0; k < capped.size(); k++) {
+            int i = capped.get(k);
+            AtomicSystem.Builder sb = systems.get(k).toBuilder().optInfo("status", status[i])
+                    .optInfo("converged", Boolean.FALSE).optInfo("capped", Boolean.TRUE);
+            steps.forEach((name, values) -> sb.optInfo(name, values[i]));
+            out.add(sb.build());
+        }
+        writeToSinks(out);
+        long[] updated = status.clone();
+        for (int i : capped) {
+            updated[i] = Status.QUARANTINED; // out of the dynamics; its slot is refilled like a graduate
+        }
+        setStatus(batch, updated);
+        return updated;
+    }
+
+    private static void setStatus(Batch batch, long[] status) {
+        try (NDScope scope = new NDScope()) {
+            batch.set(Batch.STATUS, batch.getManager().create(status));
+        }
+    }
+
+    /** Replaces finished samples by new ones from the sampler; returns the new status array. */
+    private long[] refill(Batch batch, long[] status, long[] slotEdges) {
+        int slots = batch.poolSlot();
+        List<Integer> free = new ArrayList<>();
+        long activeAtoms = 0;
+        long activeEdges = 0;
+        int active = 0;
+        for (int i = 0; i < slots; i++) {
+            if (status[i] == exitStatus || status[i] == Status.QUARANTINED || status[i] == Batch.VACANT) {
+                free.add(i);
+            } else {
+                activeAtoms += batch.atomCount(i);
+                activeEdges += slotEdges[i];
+                active++;
+            }
+        }
+        List<Integer> vacate = new ArrayList<>();
+        for (int i : free) {
+            if (status[i] != Batch.VACANT) {
+                vacate.add(i);
+            }
+        }
+        int freeCount = sampler.maxBatchSize() > 0 ? Math.min(free.size(), sampler.maxBatchSize() - active) : free.size();
+        long freeAtoms = sampler.maxAtoms() > 0 ? sampler.maxAtoms() - activeAtoms : Long.MAX_VALUE;
+        long freeEdges = sampler.maxEdges() > 0 ? sampler.maxEdges() - activeEdges : Long.MAX_VALUE;
+        List<Integer> picked = freeCount > 0 ? sampler.refill(freeAtoms, freeEdges, freeCount) : List.of();
+        if (picked.isEmpty() && vacate.isEmpty()) {
+            return status;
+        }
+        Map<Integer, AtomicSystem> assignments = new LinkedHashMap<>();
+        List<AtomicSystem> systems = load(picked);
+        boolean[] fresh = new boolean[status.length];
+        for (int k = 0; k < picked.size(); k++) {
+            int slot = free.get(k);
+            assignments.put(slot, systems.get(k));
+            slotEdges[slot] = sampler.edges(picked.get(k));
+            fresh[slot] = true;
+        }
+        List<Integer> emptied = new ArrayList<>(vacate);
+        emptied.removeAll(assignments.keySet());
+        for (int slot : emptied) {
+            slotEdges[slot] = 0;
+        }
+        batch.replace(emptied, assignments, entryStatus);
+        if (!picked.isEmpty()) {
+            admit(batch, fresh);
+        }
+        long[] updated = batch.status().toLongArray();
+        writeGraduates(batch, freshOnly(status, fresh), updated);
+        return updated;
+    }
+
+    /** A "previous status" under which only the fresh slots can count as newly graduated. */
+    private long[] freshOnly(long[] status, boolean[] fresh) {
+        long[] out = status.clone();
+        for (int i = 0; i < out.length; i++) {
+            if (fresh[i]) {
+                out[i] = Batch.VACANT;
+            } else {
+                out[i] = exitStatus; // nothing else graduates during a refill
+            }
+        }
+        return out;
+    }
+
+    /**
+     * New samples: reset their entry stage's state, compute their forces (one forward pass), and
+     * apply the convergence check that precedes their first step, for them only.
+     */
+    private void admit(Batch batch, boolean[] fresh) {
+        try (NDScope scope = new NDScope()) {
+            NDArray isNew = batch.getManager().create(fresh);
+            NDArray before = batch.status().duplicate();
+            for (SubStage s : subStages) {
+                s.dynamics().initialize(batch, s.convergence());
+                NDArray entering = batch.status().eq(s.code()).logicalAnd(isNew);
+                s.dynamics().enter(batch, new StageMask(batch, entering), s.convergence());
+            }
+            potential.compute(batch);
+            fire(HookStage.AFTER_COMPUTE, batch, stepCount, null);
+            for (SubStage s : subStages) {
+                s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, stepCount, null);
+            }
+            List<StageMask> masks = new ArrayList<>();
+            for (SubStage s : subStages) {
+                masks.add(new StageMask(batch, batch.status().eq(s.code()).logicalAnd(isNew)));
+            }
+            migrateFinished(batch, before, masks);
+        }
     }
 
     @Override

@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import java.util.ArrayList;
 import java.util.List;
+import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
 
 /**
@@ -282,6 +283,72 @@ public final class NeighborList implements AutoCloseable {
         edgeIndex = edges;
         shifts = newShifts;
         referencePositions = reference;
+    }
+
+    /**
+     * Counts the ordered pairs (both directions) of one structure closer than {@code radius}, on
+     * the host, by brute force over the needed lattice translations. The sampler uses it to size
+     * batches by edges before any structure is on the device.
+     */
+    public static long countEdges(AtomicSystem system, double radius) {
+        double[] cell = system.cell();
+        boolean[] pbc = system.pbc();
+        double[] safe = new double[9];
+        for (int axis = 0; axis < 3; axis++) {
+            for (int k = 0; k < 3; k++) {
+                safe[3 * axis + k] = pbc[axis] ? cell[3 * axis + k] : (axis == k ? 1 : 0);
+            }
+        }
+        double[] reciprocal = reciprocalRows(safe);
+        int[] images = new int[3];
+        for (int axis = 0; axis < 3; axis++) {
+            if (pbc[axis]) {
+                double norm = Math.sqrt(reciprocal[3 * axis] * reciprocal[3 * axis]
+                        + reciprocal[3 * axis + 1] * reciprocal[3 * axis + 1] + reciprocal[3 * axis + 2] * reciprocal[3 * axis + 2]);
+                images[axis] = (int) Math.ceil(radius * norm);
+            }
+        }
+        // Wrap into the cell on periodic axes so the image counts cover every pair.
+        double[] p = system.positions();
+        int n = system.size();
+        for (int a = 0; a < n; a++) {
+            for (int axis = 0; axis < 3; axis++) {
+                if (!pbc[axis]) {
+                    continue;
+                }
+                double frac = p[3 * a] * reciprocal[3 * axis] + p[3 * a + 1] * reciprocal[3 * axis + 1] + p[3 * a + 2] * reciprocal[3 * axis + 2];
+                double w = Math.floor(frac);
+                for (int k = 0; k < 3; k++) {
+                    p[3 * a + k] -= w * cell[3 * axis + k];
+                }
+            }
+        }
+        double r2max = radius * radius;
+        long edges = 0;
+        for (int u = -images[0]; u <= images[0]; u++) {
+            for (int v = -images[1]; v <= images[1]; v++) {
+                for (int w = -images[2]; w <= images[2]; w++) {
+                    double tx = u * cell[0] + v * cell[3] + w * cell[6];
+                    double ty = u * cell[1] + v * cell[4] + w * cell[7];
+                    double tz = u * cell[2] + v * cell[5] + w * cell[8];
+                    boolean zero = u == 0 && v == 0 && w == 0;
+                    for (int i = 0; i < n; i++) {
+                        for (int j = 0; j < n; j++) {
+                            if (zero && i == j) {
+                                continue;
+                            }
+                            double dx = p[3 * j] - p[3 * i] + tx;
+                            double dy = p[3 * j + 1] - p[3 * i + 1] + ty;
+                            double dz = p[3 * j + 2] - p[3 * i + 2] + tz;
+                            if (dx * dx + dy * dy + dz * dz < r2max) {
+                                edges++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return edges;
     }
 
     /** Rows b_i of the reciprocal basis of a cell with rows a_i: b_i = (a_j x a_k) / V. */

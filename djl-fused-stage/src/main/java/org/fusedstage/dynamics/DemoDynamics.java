@@ -14,7 +14,7 @@ public class DemoDynamics extends Dynamics {
 
     private final double damping;
 
-    /** Demo dynamics with time step {@code dt} fs and damping 0.1 per step. */
+    /** Demo dynamics with time step {@code dt} fs and damping 0.02 per step. */
     public DemoDynamics(Potential potential, double dt) {
         this(builder(potential).optTimeStep(dt));
     }
@@ -25,7 +25,7 @@ public class DemoDynamics extends Dynamics {
         this.damping = b.damping;
     }
 
-    /** Starts a builder (default dt 1 fs, damping 0.1). */
+    /** Starts a builder (default dt 1 fs, damping 0.02: near critical damping of argon lattice vibrations at 1 fs). */
     public static Builder builder(Potential potential) {
         return new Builder(potential);
     }
@@ -45,7 +45,7 @@ public class DemoDynamics extends Dynamics {
 
     /** Builder of {@link DemoDynamics}. */
     public static class Builder extends BaseBuilder<Builder> {
-        private double damping = 0.1;
+        private double damping = 0.02;
 
         protected Builder(Potential potential) {
             super(potential, 1.0);

@@ -38,6 +38,8 @@ load_source_module("pair_geometry")
 _lj = load_source_module("lennard_jones")
 EnergyOnly = _lj.EnergyOnly
 LennardJones = _lj.LennardJones
+_sc = load_source_module("sutton_chen")
+_morse = load_source_module("morse")
 DEFAULT_ROOT = os.path.join(HERE, "..", "resources", "org", "fusedstage", "zoo")
 
 
@@ -83,6 +85,38 @@ def main() -> None:
     energy_only["file"] = "lennard_jones_energy.pt"
     write_model(root, "lennard-jones-energy-only", "lennard_jones_energy", EnergyOnly(LennardJones()), energy_only)
     models.append("lennard-jones-energy-only")
+    for element, (n, m, eps, c, a) in _sc.PARAMETERS.items():
+        model_id = "sutton-chen-" + element.lower()
+        module = _sc.SuttonChen(n, m, eps, c, a)
+        write_model(root, model_id, "sutton_chen_" + element.lower(), module, {
+            "name": "Sutton-Chen EAM (%s)" % element,
+            "file": "sutton_chen_%s.pt" % element.lower(),
+            "cutoff": repr(module.cutoff),
+            "elements": element,
+            "dtype": "float64,float32",
+            "units": "energy=eV,length=Angstrom,forces=eV/Angstrom,stress=eV/Angstrom^3",
+            "outputs": "energy,forces,stress",
+            "parameters": "n=%d, m=%d, eps=%g eV, c=%g, a=%g A; sums cut at 2.5 a with a 0.5 A cosine taper"
+                          % (n, m, eps, c, a),
+            "reference_lattice_constant": repr(a),
+            "citation": "A. P. Sutton and J. Chen, Phil. Mag. Lett. 61, 139 (1990)",
+        })
+        models.append(model_id)
+    for element, (depth, alpha, r0) in _morse.PARAMETERS.items():
+        model_id = "morse-" + element.lower()
+        cutoff = round(r0 + 7.0 / alpha, 2)  # exp(-7) ~ 1e-3 of the well depth
+        write_model(root, model_id, "morse_" + element.lower(), _morse.Morse(depth, alpha, r0, cutoff), {
+            "name": "Morse (%s)" % element,
+            "file": "morse_%s.pt" % element.lower(),
+            "cutoff": repr(cutoff),
+            "elements": element,
+            "dtype": "float64,float32",
+            "units": "energy=eV,length=Angstrom,forces=eV/Angstrom,stress=eV/Angstrom^3",
+            "outputs": "energy,forces,stress",
+            "parameters": "D=%g eV, alpha=%g 1/A, r0=%g A, shifted to zero at the cutoff" % (depth, alpha, r0),
+            "citation": "L. A. Girifalco and V. G. Weizer, Phys. Rev. 114, 687 (1959)",
+        })
+        models.append(model_id)
     # The Java zoo lists its models from this index.
     with open(os.path.join(root, "index.txt"), "w") as out:
         out.write("\n".join(models) + "\n")

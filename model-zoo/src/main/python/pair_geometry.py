@@ -70,3 +70,11 @@ def edge_gradient(energy_per_edge: torch.Tensor, vectors: torch.Tensor) -> torch
     if g is None:
         g = torch.zeros_like(vectors)
     return g
+
+
+@torch.jit.script
+def cosine_taper(r: torch.Tensor, inner: float, outer: float) -> torch.Tensor:
+    """1 below ``inner``, 0 beyond ``outer``, 0.5 (1 + cos(pi x)) in between: energies and forces
+    stay continuous at the cutoff, so MD conserves energy."""
+    x = ((r - inner) / (outer - inner)).clamp(0.0, 1.0)
+    return 0.5 * (1.0 + torch.cos(x * 3.141592653589793))

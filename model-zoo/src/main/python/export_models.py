@@ -40,16 +40,18 @@ EnergyOnly = _lj.EnergyOnly
 LennardJones = _lj.LennardJones
 _sc = load_source_module("sutton_chen")
 _morse = load_source_module("morse")
+_interfaces = load_source_module("interface_examples")
 DEFAULT_ROOT = os.path.join(HERE, "..", "resources", "org", "fusedstage", "zoo")
 
 
-def write_model(root: str, model_id: str, file_stem: str, module: torch.nn.Module, metadata: Dict[str, str]) -> None:
+def write_model(root: str, model_id: str, file_stem: str, module: torch.nn.Module, metadata: Dict[str, str],
+                extra_files: Dict[str, str] = None) -> None:
     folder = os.path.join(root, model_id)
     os.makedirs(folder, exist_ok=True)
     scripted = torch.jit.script(module)
     scripted.eval()
     path = os.path.join(folder, file_stem + ".pt")
-    scripted.save(path)
+    scripted.save(path, _extra_files=extra_files or {})
     lines = ["# Written by model-zoo/src/main/python/export_models.py; do not edit by hand."]
     lines += ["%s=%s" % (k, metadata[k]) for k in sorted(metadata)]
     lines.append("torch_version=%s" % torch.__version__.split("+")[0])
@@ -117,6 +119,18 @@ def main() -> None:
             "citation": "L. A. Girifalco and V. G. Weizer, Phys. Rev. 114, 687 (1959)",
         })
         models.append(model_id)
+    nequip = lennard_jones_metadata("energy,forces,stress")
+    nequip.update({"name": "Lennard-Jones (argon) behind the NequIP deployment interface: a test fixture for the "
+                           "NequIP adapter, not a NequIP model", "file": "nequip_style_lj.pt", "interface": "nequip"})
+    write_model(root, "nequip-interface-test", "nequip_style_lj", _interfaces.NequipStyleLennardJones(), nequip,
+                {"nequip_version": "0.6.0 (FusedStage interface test)", "r_max": "8.5", "type_names": "Ar",
+                 "n_species": "1", "model_dtype": "float64"})
+    models.append("nequip-interface-test")
+    mace = lennard_jones_metadata("energy,forces,stress")
+    mace.update({"name": "Lennard-Jones (argon) behind the MACE LAMMPS-export interface: a test fixture for the "
+                         "MACE adapter, not a MACE model", "file": "mace_lammps_style_lj.pt", "interface": "mace-lammps"})
+    write_model(root, "mace-lammps-interface-test", "mace_lammps_style_lj", _interfaces.MaceLammpsStyleLennardJones(), mace)
+    models.append("mace-lammps-interface-test")
     # The Java zoo lists its models from this index.
     with open(os.path.join(root, "index.txt"), "w") as out:
         out.write("\n".join(models) + "\n")

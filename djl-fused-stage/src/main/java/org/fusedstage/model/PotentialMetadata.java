@@ -2,6 +2,7 @@ package org.fusedstage.model;
 
 import ai.djl.ndarray.types.DataType;
 import com.google.common.base.Preconditions;
+import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableSet;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,6 +36,8 @@ public final class PotentialMetadata {
     private final boolean forces;
     private final boolean stress;
     private final String citation;
+    private final ImmutableList<Integer> elementOrder;
+    private final ModelInterface modelInterface;
 
     private PotentialMetadata(Builder b) {
         this.name = b.name;
@@ -45,6 +48,8 @@ public final class PotentialMetadata {
         this.forces = b.forces;
         this.stress = b.stress;
         this.citation = b.citation;
+        this.elementOrder = ImmutableList.copyOf(b.elementOrder);
+        this.modelInterface = b.modelInterface;
     }
 
     /** Starts a builder; every setting is optional. */
@@ -96,6 +101,10 @@ public final class PotentialMetadata {
             Preconditions.checkArgument(outs.contains("energy"), "outputs must include energy, got '%s'", outputs);
             b.optForces(outs.contains("forces")).optStress(outs.contains("stress"));
             b.optUnits(p.getProperty("units", b.units));
+            String iface = p.getProperty("interface");
+            if (iface != null) {
+                b.optInterface(ModelInterface.parse(iface));
+            }
             b.optCitation(p.getProperty("citation", ""));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
@@ -151,6 +160,16 @@ public final class PotentialMetadata {
         return citation;
     }
 
+    /** Supported atomic numbers in the model's own order (its type indices). */
+    public ImmutableList<Integer> elementOrder() {
+        return elementOrder;
+    }
+
+    /** The calling convention declared in the metadata, or null. */
+    public ModelInterface modelInterface() {
+        return modelInterface;
+    }
+
     /**
      * Checks that the batch has only supported elements and a supported dtype.
      *
@@ -194,6 +213,8 @@ public final class PotentialMetadata {
         private final String name;
         private double cutoff = Double.NaN;
         private final Set<Integer> elements = new TreeSet<>();
+        private final java.util.List<Integer> elementOrder = new java.util.ArrayList<>();
+        private ModelInterface modelInterface;
         private final Set<DataType> dataTypes = new java.util.LinkedHashSet<>(
                 Arrays.asList(DataType.FLOAT64, DataType.FLOAT32));
         private String units = "energy=eV,length=Angstrom,forces=eV/Angstrom,stress=eV/Angstrom^3";
@@ -215,7 +236,15 @@ public final class PotentialMetadata {
         /** Adds a supported atomic number. */
         public Builder addElement(int z) {
             Preconditions.checkArgument(Elements.isKnown(z), "unknown atomic number %s", z);
-            elements.add(z);
+            if (elements.add(z)) {
+                elementOrder.add(z);
+            }
+            return this;
+        }
+
+        /** The calling convention of the module. */
+        public Builder optInterface(ModelInterface modelInterface) {
+            this.modelInterface = modelInterface;
             return this;
         }
 

@@ -44,14 +44,20 @@ public final class TorchScriptPotential implements Potential {
 
     private static final ThreadLocal<Boolean> THREAD_CONFIGURED = ThreadLocal.withInitial(() -> false);
 
+    private static final String[] NEQUIP_EXTRA_FILES = {"nequip_version", "r_max", "type_names", "model_dtype"};
+
     private final ZooModel<NDList, NDList> model;
     private final Block block;
     private final ParameterStore parameterStore = new ParameterStore();
     private final AtomicLong forwardCount = new AtomicLong();
     private final double skin;
+    private final ModelInterface modelInterface;
     private volatile PotentialMetadata metadata;
+    private NDArray typeIndexByZ; // NequIP: atom type index of each atomic number (-1 if unknown)
+    private boolean checkedCall;
 
-    private TorchScriptPotential(ZooModel<NDList, NDList> model, PotentialMetadata metadata, double skin) {
+    private TorchScriptPotential(ZooModel<NDList, NDList> model, PotentialMetadata metadata, double skin,
+            ModelInterface modelInterface) {
         Preconditions.checkArgument(!Double.isNaN(metadata.cutoff()),
                 "model '%s' declares no cutoff: give one with optMetadata(PotentialMetadata.builder(..).optCutoff(..))",
                 metadata.name());
@@ -60,6 +66,24 @@ public final class TorchScriptPotential implements Potential {
         block.freezeParameters(true);
         this.metadata = metadata;
         this.skin = skin;
+        this.modelInterface = modelInterface;
+        if (modelInterface != ModelInterface.NATIVE) {
+            Preconditions.checkArgument(!metadata.elements().isEmpty(),
+                    "a %s model needs its elements (NequIP: type_names extra file; MACE: metadata elements=...)",
+                    modelInterface);
+            long[] table = new long[org.fusedstage.data.Elements.MAX_ATOMIC_NUMBER + 1];
+            java.util.Arrays.fill(table, -1);
+            int index = 0;
+            for (int z : metadata.elementOrder()) {
+                table[z] = index++;
+            }
+            typeIndexByZ = model.getNDManager().create(table);
+        }
+    }
+
+    /** The calling convention the module follows. */
+    public ModelInterface modelInterface() {
+        return modelInterface;
     }
 
     /** Starts a builder. */
@@ -96,6 +120,13 @@ public final class TorchScriptPotential implements Potential {
     public void compute(Batch batch) {
         configureThread();
         forwardCount.incrementAndGet();
+        if (modelInterface != ModelInterface.NATIVE) {
+            NeighborList neighbors = neighborList(batch);
+            NDList out = call(() -> modelInterface == ModelInterface.NEQUIP
+                    ? forwardNequip(batch, neighbors) : forwardMace(batch, neighbors));
+            storeNamed(batch, out);
+            return;
+        }
         if (metadata.providesForces()) {
             NDList out = forward(batch, batch.positions());
             if (out.size() >= 2) {
@@ -131,7 +162,113 @@ public final class TorchScriptPotential implements Potential {
         NeighborList neighbors = neighborList(batch);
         NDList inputs = new NDList(positions, batch.atomicNumbers(), batch.batchIndex(), batch.cell(), batch.pbc(),
                 neighbors.edgeIndex(), neighbors.shifts());
+        return call(() -> block.forward(parameterStore, inputs, true));
+    }
+
+    /** Runs a module call; a first call that fails names the convention expected. */
+    private NDList call(java.util.function.Supplier<NDList> forward) {
+        if (checkedCall) {
+            return forward.get();
+        }
+        try {
+            NDList out = forward.get();
+            checkedCall = true;
+            return out;
+        } catch (ai.djl.engine.EngineException e) {
+            throw new IllegalArgumentException("model '" + metadata.name() + "' does not follow the " + modelInterface
+                    + " convention (libtorch says: " + firstLine(e.getMessage()) + "). Supported conventions:"
+                    + ModelInterface.expected() + "\nDeclare the right one with optInterface(...) or interface=... "
+                    + "in the model's metadata.properties.", e);
+        }
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "no message";
+        }
+        String trimmed = message.strip();
+        int newline = trimmed.indexOf('\n');
+        return newline < 0 ? trimmed : trimmed.substring(0, newline);
+    }
+
+    /** A named view of an array (the name routes it into a Dict input; views leave the batch's names alone). */
+    private static NDArray named(NDArray array, String name) {
+        NDArray view = array.reshape(array.getShape());
+        view.setName(name);
+        return view;
+    }
+
+    private NDList forwardNequip(Batch batch, NeighborList neighbors) {
+        NDArray types = typeIndexByZ.get(batch.atomicNumbers());
+        NDList inputs = new NDList(
+                named(batch.positions(), "data.pos"),
+                named(neighbors.edgeIndex(), "data.edge_index"),
+                named(neighbors.shifts(), "data.edge_cell_shift"),
+                named(batch.cell(), "data.cell"),
+                named(batch.pbc(), "data.pbc"),
+                named(types, "data.atom_types"),
+                named(batch.batchIndex(), "data.batch"));
         return block.forward(parameterStore, inputs, true);
+    }
+
+    private NDList forwardMace(Batch batch, NeighborList neighbors) {
+        NDArray types = typeIndexByZ.get(batch.atomicNumbers());
+        NDArray oneHot = types.oneHot(metadata.elements().size()).toType(batch.getDataType(), false);
+        NDArray i = neighbors.edgeIndex().get(0);
+        NDArray cellOfEdge = batch.cell().get(batch.batchIndex().get(i));
+        NDArray cartesian = neighbors.shifts().reshape(-1, 1, 3).matMul(cellOfEdge).reshape(-1, 3);
+        NDArray ptr = batch.getManager().arange(0, batch.numSystems() + 1, 1, ai.djl.ndarray.types.DataType.INT64);
+        NDList inputs = new NDList(
+                named(batch.positions(), "data.positions"),
+                named(oneHot, "data.node_attrs"),
+                named(neighbors.edgeIndex(), "data.edge_index"),
+                named(cartesian, "data.shifts"),
+                named(neighbors.shifts(), "data.unit_shifts"),
+                named(batch.cell(), "data.cell"),
+                named(batch.batchIndex(), "data.batch"),
+                named(ptr, "data.ptr"),
+                batch.masses().onesLike());
+        return block.forward(parameterStore, inputs, true);
+    }
+
+    /** Stores outputs named as in the NequIP and MACE conventions. */
+    private void storeNamed(Batch batch, NDList out) {
+        java.util.Map<String, NDArray> byName = new java.util.HashMap<>();
+        for (NDArray a : out) {
+            byName.put(a.getName(), a);
+        }
+        NDArray energy = byName.containsKey("total_energy") ? byName.get("total_energy") : byName.get("total_energy_local");
+        NDArray forces = byName.get("forces");
+        if (energy == null || forces == null) {
+            throw new IllegalArgumentException("model '" + metadata.name() + "' returned " + byName.keySet()
+                    + "; the " + modelInterface + " convention needs total_energy (or total_energy_local) and forces");
+        }
+        batch.set(Batch.ENERGY, energy.reshape(batch.numSystems()).stopGradient());
+        batch.set(Batch.FORCES, forces.stopGradient());
+        if (byName.get("stress") != null) {
+            batch.set(Batch.STRESS, byName.get("stress").reshape(batch.numSystems(), 3, 3).stopGradient());
+        } else if (byName.get("virials") != null) {
+            // MACE reports virials W; stress = -W / V, zero unless periodic on every axis (as the zoo's).
+            NDArray volume = volumes(batch).reshape(batch.numSystems(), 1, 1);
+            NDArray stress = byName.get("virials").reshape(batch.numSystems(), 3, 3).neg().div(volume).stopGradient();
+            NDArray periodic = batch.pbc().toType(ai.djl.ndarray.types.DataType.INT32, false).sum(new int[] {1}).eq(3)
+                    .reshape(batch.numSystems(), 1, 1).broadcast(stress.getShape());
+            batch.set(Batch.STRESS, ai.djl.ndarray.NDArrays.where(periodic, stress, stress.zerosLike()));
+        }
+    }
+
+    /** |det(cell)| per system, 1 where the cell is degenerate (non-periodic systems). */
+    private static NDArray volumes(Batch batch) {
+        NDArray c = batch.cell();
+        NDArray a0 = c.get(":, 0");
+        NDArray a1 = c.get(":, 1");
+        NDArray a2 = c.get(":, 2");
+        NDArray cross = ai.djl.ndarray.NDArrays.stack(new NDList(
+                a1.get(":, 1").mul(a2.get(":, 2")).sub(a1.get(":, 2").mul(a2.get(":, 1"))),
+                a1.get(":, 2").mul(a2.get(":, 0")).sub(a1.get(":, 0").mul(a2.get(":, 2"))),
+                a1.get(":, 0").mul(a2.get(":, 1")).sub(a1.get(":, 1").mul(a2.get(":, 0")))), 1);
+        NDArray volume = a0.mul(cross).sum(new int[] {1}).abs();
+        return ai.djl.ndarray.NDArrays.where(volume.gt(0), volume, volume.onesLike());
     }
 
     /** The batch's neighbor list for this model's cutoff, brought up to date. */
@@ -184,8 +321,15 @@ public final class TorchScriptPotential implements Potential {
         private Device device;
         private PotentialMetadata metadata;
         private double skin = 1.0;
+        private ModelInterface modelInterface;
 
         private Builder() {}
+
+        /** The module's calling convention; default: from metadata, else detected (NequIP extra files), else native. */
+        public Builder optInterface(ModelInterface modelInterface) {
+            this.modelInterface = modelInterface;
+            return this;
+        }
 
         /** Verlet skin of the neighbor list in A (default 1.0): larger means fewer rebuilds, more pairs. */
         public Builder optSkin(double angstrom) {
@@ -231,6 +375,8 @@ public final class TorchScriptPotential implements Potential {
                     .setTypes(NDList.class, NDList.class)
                     .optEngine("PyTorch")
                     .optOption("trainParam", "true")
+                    // NequIP deployments keep their metadata in TorchScript extra files.
+                    .optOption("extraFiles", String.join(",", NEQUIP_EXTRA_FILES))
                     .optDevice(device == null ? Device.cpu() : device);
             if (modelName != null) {
                 criteria.optGroupId(ZOO_GROUP_ID).optArtifactId(modelName);
@@ -254,11 +400,37 @@ public final class TorchScriptPotential implements Potential {
                 throw e;
             }
             try {
-                return new TorchScriptPotential(model, resolveMetadata(model), skin);
+                PotentialMetadata resolved = resolveMetadata(model);
+                ModelInterface chosen = modelInterface != null ? modelInterface
+                        : resolved.modelInterface() != null ? resolved.modelInterface()
+                        : isNequip(model) ? ModelInterface.NEQUIP : ModelInterface.NATIVE;
+                if (chosen == ModelInterface.NEQUIP && metadata == null && isNequip(model)) {
+                    resolved = nequipMetadata(model, resolved);
+                }
+                return new TorchScriptPotential(model, resolved, skin, chosen);
             } catch (IOException | RuntimeException e) {
                 model.close();
                 throw e;
             }
+        }
+
+        private static boolean isNequip(ZooModel<?, ?> model) {
+            String version = model.getProperty("nequip_version");
+            return version != null && !version.isBlank();
+        }
+
+        /** Cutoff and elements from a NequIP deployment's extra files. */
+        private static PotentialMetadata nequipMetadata(ZooModel<?, ?> model, PotentialMetadata base) {
+            PotentialMetadata.Builder b = PotentialMetadata.builder(base.name())
+                    .optCutoff(Double.parseDouble(model.getProperty("r_max").trim()))
+                    .optStress(true)
+                    .optInterface(ModelInterface.NEQUIP)
+                    .optCitation(base.citation());
+            for (String type : model.getProperty("type_names").trim().split("\\s+")) {
+                b.addElement(org.fusedstage.data.Elements.numberOf(type).orElseThrow(() -> new IllegalArgumentException(
+                        "NequIP type name '" + type + "' is not an element symbol: give the elements with optMetadata")));
+            }
+            return b.build();
         }
 
         private PotentialMetadata resolveMetadata(ZooModel<?, ?> model) throws IOException {

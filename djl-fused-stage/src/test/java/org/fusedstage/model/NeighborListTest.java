@@ -1,0 +1,112 @@
+package org.fusedstage.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Batch;
+import org.fusedstage.testing.TestSystems;
+import org.fusedstage.testing.WithLennardJones;
+import org.junit.jupiter.api.Test;
+
+/** The Verlet list against brute force: tiny, skewed and open cells, atoms far outside their cell. */
+class NeighborListTest extends WithLennardJones {
+
+    private static List<AtomicSystem> awkward() {
+        Random random = new Random(5);
+        List<AtomicSystem> out = new ArrayList<>();
+        out.add(TestSystems.triclinicArgon(0, 1)); // one atom, primitive fcc cell
+        // A strongly skewed cell.
+        double[] skewed = {4.0, 0, 0, 3.7, 1.6, 0, 3.5, 1.2, 1.9};
+        out.add(AtomicSystem.builder().positions(new double[] {0.1, 0.2, 0.3, 2.0, 0.9, 0.8}).symbols("Ar", "Ar")
+                .optCell(skewed).optPbc(true, true, true).optSampleId("skewed").build());
+        // Periodic along x only (a wire), with atoms far outside the cell along x.
+        out.add(AtomicSystem.builder().positions(new double[] {-23.0, 0, 0, 31.5, 1.0, 0.5, 3.0, 2.5, -1.0})
+                .symbols("Ar", "Ar", "Ar").optCell(new double[] {6.0, 0, 0, 0, 0, 0, 0, 0, 0})
+                .optPbc(true, false, false).optSampleId("wire").build());
+        out.add(TestSystems.argonCluster(9, 5, 2.5, 7));
+        double[] p = new double[3 * 5];
+        for (int k = 0; k < p.length; k++) {
+            p[k] = 40 * random.nextDouble() - 20; // way outside the 7 A cell
+        }
+        out.add(AtomicSystem.builder().positions(p).symbols("Ar", "Ar", "Ar", "Ar", "Ar")
+                .optCell(new double[] {7, 0, 0, 0, 7, 0, 0, 0, 7}).optPbc(true, true, true).optSampleId("unwrapped").build());
+        return out;
+    }
+
+    @Test
+    void edgesMatchBruteForceIncludingSmallAndSkewedCells() {
+        double radius = 9.0;
+        List<AtomicSystem> systems = awkward();
+        try (Batch batch = Batch.of(systems, lj.manager)) {
+            NeighborList nl = new NeighborList(batch, 8.0, 1.0);
+            nl.update(batch);
+            long[] edges = nl.edgeIndex().toLongArray();
+            int e = edges.length / 2;
+            double[] shifts = nl.shifts().toDoubleArray();
+            double[] positions = batch.positions().toDoubleArray();
+            double[] cells = batch.cell().toDoubleArray();
+            long[] system = batch.batchIndex().toLongArray();
+            List<List<String>> found = new ArrayList<>();
+            for (int s = 0; s < systems.size(); s++) {
+                found.add(new ArrayList<>());
+            }
+            for (int k = 0; k < e; k++) {
+                int i = (int) edges[k];
+                int j = (int) edges[e + k];
+                int s = (int) system[i];
+                double[] d = new double[3];
+                for (int x = 0; x < 3; x++) {
+                    d[x] = positions[3 * j + x] - positions[3 * i + x];
+                    for (int axis = 0; axis < 3; axis++) {
+                        d[x] += shifts[3 * k + axis] * cells[9 * s + 3 * axis + x];
+                    }
+                }
+                int offset = batch.atomRows(s)[0];
+                found.get(s).add(key(i - offset, j - offset, d));
+            }
+            for (int s = 0; s < systems.size(); s++) {
+                List<String> expected = bruteForce(systems.get(s), radius);
+                java.util.Collections.sort(expected);
+                java.util.Collections.sort(found.get(s));
+                assertEquals(expected, found.get(s), "system " + systems.get(s).sampleId().get());
+                assertEquals(expected.size(), NeighborList.countEdges(systems.get(s), radius), "host count");
+                assertEquals(expected.size(), nl.edgeCounts()[s]);
+            }
+        }
+    }
+
+    private static String key(int i, int j, double[] d) {
+        return i + "," + j + "," + Math.round(d[0] * 1e6) + "," + Math.round(d[1] * 1e6) + "," + Math.round(d[2] * 1e6);
+    }
+
+    /** Every translation within a generous range on the raw (unwrapped) coordinates. */
+    private static List<String> bruteForce(AtomicSystem s, double radius) {
+        double[] r = s.positions();
+        double[] c = s.cell();
+        boolean[] pbc = s.pbc();
+        int range = 30;
+        List<String> out = new ArrayList<>();
+        for (int u = pbc[0] ? -range : 0; u <= (pbc[0] ? range : 0); u++) {
+            for (int v = pbc[1] ? -range : 0; v <= (pbc[1] ? range : 0); v++) {
+                for (int w = pbc[2] ? -range : 0; w <= (pbc[2] ? range : 0); w++) {
+                    for (int i = 0; i < s.size(); i++) {
+                        for (int j = 0; j < s.size(); j++) {
+                            double[] d = new double[3];
+                            for (int x = 0; x < 3; x++) {
+                                d[x] = r[3 * j + x] - r[3 * i + x] + u * c[x] + v * c[3 + x] + w * c[6 + x];
+                            }
+                            double r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                            if (r2 < radius * radius && !(i == j && u == 0 && v == 0 && w == 0)) {
+                                out.add(key(i, j, d));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

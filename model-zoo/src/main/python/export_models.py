@@ -6,12 +6,19 @@ Each model lands in <output_root>/<model-id>/ as <file>.pt plus metadata.propert
 Java side reads for cutoff, elements, dtype and units.
 """
 import importlib.util
+import json
 import linecache
 import os
 import sys
 from typing import Dict
 
-import torch
+# TorchScript writes some module constants in set order, which follows Python's string hashing:
+# fix the hash seed so the exported bytes are reproducible (re-executes itself once).
+if os.environ.get("PYTHONHASHSEED") != "0":
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+import torch  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # TorchScript keeps the source file name of every function in its debug tables. Loading the model
@@ -41,6 +48,7 @@ LennardJones = _lj.LennardJones
 _sc = load_source_module("sutton_chen")
 _morse = load_source_module("morse")
 _interfaces = load_source_module("interface_examples")
+_nnp = load_source_module("nnp")
 DEFAULT_ROOT = os.path.join(HERE, "..", "resources", "org", "fusedstage", "zoo")
 
 
@@ -119,6 +127,29 @@ def main() -> None:
             "citation": "L. A. Girifalco and V. G. Weizer, Phys. Rev. 114, 687 (1959)",
         })
         models.append(model_id)
+    # The demo NNP: architecture from nnp.py, weights from train_nnp.py (committed with its report).
+    weights = os.path.join(HERE, "weights", "nnp_demo_cu.pt")
+    with open(os.path.join(HERE, "weights", "nnp_demo_cu_report.json")) as f:
+        report = json.load(f)
+    network = _nnp.MessagePassingPotential([29]).double()
+    network.load_state_dict(torch.load(weights))
+    write_model(root, "nnp-demo-cu", "nnp_demo_cu", network, {
+        "name": "Demo message-passing NNP for Cu, trained on Sutton-Chen Cu labels (a demo of the MLIP "
+                "workflow, not a general copper model)",
+        "file": "nnp_demo_cu.pt",
+        "cutoff": repr(network.cutoff),
+        "elements": "Cu",
+        "dtype": "float64",
+        "units": "energy=eV,length=Angstrom,forces=eV/Angstrom,stress=eV/Angstrom^3",
+        "outputs": "energy,forces,stress",
+        "training": "%d train / %d test configurations of 32 atoms; test MAE %.4f eV/atom, %.3f eV/A (train %.4f, %.3f)"
+                    % (report["train_configurations"], report["test_configurations"],
+                       report["test_energy_mae_ev_per_atom"], report["test_force_mae_ev_per_a"],
+                       report["train_energy_mae_ev_per_atom"], report["train_force_mae_ev_per_a"]),
+        "citation": "architecture after K. T. Schuett et al., J. Chem. Phys. 148, 241722 (2018) (SchNet); "
+                    "trained by model-zoo/src/main/python/train_nnp.py",
+    })
+    models.append("nnp-demo-cu")
     nequip = lennard_jones_metadata("energy,forces,stress")
     nequip.update({"name": "Lennard-Jones (argon) behind the NequIP deployment interface: a test fixture for the "
                            "NequIP adapter, not a NequIP model", "file": "nequip_style_lj.pt", "interface": "nequip"})

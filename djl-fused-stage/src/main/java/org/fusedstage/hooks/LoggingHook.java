@@ -44,19 +44,41 @@ public final class LoggingHook implements Hook {
     @Override
     public void apply(HookContext context) {
         Batch batch = context.batch();
+        long[] status = batch.status().toLongArray();
         Map<Long, Integer> occupancy = new TreeMap<>();
-        for (long s : batch.status().toLongArray()) {
-            occupancy.merge(s, 1, Integer::sum);
+        for (long s : status) {
+            if (s != Batch.VACANT) {
+                occupancy.merge(s, 1, Integer::sum);
+            }
         }
         NDArray f = batch.forces();
-        double fmax = f.mul(f).sum(new int[] {1}).max().sqrt().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
-        double meanEnergy = batch.energy().mean().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
         NDArray v = batch.velocities();
-        NDArray mv2 = v.mul(v).sum(new int[] {1}).mul(batch.masses());
-        double kinetic = 0.5 * mv2.sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble() * Units.AMU_A2_PER_FS2_TO_EV;
-        double temperature = 2 * kinetic / (3.0 * batch.numAtoms() * Units.BOLTZMANN_EV_PER_K);
+        double[] fmax = toDoubles(batch.segments().max(f.mul(f).sum(new int[] {1}).sqrt()));
+        double[] energy = toDoubles(batch.energy());
+        double[] mv2 = toDoubles(batch.segments().sum(v.mul(v).sum(new int[] {1}).mul(batch.masses())));
+        // Statistics over the samples in the dynamics or finished, not empty slots or quarantined ones.
+        double energySum = 0;
+        double kinetic = 0;
+        double largestForce = 0;
+        int samples = 0;
+        int atoms = 0;
+        for (int i = 0; i < status.length; i++) {
+            if (status[i] < 0) {
+                continue;
+            }
+            samples++;
+            atoms += batch.atomCount(i);
+            energySum += energy[i];
+            kinetic += 0.5 * mv2[i] * Units.AMU_A2_PER_FS2_TO_EV;
+            largestForce = Math.max(largestForce, fmax[i]);
+        }
+        double temperature = atoms == 0 ? 0 : 2 * kinetic / (3.0 * atoms * Units.BOLTZMANN_EV_PER_K);
         lastLine = String.format("step %d: samples per status %s, mean energy %.6f eV, fmax %.4f eV/A, T %.1f K",
-                context.step(), occupancy, meanEnergy, fmax, temperature);
+                context.step(), occupancy, samples == 0 ? 0 : energySum / samples, largestForce, temperature);
         logger.info(lastLine);
+    }
+
+    private static double[] toDoubles(NDArray array) {
+        return array.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
     }
 }

@@ -49,6 +49,7 @@ _sc = load_source_module("sutton_chen")
 _morse = load_source_module("morse")
 _interfaces = load_source_module("interface_examples")
 _nnp = load_source_module("nnp")
+_step = load_source_module("fused_step")
 DEFAULT_ROOT = os.path.join(HERE, "..", "resources", "org", "fusedstage", "zoo")
 
 
@@ -60,6 +61,11 @@ def write_model(root: str, model_id: str, file_stem: str, module: torch.nn.Modul
     scripted.eval()
     path = os.path.join(folder, file_stem + ".pt")
     scripted.save(path, _extra_files=extra_files or {})
+    if metadata.get("interface", "native") == "native" and metadata.get("outputs", "").startswith("energy,forces"):
+        # compile_step: the whole fused step around this potential, one TorchScript module.
+        step = torch.jit.script(_step.FusedStep(module))
+        step.save(os.path.join(folder, "fused_step.pt"))
+        metadata = dict(metadata, step_file="fused_step.pt")
     lines = ["# Written by model-zoo/src/main/python/export_models.py; do not edit by hand."]
     lines += ["%s=%s" % (k, metadata[k]) for k in sorted(metadata)]
     lines.append("torch_version=%s" % torch.__version__.split("+")[0])

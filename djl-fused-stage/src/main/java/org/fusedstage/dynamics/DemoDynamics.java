@@ -43,6 +43,11 @@ public class DemoDynamics extends Dynamics {
         batch.set(Batch.VELOCITIES, mask.select(v, batch.velocities()));
     }
 
+    @Override
+    public java.util.Map<String, Double> stepGraphParameters() {
+        return java.util.Map.of("kind", 0.0, "dt", timeStep(), "damping", damping);
+    }
+
     /** Builder of {@link DemoDynamics}. */
     public static class Builder extends BaseBuilder<Builder> {
         private double damping = 0.02;

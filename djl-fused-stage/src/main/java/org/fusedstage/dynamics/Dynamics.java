@@ -235,6 +235,22 @@ public abstract class Dynamics {
         }
     }
 
+    /**
+     * This stage as a row of the compiled step graph's stage table (see
+     * {@code model-zoo/src/main/python/fused_step.py}): {@code kind}, {@code dt} and the
+     * kind's own parameters. Built-in dynamics override it; others have no compiled counterpart.
+     *
+     * @throws UnsupportedOperationException naming the class when there is no compiled counterpart
+     */
+    public java.util.Map<String, Double> stepGraphParameters() {
+        throw new UnsupportedOperationException(getClass().getName() + " has no compiled counterpart in the step graph");
+    }
+
+    /** Seeds of this stage's random streams for the step graph (Langevin noise, velocity draws); default none. */
+    public long stepGraphSeed() {
+        return 0;
+    }
+
     // ---------------------------------------------------------------- standalone runs
 
     /**

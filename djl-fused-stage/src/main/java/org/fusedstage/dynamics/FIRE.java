@@ -127,6 +127,21 @@ public class FIRE extends Dynamics {
         batch.set(stateName("n_positive"), mask.select(newN, n));
     }
 
+    @Override
+    public java.util.Map<String, Double> stepGraphParameters() {
+        java.util.Map<String, Double> p = new java.util.HashMap<>();
+        p.put("kind", 3.0);
+        p.put("dt", timeStep());
+        p.put("dt_max", dtMax);
+        p.put("n_min", (double) nMin);
+        p.put("f_inc", fInc);
+        p.put("f_dec", fDec);
+        p.put("alpha_start", alphaStart);
+        p.put("f_alpha", fAlpha);
+        p.put("max_step", maxStep);
+        return p;
+    }
+
     /** Builder of {@link FIRE}; defaults are ASE's, converted to fs. */
     public static class Builder extends BaseBuilder<Builder> {
         private double dtMax = 1.0 * Units.ASE_TIME_UNIT_FS;

@@ -57,6 +57,11 @@ public final class FusedStage {
     private final long maxSteps;
     private long stepCount;
     private RunReport lastReport;
+    private org.fusedstage.compile.StepGraph stepGraph;
+
+    /** Hook stages that a compiled step can honour: they run before or after the one module call. */
+    private static final Set<HookStage> COMPILED_HOOK_STAGES = java.util.EnumSet.of(HookStage.BEFORE_STEP,
+            HookStage.BEFORE_COMPUTE, HookStage.AFTER_COMPUTE, HookStage.AFTER_STEP, HookStage.ON_CONVERGE);
     private SizeAwareSampler sampler;
     private int refillFrequency = 1;
     private long maxStepsPerSample;
@@ -130,8 +135,19 @@ public final class FusedStage {
         this.sinks = ImmutableList.copyOf(b.sinks);
         this.maxSteps = b.maxSteps;
         if (compileStep) {
-            throw new UnsupportedOperationException(
-                    "compileStep(true) needs an exported TorchScript step graph, which this build does not provide yet");
+            for (SubStage st : subStages) {
+                for (Hook h : st.dynamics().hooks()) {
+                    Preconditions.checkArgument(COMPILED_HOOK_STAGES.contains(h.stage()),
+                            "hook %s on sub-stage %s runs at %s, inside the step; with compileStep the step is one module "
+                                    + "call and hooks run only at %s", h.getClass().getSimpleName(), st.code(), h.stage(),
+                            COMPILED_HOOK_STAGES);
+                }
+            }
+            try {
+                stepGraph = org.fusedstage.compile.StepGraph.load(subStages, compileOptions);
+            } catch (IOException | ai.djl.MalformedModelException | ai.djl.repository.zoo.ModelNotFoundException e) {
+                throw new IllegalArgumentException("compileStep: cannot load the step graph: " + e.getMessage(), e);
+            }
         }
         SubStage lastStage = subStages.get(subStages.size() - 1);
         if (lastStage.convergence() == null && lastStage.dynamics().stepBudget() == 0) {
@@ -245,6 +261,9 @@ public final class FusedStage {
      *     batch's manager; close it when done)
      */
     public NDArray step(Batch batch) {
+        if (stepGraph != null) {
+            return compiledStep(batch);
+        }
         NDArray graduated;
         try (NDScope scope = new NDScope()) {
             long step = ++stepCount;
@@ -279,6 +298,43 @@ public final class FusedStage {
             List<NDArray> done = migrateFinished(batch, before, masks);
             for (int i = 0; i < subStages.size(); i++) {
                 subStages.get(i).dynamics().fireHooks(HookStage.ON_CONVERGE, batch, step, done.get(i));
+            }
+            graduated = batch.status().eq(exitStatus).logicalAnd(before.eq(exitStatus).logicalNot());
+            fire(HookStage.ON_CONVERGE, batch, step, graduated);
+            graduated.attach(batch.getManager());
+            NDScope.unregister(graduated);
+        }
+        return graduated;
+    }
+
+    /**
+     * A step as one call of the exported step graph. BEFORE_STEP and BEFORE_COMPUTE hooks run before
+     * the call; AFTER_COMPUTE, AFTER_STEP and ON_CONVERGE hooks after it, seeing the state at the
+     * end of the step.
+     */
+    private NDArray compiledStep(Batch batch) {
+        NDArray graduated;
+        try (NDScope scope = new NDScope()) {
+            long step = ++stepCount;
+            fire(HookStage.BEFORE_STEP, batch, step, null);
+            List<StageMask> masks = masks(batch);
+            for (int i = 0; i < subStages.size(); i++) {
+                subStages.get(i).dynamics().fireHooks(HookStage.BEFORE_STEP, batch, step, masks.get(i).systems());
+            }
+            fire(HookStage.BEFORE_COMPUTE, batch, step, null);
+            NDArray before = batch.status().duplicate();
+            potential.countForward();
+            stepGraph.step(batch);
+            fire(HookStage.AFTER_COMPUTE, batch, step, null);
+            for (int i = 0; i < subStages.size(); i++) {
+                SubStage s = subStages.get(i);
+                s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, step, null);
+                s.dynamics().fireHooks(HookStage.AFTER_STEP, batch, step, masks.get(i).systems());
+            }
+            fire(HookStage.AFTER_STEP, batch, step, null);
+            for (SubStage s : subStages) {
+                NDArray left = before.eq(s.code()).logicalAnd(batch.status().eq(s.code()).logicalNot());
+                s.dynamics().fireHooks(HookStage.ON_CONVERGE, batch, step, left);
             }
             graduated = batch.status().eq(exitStatus).logicalAnd(before.eq(exitStatus).logicalNot());
             fire(HookStage.ON_CONVERGE, batch, step, graduated);

@@ -82,6 +82,17 @@ public class Langevin extends Dynamics {
         batch.set(Batch.VELOCITIES, mask.select(v, batch.velocities()));
     }
 
+    @Override
+    public java.util.Map<String, Double> stepGraphParameters() {
+        return java.util.Map.of("kind", 2.0, "dt", timeStep(), "temperature", temperature, "friction", friction,
+                "mb_temperature", initializeVelocities ? temperature : -1.0);
+    }
+
+    @Override
+    public long stepGraphSeed() {
+        return seed;
+    }
+
     /** Builder of {@link Langevin}. */
     public static class Builder extends BaseBuilder<Builder> {
         private double temperature = 300;

@@ -15,6 +15,11 @@ public final class MaxwellBoltzmann {
 
     private MaxwellBoltzmann() {}
 
+    /** The standard normal deviates [N,3] behind {@link #velocities} (fed to compiled step graphs). */
+    public static NDArray standardNormals(Batch batch, long seed) {
+        return NoiseStreams.normal(batch, seed, PURPOSE);
+    }
+
     /**
      * Velocities [N,3] in A/fs for every sample: v = sqrt(kT/m) xi, minus the system's
      * centre-of-mass velocity.
@@ -24,7 +29,7 @@ public final class MaxwellBoltzmann {
      * @param seed the stream seed
      */
     public static NDArray velocities(Batch batch, double temperature, long seed) {
-        NDArray xi = NoiseStreams.normal(batch, seed, PURPOSE);
+        NDArray xi = standardNormals(batch, seed);
         NDArray masses = Kinematics.columnMasses(batch);
         NDArray sigma = masses.pow(-1).mul(Units.BOLTZMANN_EV_PER_K * temperature * Units.EV_PER_A_AMU_TO_A_PER_FS2).sqrt();
         NDArray v = xi.mul(sigma);

@@ -38,6 +38,11 @@ public class SteepestDescent extends Dynamics {
         batch.set(Batch.POSITIONS, mask.select(batch.positions().add(dr), batch.positions()));
     }
 
+    @Override
+    public java.util.Map<String, Double> stepGraphParameters() {
+        return java.util.Map.of("kind", 4.0, "dt", timeStep(), "step_size", stepSize, "max_step", maxStep);
+    }
+
     /** Builder of {@link SteepestDescent}. */
     public static class Builder extends BaseBuilder<Builder> {
         private double stepSize = 0.01;

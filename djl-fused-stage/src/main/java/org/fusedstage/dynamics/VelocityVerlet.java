@@ -54,6 +54,16 @@ public class VelocityVerlet extends Dynamics {
         batch.set(Batch.VELOCITIES, mask.select(kicked, batch.velocities()));
     }
 
+    @Override
+    public java.util.Map<String, Double> stepGraphParameters() {
+        return java.util.Map.of("kind", 1.0, "dt", timeStep(), "mb_temperature", initialTemperature);
+    }
+
+    @Override
+    public long stepGraphSeed() {
+        return seed;
+    }
+
     /** Builder of {@link VelocityVerlet}. */
     public static class Builder extends BaseBuilder<Builder> {
         private double initialTemperature = -1;

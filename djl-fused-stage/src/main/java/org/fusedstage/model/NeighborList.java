@@ -64,7 +64,15 @@ public final class NeighborList implements AutoCloseable {
 
     /** Rebuilds if the batch changed or an atom moved more than half the skin. */
     public void update(Batch batch) {
-        if (builtForVersion != batch.structureVersion() || movedTooFar(batch)) {
+        update(batch, 0);
+    }
+
+    /**
+     * Rebuilds if the batch changed or an atom moved more than half the skin minus {@code margin}
+     * A: a compiled step moves atoms after this check, so it keeps room for one step's motion.
+     */
+    public void update(Batch batch, double margin) {
+        if (builtForVersion != batch.structureVersion() || movedTooFar(batch, margin)) {
             rebuild(batch);
         }
     }
@@ -94,7 +102,7 @@ public final class NeighborList implements AutoCloseable {
         return cutoff + skin;
     }
 
-    private boolean movedTooFar(Batch batch) {
+    private boolean movedTooFar(Batch batch, double margin) {
         if (referencePositions == null) {
             return true;
         }
@@ -102,7 +110,7 @@ public final class NeighborList implements AutoCloseable {
                 NDArray d2 = d.mul(d).sum(new int[] {1});
                 NDArray max = d2.max();
                 NDArray asDouble = max.toType(DataType.FLOAT64, false)) {
-            double half = skin / 2;
+            double half = Math.max(0, skin / 2 - margin);
             return !(asDouble.getDouble() <= half * half); // NaN positions force a rebuild too
         }
     }

@@ -39,6 +39,9 @@ public interface Potential extends AutoCloseable {
     /** Number of {@link #compute} calls so far (each is one model forward pass). */
     long forwardCount();
 
+    /** Counts a forward pass made outside {@link #compute} (inside a compiled step graph). */
+    default void countForward() {}
+
     /** Frees the model; the default does nothing. */
     @Override
     default void close() {}

@@ -81,6 +81,11 @@ public final class TorchScriptPotential implements Potential {
         }
     }
 
+    /** The Verlet skin of this model's neighbor lists, in A. */
+    public double skin() {
+        return skin;
+    }
+
     /** The calling convention the module follows. */
     public ModelInterface modelInterface() {
         return modelInterface;
@@ -104,6 +109,11 @@ public final class TorchScriptPotential implements Potential {
     @Override
     public long forwardCount() {
         return forwardCount.get();
+    }
+
+    @Override
+    public void countForward() {
+        forwardCount.incrementAndGet();
     }
 
     @Override

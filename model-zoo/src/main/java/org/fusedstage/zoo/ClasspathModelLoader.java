@@ -88,14 +88,18 @@ final class ClasspathModelLoader implements ModelLoader {
     }
 
     private String modelFile() {
+        String file = property("file");
+        if (file == null) {
+            throw new IllegalStateException(resourceFolder + "metadata.properties has no 'file' key");
+        }
+        return file;
+    }
+
+    private String property(String key) {
         try (InputStream in = resource("metadata.properties")) {
             Properties p = new Properties();
             p.load(in);
-            String file = p.getProperty("file");
-            if (file == null) {
-                throw new IllegalStateException(resourceFolder + "metadata.properties has no 'file' key");
-            }
-            return file;
+            return p.getProperty(key);
         } catch (IOException e) {
             throw new IllegalStateException("cannot read metadata of zoo model " + artifactId, e);
         }
@@ -105,12 +109,17 @@ final class ClasspathModelLoader implements ModelLoader {
         String file = modelFile();
         byte[] model = readResource(file);
         byte[] metadata = readResource("metadata.properties");
-        String hash = sha256(model, metadata).substring(0, 16);
+        String stepFile = property("step_file");
+        byte[] step = stepFile == null ? new byte[0] : readResource(stepFile);
+        String hash = sha256(model, metadata, step).substring(0, 16);
         Path folder = Utils.getCacheDir().resolve("fusedstage-zoo").resolve(artifactId + "-" + hash);
         Path target = folder.resolve(file);
         if (!Files.isRegularFile(target) || Files.size(target) != model.length) {
             Files.createDirectories(folder);
             Files.write(folder.resolve("metadata.properties"), metadata);
+            if (stepFile != null) {
+                Files.write(folder.resolve(stepFile), step);
+            }
             Path tmp = Files.createTempFile(folder, file, ".part");
             Files.write(tmp, model);
             // Atomic rename: a concurrent loader never sees a half-written model.

@@ -1,0 +1,216 @@
+package org.fusedstage.compile;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Block;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ModelNotFoundException;
+import ai.djl.repository.zoo.ZooModel;
+import ai.djl.training.ParameterStore;
+import com.google.common.base.Preconditions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.fusedstage.DjlRuntime;
+import org.fusedstage.data.Batch;
+import org.fusedstage.dynamics.ConvergenceHook;
+import org.fusedstage.dynamics.Criterion;
+import org.fusedstage.dynamics.Dynamics;
+import org.fusedstage.dynamics.FusedStage;
+import org.fusedstage.dynamics.MaxwellBoltzmann;
+import org.fusedstage.dynamics.NoiseStreams;
+import org.fusedstage.model.TorchScriptPotential;
+
+/**
+ * compile_step: a whole fused step as ONE exported TorchScript module call (see
+ * {@code model-zoo/src/main/python/fused_step.py}). The chain of stages goes in as a table of
+ * tensors, so one exported graph serves any chain of built-in stages; random numbers come from
+ * the same per-sample streams as the eager step, so eager and compiled runs agree.
+ *
+ * <p>Java cannot compile TorchScript at run time (DJL has no binding for it), so the graph is
+ * exported ahead of time: zoo models ship theirs ({@code fused_step.pt}); for your own potential
+ * run {@code model-zoo/src/main/python/export_step.py}.
+ */
+public final class StepGraph implements AutoCloseable {
+
+    /** Compile option naming the step module file. */
+    public static final String STEP_MODULE_OPTION = "step_module";
+
+    /** Neighbor lists rebuild this much earlier (A) because the compiled step moves atoms after the check. */
+    static final double NEIGHBOR_MARGIN = 0.3;
+
+    private static final String[] TABLE_KEYS = {"code", "target", "kind", "dt", "budget", "fmax", "energy_change",
+        "temperature", "friction", "damping", "mb_temperature", "max_step", "step_size", "dt_max", "n_min", "f_inc",
+        "f_dec", "alpha_start", "f_alpha"};
+
+    private final ZooModel<NDList, NDList> module;
+    private final Block block;
+    private final ParameterStore parameterStore = new ParameterStore();
+    private final List<FusedStage.SubStage> stages;
+    private final TorchScriptPotential potential;
+    private final Map<String, double[]> table = new LinkedHashMap<>();
+
+    private StepGraph(ZooModel<NDList, NDList> module, List<FusedStage.SubStage> stages, TorchScriptPotential potential) {
+        this.module = module;
+        this.block = module.getBlock();
+        block.freezeParameters(true);
+        this.stages = List.copyOf(stages);
+        this.potential = potential;
+        for (String key : TABLE_KEYS) {
+            table.put(key, new double[stages.size()]);
+        }
+        for (int s = 0; s < stages.size(); s++) {
+            FusedStage.SubStage stage = stages.get(s);
+            Map<String, Double> row = stage.dynamics().stepGraphParameters();
+            for (String key : TABLE_KEYS) {
+                table.get(key)[s] = -1; // "not used" for thresholds and temperatures
+            }
+            final int index = s;
+            row.forEach((k, v) -> table.get(k)[index] = v);
+            table.get("code")[s] = stage.code();
+            table.get("target")[s] = stage.target();
+            table.get("budget")[s] = stage.dynamics().stepBudget();
+            ConvergenceHook hook = stage.convergence();
+            if (hook != null) {
+                for (Criterion c : hook.criteria()) {
+                    table.get(c.key())[s] = c.threshold();
+                }
+            }
+        }
+    }
+
+    /**
+     * Checks that every stage and criterion has a compiled counterpart, then loads the step
+     * module: {@code step_module} from the options, else {@code fused_step.pt} beside the model.
+     *
+     * @throws IllegalArgumentException naming the stage, criterion or missing file
+     */
+    public static StepGraph load(List<FusedStage.SubStage> stages, Map<String, String> options)
+            throws IOException, ModelNotFoundException, MalformedModelException {
+        TorchScriptPotential potential = null;
+        for (FusedStage.SubStage stage : stages) {
+            Dynamics d = stage.dynamics();
+            try {
+                d.stepGraphParameters();
+            } catch (UnsupportedOperationException e) {
+                throw new IllegalArgumentException("compileStep: sub-stage " + stage.code() + " (" + d.getClass().getSimpleName()
+                        + ") has no compiled counterpart; built-in stages are FIRE, VelocityVerlet, Langevin, "
+                        + "DemoDynamics and SteepestDescent", e);
+            }
+            if (stage.convergence() != null) {
+                for (Criterion c : stage.convergence().criteria()) {
+                    Preconditions.checkArgument(
+                            (Criterion.FMAX.equals(c.key()) || Criterion.ENERGY_CHANGE.equals(c.key()))
+                                    && c.reduction() == Criterion.Reduction.MAX,
+                            "compileStep: criterion '%s' of sub-stage %s has no compiled counterpart (only fmax and energy_change)",
+                            c.key(), stage.code());
+                }
+            }
+            Preconditions.checkArgument(d.potential() instanceof TorchScriptPotential,
+                    "compileStep needs a TorchScriptPotential, sub-stage %s has %s", stage.code(), d.potential());
+            potential = (TorchScriptPotential) d.potential();
+        }
+        Preconditions.checkArgument(potential.modelInterface() == org.fusedstage.model.ModelInterface.NATIVE,
+                "compileStep wraps potentials of the native convention; %s is %s", potential.metadata().name(),
+                potential.modelInterface());
+        Path file = options.containsKey(STEP_MODULE_OPTION) ? Path.of(options.get(STEP_MODULE_OPTION))
+                : potential.getModelPath().resolve("fused_step.pt");
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("compileStep: no step graph at " + file + "; export one with "
+                    + "python3 model-zoo/src/main/python/export_step.py POTENTIAL.pt " + file
+                    + " or give its path with optCompileOption(\"" + STEP_MODULE_OPTION + "\", PATH)");
+        }
+        DjlRuntime.ensureOffline();
+        String name = file.getFileName().toString();
+        Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class)
+                .optEngine("PyTorch").optOption("trainParam", "true").optDevice(potential.device())
+                .optModelPath(file).optModelName(name.substring(0, name.lastIndexOf('.'))).build();
+        return new StepGraph(criteria.loadModel(), stages, potential);
+    }
+
+    /**
+     * One compiled fused step: updates every field and every stage's state in the batch.
+     * Advances the samples' ages, as the eager step does.
+     */
+    public void step(Batch batch) {
+        JniUtils.setGradMode(true);
+        JniUtils.setGraphExecutorOptimize(false);
+        NDManager m = batch.getManager();
+        org.fusedstage.model.NeighborList neighbors = org.fusedstage.model.NeighborList.of(
+                batch, potential.metadata().cutoff(), potential.skin());
+        neighbors.update(batch, NEIGHBOR_MARGIN);
+        NDList inputs = new NDList();
+        String[] dataKeys = {Batch.POSITIONS, Batch.VELOCITIES, Batch.FORCES, Batch.ENERGY, Batch.STRESS, Batch.MASSES,
+            Batch.ATOMIC_NUMBERS, Batch.BATCH, Batch.CELL, Batch.PBC, Batch.STATUS};
+        for (String key : dataKeys) {
+            inputs.add(named(batch.get(key), "data." + key));
+        }
+        inputs.add(named(neighbors.edgeIndex(), "data.edge_index"));
+        inputs.add(named(neighbors.shifts(), "data.shifts"));
+        // Same streams as the eager step: stage noise at the current ages, velocity draws for
+        // entering samples after the ages advance (the eager step draws them in enter()).
+        for (FusedStage.SubStage s : stages) {
+            if (table.get("kind")[stages.indexOf(s)] == 2.0) {
+                inputs.add(named(NoiseStreams.normal(batch, s.dynamics().stepGraphSeed(), s.code()), "data.noise." + s.code()));
+            }
+        }
+        batch.advanceAges();
+        for (FusedStage.SubStage s : stages) {
+            if (table.get("mb_temperature")[stages.indexOf(s)] >= 0) {
+                inputs.add(named(MaxwellBoltzmann.standardNormals(batch, s.dynamics().stepGraphSeed()), "data.mb." + s.code()));
+            }
+        }
+        List<String> stateKeys = stateKeys(batch);
+        for (String key : stateKeys) {
+            inputs.add(named(batch.get(key), "state." + key));
+        }
+        try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
+            for (Map.Entry<String, double[]> e : table.entrySet()) {
+                NDArray column = cpu.create(e.getValue());
+                column.setName("table." + e.getKey());
+                inputs.add(column);
+            }
+            NDList out = block.forward(parameterStore, inputs, true);
+            for (NDArray a : out) {
+                String key = a.getName();
+                if (batch.has(key)) {
+                    a.attach(m);
+                    batch.set(key, a.stopGradient());
+                }
+            }
+        }
+    }
+
+    private List<String> stateKeys(Batch batch) {
+        List<String> keys = new ArrayList<>();
+        for (FusedStage.SubStage s : stages) {
+            for (String part : new String[] {"steps", "previous_energy", "dt", "alpha", "n_positive", "velocity"}) {
+                String key = s.dynamics().stateName(part);
+                if (batch.has(key)) {
+                    keys.add(key);
+                }
+            }
+        }
+        return keys;
+    }
+
+    private static NDArray named(NDArray array, String name) {
+        NDArray view = array.reshape(array.getShape());
+        view.setName(name);
+        return view;
+    }
+
+    @Override
+    public void close() {
+        module.close();
+    }
+}

@@ -147,6 +147,7 @@ public final class StepGraph implements AutoCloseable {
         NDManager m = batch.getManager();
         org.fusedstage.model.NeighborList neighbors = org.fusedstage.model.NeighborList.of(
                 batch, potential.metadata().cutoff(), potential.skin());
+        neighbors.setRebuildEvery(potential.rebuildEvery());
         neighbors.update(batch, NEIGHBOR_MARGIN);
         NDList inputs = new NDList();
         String[] dataKeys = {Batch.POSITIONS, Batch.VELOCITIES, Batch.FORCES, Batch.ENERGY, Batch.STRESS, Batch.MASSES,

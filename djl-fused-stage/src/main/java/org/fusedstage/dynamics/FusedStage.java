@@ -402,8 +402,11 @@ public final class FusedStage {
                 return batch;
             }
             step(batch).close();
+            if ((stepCount - started) % refillFrequency != 0) {
+                continue; // the status is read (the one device-to-host read) every refillFrequency steps
+            }
             previous = status;
-            status = batch.status().toLongArray(); // the one host read per step
+            status = batch.status().toLongArray();
             writeGraduates(batch, previous, status);
             if (stepCount % 1000 == 0) {
                 logger.info("FusedStage step {}: {}", stepCount, occupancy(status));
@@ -489,6 +492,44 @@ public final class FusedStage {
         return new RunReport(steps, capped, unfinished, quarantined);
     }
 
+    // ---------------------------------------------------------------- stream scope
+
+    /**
+     * The seed's {@code with fused:}: a scope for the work of this stage. On the CPU it does
+     * nothing. On a CUDA device it is meant to put every op of the step on a dedicated stream; DJL
+     * exposes no CUDA stream API (its {@code ai.djl.pytorch.enable_cuda_stream} flag affects only
+     * inference-mode calls, and a scripted {@code torch.cuda.Stream} helper needs a CUDA-enabled
+     * torch to export), so the work stays on the thread's current stream and the scope provides the
+     * closest correct behaviour: on close it waits until all work queued by the scope finished
+     * (one device-to-host read), so results are complete when the scope ends.
+     */
+    public StreamScope open() {
+        return new StreamScope(potential.device());
+    }
+
+    /** See {@link FusedStage#open()}. */
+    public static final class StreamScope implements AutoCloseable {
+        private final ai.djl.Device device;
+
+        private StreamScope(ai.djl.Device device) {
+            this.device = device;
+        }
+
+        /** Whether the scope synchronises on close (true on GPUs). */
+        public boolean synchronizes() {
+            return device.isGpu();
+        }
+
+        @Override
+        public void close() {
+            if (device.isGpu()) {
+                try (NDManager m = NDManager.newBaseManager(device); NDArray one = m.ones(new ai.djl.ndarray.types.Shape(1))) {
+                    one.toFloatArray(); // a read on the current stream waits for the work queued before it
+                }
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- inflight batching
 
     /** The sampler that feeds {@link #run()} (inflight mode). */
@@ -501,7 +542,11 @@ public final class FusedStage {
         return sampler;
     }
 
-    /** Refill graduated slots every {@code k} steps (default 1). */
+    /**
+     * Read the status back and refill graduated slots every {@code k} steps (default 1); with
+     * {@code k > 1} the run reads device data only every k steps (graduates are still written
+     * once each, at the next read).
+     */
     public void setRefillFrequency(int k) {
         Preconditions.checkArgument(k >= 1, "refill frequency must be >= 1, got %s", k);
         this.refillFrequency = k;
@@ -565,8 +610,11 @@ public final class FusedStage {
                     continue;
                 }
                 step(batch).close();
+                if ((stepCount - lastRefill) % refillFrequency != 0) {
+                    continue; // read the status (the one device-to-host read) every refillFrequency steps
+                }
                 long[] previous = status;
-                status = batch.status().toLongArray(); // the one host read per step
+                status = batch.status().toLongArray();
                 writeGraduates(batch, previous, status);
                 if (stepCount % 1000 == 0) {
                     logger.info("FusedStage step {}: {}, {} samples left in the sampler", stepCount, occupancy(status),

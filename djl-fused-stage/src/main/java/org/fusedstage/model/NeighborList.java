@@ -41,6 +41,8 @@ public final class NeighborList implements AutoCloseable {
     private long builtForVersion = -1;
     private long[] edgeCounts;
     private int rebuilds;
+    private int rebuildEvery;
+    private int updatesSinceBuild;
 
     /**
      * Creates an empty list.
@@ -68,12 +70,25 @@ public final class NeighborList implements AutoCloseable {
     }
 
     /**
+     * Rebuild on a fixed schedule instead: every {@code k} updates (and when the batch changes),
+     * with no displacement check, so an update never reads device data back (GPU runs). Choose a
+     * skin that no atom crosses in k steps. 0 restores the displacement check.
+     */
+    public void setRebuildEvery(int k) {
+        Preconditions.checkArgument(k >= 0, "rebuild interval must be >= 0, got %s", k);
+        this.rebuildEvery = k;
+    }
+
+    /**
      * Rebuilds if the batch changed or an atom moved more than half the skin minus {@code margin}
      * A: a compiled step moves atoms after this check, so it keeps room for one step's motion.
      */
     public void update(Batch batch, double margin) {
-        if (builtForVersion != batch.structureVersion() || movedTooFar(batch, margin)) {
+        updatesSinceBuild++;
+        boolean stale = rebuildEvery > 0 ? updatesSinceBuild >= rebuildEvery : movedTooFar(batch, margin);
+        if (builtForVersion != batch.structureVersion() || stale) {
             rebuild(batch);
+            updatesSinceBuild = 0;
         }
     }
 

@@ -51,6 +51,7 @@ public final class TorchScriptPotential implements Potential {
     private final ParameterStore parameterStore = new ParameterStore();
     private final AtomicLong forwardCount = new AtomicLong();
     private final double skin;
+    private int rebuildEvery;
     private final ModelInterface modelInterface;
     private volatile PotentialMetadata metadata;
     private NDArray typeIndexByZ; // NequIP: atom type index of each atomic number (-1 if unknown)
@@ -284,8 +285,14 @@ public final class TorchScriptPotential implements Potential {
     /** The batch's neighbor list for this model's cutoff, brought up to date. */
     public NeighborList neighborList(Batch batch) {
         NeighborList neighbors = NeighborList.of(batch, metadata.cutoff(), skin);
+        neighbors.setRebuildEvery(rebuildEvery);
         neighbors.update(batch);
         return neighbors;
+    }
+
+    /** Neighbor-list rebuild interval in forward passes, 0 = rebuild on displacement (see builder). */
+    public int rebuildEvery() {
+        return rebuildEvery;
     }
 
     private void store(Batch batch, NDList out) {
@@ -331,7 +338,19 @@ public final class TorchScriptPotential implements Potential {
         private Device device;
         private PotentialMetadata metadata;
         private double skin = 1.0;
+        private int rebuildEvery;
         private ModelInterface modelInterface;
+
+        /**
+         * Rebuild neighbor lists every {@code k} forward passes without checking displacements,
+         * so no step reads device data back (for GPUs); pick a skin no atom crosses in k steps.
+         * Default 0: rebuild when an atom moved more than half the skin (one scalar read per pass).
+         */
+        public Builder optRebuildEvery(int k) {
+            Preconditions.checkArgument(k >= 0, "rebuild interval must be >= 0, got %s", k);
+            this.rebuildEvery = k;
+            return this;
+        }
 
         private Builder() {}
 
@@ -417,7 +436,9 @@ public final class TorchScriptPotential implements Potential {
                 if (chosen == ModelInterface.NEQUIP && metadata == null && isNequip(model)) {
                     resolved = nequipMetadata(model, resolved);
                 }
-                return new TorchScriptPotential(model, resolved, skin, chosen);
+                TorchScriptPotential potential = new TorchScriptPotential(model, resolved, skin, chosen);
+                potential.rebuildEvery = rebuildEvery;
+                return potential;
             } catch (IOException | RuntimeException e) {
                 model.close();
                 throw e;

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * {@code <output>/summary.csv}.
  *
  * <p>Options: {@code --systems N} (default 48), {@code --md-steps N} (500), {@code --output DIR}
- * ({@code fused-stage-output}).
+ * ({@code fused-stage-output}), {@code --device cpu|gpu} (cpu).
  */
 public final class DemoJob {
 
@@ -41,18 +41,28 @@ public final class DemoJob {
         int systems = 48;
         int mdSteps = 500;
         Path output = Path.of("fused-stage-output");
+        ai.djl.Device device = ai.djl.Device.cpu();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--systems" -> systems = Integer.parseInt(value(args, ++i, "--systems"));
                 case "--md-steps" -> mdSteps = Integer.parseInt(value(args, ++i, "--md-steps"));
                 case "--output" -> output = Path.of(value(args, ++i, "--output"));
+                case "--device" -> device = switch (value(args, ++i, "--device")) {
+                    case "cpu" -> ai.djl.Device.cpu();
+                    case "gpu" -> ai.djl.Device.gpu();
+                    default -> {
+                        System.err.println("--device must be cpu or gpu");
+                        System.exit(2);
+                        yield null;
+                    }
+                };
                 default -> {
-                    System.err.println("unknown option '" + args[i] + "' (options: --systems N, --md-steps N, --output DIR)");
+                    System.err.println("unknown option '" + args[i] + "' (options: --systems N, --md-steps N, --output DIR, --device cpu|gpu)");
                     System.exit(2);
                 }
             }
         }
-        run(systems, mdSteps, output);
+        run(systems, mdSteps, output, device);
     }
 
     private static String value(String[] args, int i, String option) {
@@ -63,14 +73,14 @@ public final class DemoJob {
         return args[i];
     }
 
-    static void run(int count, int mdSteps, Path output) throws Exception {
+    static void run(int count, int mdSteps, Path output, ai.djl.Device device) throws Exception {
         Files.createDirectories(output);
         Path results = output.resolve("results.extxyz");
         Files.deleteIfExists(results);
         List<AtomicSystem> structures = ExampleData.perturbedArgon(count, 2026);
         long start = System.nanoTime();
-        try (TorchScriptPotential model = TorchScriptPotential.fromZoo("lennard-jones");
-                NDManager manager = NDManager.newBaseManager();
+        try (TorchScriptPotential model = TorchScriptPotential.builder().optModelName("lennard-jones").optDevice(device).build();
+                NDManager manager = NDManager.newBaseManager(device);
                 ExtxyzSink sink = new ExtxyzSink(results)) {
             FIRE relax = FIRE.builder(model).optFmax(0.05).build();
             Langevin md = Langevin.builder(model).optTemperature(80).optFriction(0.01).optTimeStep(2.0)
@@ -84,7 +94,7 @@ public final class DemoJob {
                     .build();
             logger.info("{} on {} structures ({} atoms), model {}", fused, structures.size(),
                     structures.stream().mapToInt(AtomicSystem::size).sum(), model.metadata().name());
-            try (Batch batch = Batch.of(structures, manager)) {
+            try (Batch batch = Batch.builder(structures).optDevice(device).build(manager)) {
                 fused.run(batch);
                 writeSummary(output.resolve("summary.csv"), batch);
                 double seconds = (System.nanoTime() - start) / 1e9;

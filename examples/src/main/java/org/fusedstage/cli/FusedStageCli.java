@@ -1,0 +1,84 @@
+package org.fusedstage.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import org.fusedstage.DjlRuntime;
+import org.fusedstage.model.ZooCatalog;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code fused-stage} command line: {@code run} (the main job; the default), {@code models}
+ * and {@code export-step}. User errors print one line and exit non-zero; {@code --verbose} adds
+ * the stack trace.
+ */
+@Command(name = "fused-stage", mixinStandardHelpOptions = true, version = "fused-stage 0.1.0",
+        description = "Batched relaxation and MD with machine-learned potentials: several stages, one batch, one forward pass per step.",
+        subcommands = {RunCommand.class, FusedStageCli.ModelsCommand.class, ExportStepCommand.class})
+public final class FusedStageCli implements Callable<Integer> {
+
+    @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        return 0; // not reached: execute() runs "run" when no command is given
+    }
+
+    /** Runs the command line and returns the exit code. */
+    public static int execute(String... args) {
+        DjlRuntime.ensureOffline();
+        boolean noCommand = args.length == 0 || (args[0].startsWith("-") && !java.util.List.of("-h", "--help", "-V", "--version")
+                .contains(args[0]));
+        if (noCommand) { // no command: the main job on its defaults (options go to it)
+            String[] withRun = new String[args.length + 1];
+            withRun[0] = "run";
+            System.arraycopy(args, 0, withRun, 1, args.length);
+            args = withRun;
+        }
+        CommandLine cli = new CommandLine(new FusedStageCli());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            boolean verbose = parseResult.hasMatchedOption("--verbose")
+                    || (parseResult.subcommand() != null && parseResult.subcommand().hasMatchedOption("--verbose"));
+            PrintWriter err = commandLine.getErr();
+            err.println("fused-stage: " + message(e));
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return 1;
+        });
+        cli.setParameterExceptionHandler((e, args2) -> {
+            PrintWriter err = e.getCommandLine().getErr();
+            err.println("fused-stage: " + e.getMessage() + " (see --help)");
+            err.flush();
+            return 2;
+        });
+        return cli.execute(args);
+    }
+
+    private static String message(Throwable e) {
+        Throwable t = e;
+        while ((t.getMessage() == null || t instanceof java.lang.reflect.InvocationTargetException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        String text = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        int newline = text.indexOf('\n');
+        return newline < 0 ? text : text.substring(0, newline);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** {@code fused-stage models}: the zoo with its metadata. */
+    @Command(name = "models", description = "List the models of the zoo.")
+    static final class ModelsCommand implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            System.out.print(ZooCatalog.table());
+            return 0;
+        }
+    }
+}

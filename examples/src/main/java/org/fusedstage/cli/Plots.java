@@ -1,0 +1,55 @@
+package org.fusedstage.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+/** PNG plots of a run with JFreeChart: two series against a shared x axis, one y axis each. */
+final class Plots {
+
+    private Plots() {}
+
+    /**
+     * Writes a chart with {@code left} on the left axis and {@code right} on the right axis.
+     *
+     * @param points rows of {x, left, right}
+     */
+    static void write(Path file, String title, String xLabel, String leftLabel, String rightLabel, List<double[]> points)
+            throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        XYSeries left = new XYSeries(leftLabel);
+        XYSeries right = new XYSeries(rightLabel);
+        for (double[] p : points) {
+            if (Double.isFinite(p[1])) {
+                left.add(p[0], p[1]);
+            }
+            if (Double.isFinite(p[2])) {
+                right.add(p[0], p[2]);
+            }
+        }
+        JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel, leftLabel, new XYSeriesCollection(left));
+        XYPlot plot = chart.getXYPlot();
+        NumberAxis rightAxis = new NumberAxis(rightLabel);
+        rightAxis.setAutoRangeIncludesZero(false);
+        ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
+        plot.setRangeAxis(1, rightAxis);
+        plot.setDataset(1, new XYSeriesCollection(right));
+        plot.mapDatasetToRangeAxis(1, 1);
+        XYLineAndShapeRenderer leftRenderer = new XYLineAndShapeRenderer(true, false);
+        leftRenderer.setSeriesPaint(0, java.awt.Color.BLUE);
+        plot.setRenderer(0, leftRenderer);
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
+        renderer.setSeriesPaint(0, java.awt.Color.RED);
+        plot.setRenderer(1, renderer);
+        plot.setBackgroundPaint(java.awt.Color.WHITE);
+        ChartUtils.saveChartAsPNG(file.toFile(), chart, 900, 500);
+    }
+}

@@ -1,0 +1,242 @@
+package org.fusedstage.cli;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.repository.zoo.ModelNotFoundException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Dataset;
+import org.fusedstage.data.Elements;
+import org.fusedstage.data.ExtxyzDataset;
+import org.fusedstage.data.ExtxyzReader;
+import org.fusedstage.data.InMemoryDataset;
+import org.fusedstage.data.Structures;
+import org.fusedstage.dynamics.FusedStage;
+import org.fusedstage.hooks.NonFiniteGuard;
+import org.fusedstage.hooks.SnapshotHook;
+import org.fusedstage.model.TorchScriptPotential;
+import org.fusedstage.sampling.SizeAwareSampler;
+import org.fusedstage.sinks.ExtxyzSink;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code fused-stage run}: the main job. */
+@Command(name = "run", description = "Run a chain of stages over a dataset with inflight batching (default: a built-in demo).")
+final class RunCommand implements Callable<Integer> {
+
+    @Option(names = "--model", defaultValue = "lennard-jones", description = "Zoo model name or TorchScript file (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--input", description = "extxyz file of structures (default: a generated demo dataset of perturbed fcc argon).")
+    Path input;
+
+    @Option(names = "--output", defaultValue = "fused-stage-output", description = "Output directory (default: ${DEFAULT-VALUE}).")
+    Path output;
+
+    @Option(names = "--stage", description = "KIND:key=value,... (kinds: fire, steepest-descent, nve, nvt-langevin, demo); repeat for a chain.")
+    List<String> stages = new ArrayList<>();
+
+    @Option(names = "--max-atoms", defaultValue = "2048", description = "Atoms per batch (default: ${DEFAULT-VALUE}).")
+    int maxAtoms;
+
+    @Option(names = "--max-edges", defaultValue = "0", description = "Neighbor pairs per batch within cutoff + skin (0 = no limit).")
+    long maxEdges;
+
+    @Option(names = "--max-batch-size", defaultValue = "64", description = "Samples per batch (default: ${DEFAULT-VALUE}).")
+    int maxBatchSize;
+
+    @Option(names = "--refill-frequency", defaultValue = "1", description = "Refill finished slots every N steps.")
+    int refillFrequency;
+
+    @Option(names = "--compile", description = "Run each step as one exported TorchScript step graph.")
+    boolean compile;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--dtype", defaultValue = "float64", description = "float32 or float64 (default: ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the MD noise streams and of the demo dataset.")
+    long seed;
+
+    @Option(names = "--snapshot-every", defaultValue = "0", description = "Write the whole batch to trajectory.extxyz every N steps.")
+    int snapshotEvery;
+
+    @Option(names = "--resume", description = "Continue an interrupted run in the same --output: finished samples are skipped.")
+    boolean resume;
+
+    @Option(names = "--demo-size", defaultValue = "200", hidden = true)
+    int demoSize;
+
+    @Override
+    public Integer call() throws Exception {
+        List<StageSpec> specs = new ArrayList<>();
+        for (String s : stages) {
+            specs.add(StageSpec.parse(s));
+        }
+        if (specs.isEmpty()) {
+            specs = StageSpec.defaults();
+        }
+        Device dev = switch (device) {
+            case "cpu" -> Device.cpu();
+            case "gpu" -> Device.gpu();
+            default -> throw new IllegalArgumentException("--device must be cpu or gpu, got '" + device + "'");
+        };
+        DataType dataType = switch (dtype) {
+            case "float32" -> DataType.FLOAT32;
+            case "float64" -> DataType.FLOAT64;
+            default -> throw new IllegalArgumentException("--dtype must be float32 or float64, got '" + dtype + "'");
+        };
+        Dataset dataset = input != null ? openInput(input) : new InMemoryDataset(demoDataset(demoSize, seed));
+        Files.createDirectories(output);
+        Path results = output.resolve("results.extxyz");
+        if (!resume && Files.exists(results) && Files.size(results) > 0) {
+            throw new IllegalArgumentException(output + " already holds results.extxyz: add --resume to continue that run, "
+                    + "or choose another --output");
+        }
+        try (TorchScriptPotential potential = loadModel(model, dev);
+                ExtxyzSink sink = ExtxyzSink.resume(results);
+                ExtxyzSink trajectory = snapshotEvery > 0 ? ExtxyzSink.resume(output.resolve("trajectory.extxyz")) : null) {
+            checkElements(dataset, potential);
+            SizeAwareSampler.Builder sb = SizeAwareSampler.builder(dataset).optMaxAtoms(maxAtoms).optMaxBatchSize(maxBatchSize)
+                    .optSkip(sink.existingIds());
+            if (maxEdges > 0) {
+                sb.optMaxEdges(maxEdges, potential.metadata().cutoff() + potential.skin());
+            }
+            SizeAwareSampler sampler = sb.build();
+            int todo = sampler.remaining();
+            FusedStage.Builder fb = FusedStage.builder().addSink(sink).optCompileStep(compile);
+            Set<Long> relaxationCodes = new HashSet<>();
+            Set<Long> mdCodes = new HashSet<>();
+            for (int k = 0; k < specs.size(); k++) {
+                fb.addSubStage(k, specs.get(k).build(potential, seed + k));
+                (specs.get(k).isRelaxation() ? relaxationCodes : mdCodes).add((long) k);
+            }
+            RunMetrics metrics = new RunMetrics(10, relaxationCodes, mdCodes, todo, sink::size, System.out);
+            fb.addHook(metrics).addHook(new NonFiniteGuard(new ExtxyzSink(output.resolve("rejects.extxyz"))));
+            if (trajectory != null) {
+                fb.addHook(new SnapshotHook(trajectory, snapshotEvery));
+            }
+            FusedStage fused = fb.build();
+            fused.setSampler(sampler);
+            fused.setRefillFrequency(refillFrequency);
+            fused.setBatchDataType(dataType);
+            System.out.printf("%s%nmodel %s, %d samples to run (%d already in %s), device %s, %s%n", fused,
+                    potential.metadata().name(), todo, sink.existingIds().size(), results, dev, dtype);
+            long start = System.nanoTime();
+            fused.run();
+            metrics.finish();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            writeSummary(results, output.resolve("summary.csv"), specs);
+            Plots.write(output.resolve("relaxation.png"), "Relaxation", "step", "mean energy (eV/atom)", "max force (eV/A)",
+                    metrics.relaxation);
+            Plots.write(output.resolve("md.png"), "Molecular dynamics", "step", "temperature (K)", "mean energy (eV/atom)", metrics.md);
+            Plots.write(output.resolve("throughput.png"), "Throughput", "time (s)", "atom-steps/s", "samples done", metrics.throughput);
+            System.out.printf("done: %d samples in %.1f s, %d steps, %.3g atom-steps/s; outputs in %s%n", todo, seconds,
+                    fused.stepCount(), metrics.atomSteps() / seconds, output.toAbsolutePath());
+        }
+        return 0;
+    }
+
+    /** Zoo name or file path. */
+    static TorchScriptPotential loadModel(String model, Device device) throws Exception {
+        Path path = Path.of(model);
+        TorchScriptPotential.Builder b = TorchScriptPotential.builder().optDevice(device);
+        if (Files.exists(path)) {
+            return b.optModelPath(path).build();
+        }
+        if (model.contains("/") || model.endsWith(".pt") || model.endsWith(".pth")) {
+            throw new IllegalArgumentException("model file " + path.toAbsolutePath() + " does not exist");
+        }
+        try {
+            return b.optModelName(model).build();
+        } catch (ModelNotFoundException e) {
+            throw new IllegalArgumentException("unknown model '" + model + "': 'fused-stage models' lists the zoo, or give a file path");
+        }
+    }
+
+    /** The repository (for scripts); the launcher sets fusedstage.home. */
+    static Path home() {
+        return Path.of(System.getProperty("fusedstage.home", "."));
+    }
+
+    private static Dataset openInput(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("input file " + file.toAbsolutePath() + " does not exist");
+        }
+        return ExtxyzDataset.open(file);
+    }
+
+    private static void checkElements(Dataset dataset, TorchScriptPotential potential) throws IOException {
+        Set<Integer> known = potential.metadata().elements();
+        if (known.isEmpty()) {
+            return;
+        }
+        for (int i = 0; i < dataset.size(); i++) {
+            for (int z : dataset.get(i).atomicNumbers()) {
+                if (!known.contains(z)) {
+                    throw new IllegalArgumentException("sample " + dataset.id(i) + " contains " + Elements.symbolOf(z)
+                            + " but model '" + potential.metadata().name() + "' knows only "
+                            + known.stream().map(Elements::symbolOf).toList() + ": choose another --model");
+                }
+            }
+        }
+    }
+
+    /** A few hundred perturbed fcc argon crystals of 32 atoms with varied strain and rattle. */
+    static List<AtomicSystem> demoDataset(int count, long seed) {
+        List<AtomicSystem> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            double lattice = 5.20 + 0.12 * ((i * 7) % 11) / 10.0;
+            double rattle = 0.02 + 0.2 * ((i * 13) % 10) / 9.0;
+            AtomicSystem s = Structures.rattle(Structures.fcc("Ar", lattice, 2), rattle, seed * 1_000_003L + i);
+            out.add(s.toBuilder().optSampleId(String.format("demo-%04d", i)).build());
+        }
+        return out;
+    }
+
+    /** One row per sample, from results.extxyz (so a resumed run's summary covers every sample). */
+    private static void writeSummary(Path results, Path summary, List<StageSpec> specs) throws IOException {
+        List<AtomicSystem> systems = ExtxyzReader.readAll(results);
+        try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(summary, StandardCharsets.UTF_8))) {
+            StringBuilder header = new StringBuilder("sample_id,formula,atoms,energy_eV,fmax_eV_per_A");
+            for (int k = 0; k < specs.size(); k++) {
+                header.append(",stage").append(k).append('_').append(specs.get(k).kind()).append("_steps");
+            }
+            header.append(",converged,capped_stages");
+            out.println(header);
+            for (AtomicSystem s : systems) {
+                double[] f = s.forces().orElse(new double[0]);
+                double fmax = 0;
+                for (int a = 0; a < f.length / 3; a++) {
+                    fmax = Math.max(fmax, Math.sqrt(f[3 * a] * f[3 * a] + f[3 * a + 1] * f[3 * a + 1] + f[3 * a + 2] * f[3 * a + 2]));
+                }
+                StringBuilder row = new StringBuilder();
+                row.append(s.sampleId().orElse("")).append(',').append(s.formula()).append(',').append(s.size()).append(',')
+                        .append(s.energy().map(String::valueOf).orElse("")).append(',').append(fmax);
+                List<String> capped = new ArrayList<>();
+                for (int k = 0; k < specs.size(); k++) {
+                    Object steps = s.info().get("steps_stage" + k);
+                    row.append(',').append(steps == null ? "" : steps);
+                    Double max = specs.get(k).values().get("max-steps");
+                    if (specs.get(k).isRelaxation() && max != null && max > 0 && steps instanceof Long n && n >= max) {
+                        capped.add("stage" + k);
+                    }
+                }
+                Object converged = s.info().get("converged");
+                row.append(',').append(converged == null ? "" : converged).append(',').append(String.join(" ", capped));
+                out.println(row);
+            }
+        }
+    }
+}

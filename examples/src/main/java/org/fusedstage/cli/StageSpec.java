@@ -1,0 +1,122 @@
+package org.fusedstage.cli;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.fusedstage.dynamics.ConvergenceHook;
+import org.fusedstage.dynamics.DemoDynamics;
+import org.fusedstage.dynamics.Dynamics;
+import org.fusedstage.dynamics.FIRE;
+import org.fusedstage.dynamics.Langevin;
+import org.fusedstage.dynamics.SteepestDescent;
+import org.fusedstage.dynamics.VelocityVerlet;
+import org.fusedstage.model.Potential;
+
+/**
+ * A {@code --stage KIND:key=value,...} option: kinds fire, steepest-descent, nve, nvt-langevin,
+ * demo. Units: fmax eV/A, dt fs, temperature K, friction 1/fs, maxstep A, step-size A^2/eV.
+ *
+ * @param kind the stage kind
+ * @param values its settings
+ */
+public record StageSpec(String kind, Map<String, Double> values) {
+
+    private static final Map<String, Set<String>> KEYS = Map.of(
+            "fire", Set.of("fmax", "max-steps", "dt", "maxstep"),
+            "steepest-descent", Set.of("fmax", "max-steps", "step-size", "maxstep"),
+            "nve", Set.of("steps", "dt", "temperature"),
+            "nvt-langevin", Set.of("steps", "temperature", "friction", "dt"),
+            "demo", Set.of("steps", "dt", "damping", "fmax"));
+
+    /**
+     * Parses a spec.
+     *
+     * @throws IllegalArgumentException with one line naming the problem
+     */
+    public static StageSpec parse(String text) {
+        int colon = text.indexOf(':');
+        String kind = (colon < 0 ? text : text.substring(0, colon)).trim().toLowerCase();
+        if (!KEYS.containsKey(kind)) {
+            throw new IllegalArgumentException("bad stage spec '" + text + "': unknown kind '" + kind
+                    + "' (kinds: fire, steepest-descent, nve, nvt-langevin, demo)");
+        }
+        Map<String, Double> values = new LinkedHashMap<>();
+        if (colon >= 0 && colon < text.length() - 1) {
+            for (String part : text.substring(colon + 1).split(",")) {
+                String[] kv = part.split("=", 2);
+                String key = kv[0].trim();
+                if (!KEYS.get(kind).contains(key)) {
+                    throw new IllegalArgumentException("bad stage spec '" + text + "': unknown key '" + key + "' for "
+                            + kind + " (keys: " + String.join(", ", KEYS.get(kind).stream().sorted().toList()) + ")");
+                }
+                if (kv.length != 2) {
+                    throw new IllegalArgumentException("bad stage spec '" + text + "': '" + part + "' needs key=value");
+                }
+                try {
+                    values.put(key, Double.parseDouble(kv[1].trim()));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("bad stage spec '" + text + "': value of '" + key + "' is not a number");
+                }
+            }
+        }
+        return new StageSpec(kind, values);
+    }
+
+    /** The default chain: FIRE to fmax 0.05 eV/A, then 500 steps of Langevin at 80 K. */
+    public static List<StageSpec> defaults() {
+        return List.of(parse("fire:fmax=0.05,max-steps=2000"),
+                parse("nvt-langevin:steps=500,temperature=80,friction=0.01,dt=2.0"));
+    }
+
+    private double get(String key, double fallback) {
+        return values.getOrDefault(key, fallback);
+    }
+
+    private long steps(String key) {
+        double v = get(key, 0);
+        if (v < 0 || v != Math.rint(v)) {
+            throw new IllegalArgumentException("stage " + kind + ": " + key + " must be a whole number >= 0, got " + v);
+        }
+        return (long) v;
+    }
+
+    /** Whether this stage is an optimizer (relaxation) rather than MD. */
+    public boolean isRelaxation() {
+        return kind.equals("fire") || kind.equals("steepest-descent");
+    }
+
+    /** Builds the dynamics. */
+    public Dynamics build(Potential potential, long seed) {
+        return switch (kind) {
+            case "fire" -> {
+                FIRE.Builder b = FIRE.builder(potential).optFmax(get("fmax", 0.05)).optNSteps(steps("max-steps"))
+                        .optMaxStep(get("maxstep", 0.2));
+                if (values.containsKey("dt")) {
+                    b.optTimeStep(values.get("dt"));
+                }
+                yield b.build();
+            }
+            case "steepest-descent" -> SteepestDescent.builder(potential).optFmax(get("fmax", 0.05))
+                    .optNSteps(steps("max-steps")).optStepSize(get("step-size", 0.01)).optMaxStep(get("maxstep", 0.2)).build();
+            case "nve" -> {
+                VelocityVerlet.Builder b = VelocityVerlet.builder(potential).optTimeStep(get("dt", 1.0))
+                        .optNSteps(steps("steps")).optSeed(seed);
+                if (values.containsKey("temperature")) {
+                    b.optInitialTemperature(values.get("temperature"));
+                }
+                yield b.build();
+            }
+            case "nvt-langevin" -> Langevin.builder(potential).optTimeStep(get("dt", 1.0)).optNSteps(steps("steps"))
+                    .optTemperature(get("temperature", 300)).optFriction(get("friction", 0.01)).optSeed(seed).build();
+            case "demo" -> {
+                DemoDynamics.Builder b = DemoDynamics.builder(potential).optTimeStep(get("dt", 1.0))
+                        .optDamping(get("damping", 0.02)).optNSteps(steps("steps"));
+                b.optConvergence(values.containsKey("steps") && !values.containsKey("fmax") ? null
+                        : ConvergenceHook.fromFmax(get("fmax", 0.05)));
+                yield b.build();
+            }
+            default -> throw new IllegalStateException(kind);
+        };
+    }
+}

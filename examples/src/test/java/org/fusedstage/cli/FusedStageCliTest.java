@@ -1,0 +1,121 @@
+package org.fusedstage.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.ExtxyzReader;
+import org.fusedstage.data.ExtxyzWriter;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line: a run on an ASE-written file, and each documented user error. */
+class FusedStageCliTest {
+
+    @TempDir
+    Path dir;
+
+    /** Runs the CLI in-process; returns {exit code, stderr}. */
+    private static Object[] run(String... args) {
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            int code = FusedStageCli.execute(args);
+            return new Object[] {code, captured.toString(StandardCharsets.UTF_8)};
+        } finally {
+            System.setErr(err);
+        }
+    }
+
+    private static void assertUserError(String fragment, String... args) {
+        Object[] result = run(args);
+        String err = (String) result[1];
+        assertTrue((int) result[0] != 0, "non-zero exit for " + List.of(args));
+        assertTrue(err.contains(fragment), "'" + err + "' lacks '" + fragment + "'");
+        assertEquals(1, err.strip().lines().count(), "one line, no stack trace: " + err);
+    }
+
+    @Test
+    void userErrorsPrintOneLineAndExitNonZero() throws Exception {
+        Path out = dir.resolve("out");
+        assertUserError("unknown model 'no-such-model'", "run", "--model", "no-such-model", "--output", out.toString());
+        assertUserError("does not exist", "run", "--input", dir.resolve("missing.extxyz").toString(), "--output", out.toString());
+        assertUserError("unknown kind 'md'", "run", "--stage", "md:steps=10", "--output", out.toString());
+        assertUserError("unknown key 'temp' for nvt-langevin", "run", "--stage", "nvt-langevin:temp=300", "--output", out.toString());
+        assertUserError("can never fit", "run", "--max-atoms", "10", "--output", out.toString(), "--demo-size", "3");
+        assertUserError("--device must be cpu or gpu", "run", "--device", "tpu", "--output", out.toString());
+        assertUserError("Unknown option", "run", "--frobnicate");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("results.extxyz"), "1\nsample_id=x\nAr 0 0 0\n");
+        assertUserError("add --resume", "run", "--output", out.toString(), "--demo-size", "3");
+        Path bad = dir.resolve("bad.extxyz");
+        Files.writeString(bad, "2\nProperties=species:S:1:pos:R:3\nAr 0 0 0\nAr 1 x 1\n");
+        assertUserError("bad.extxyz:4", "run", "--input", bad.toString(), "--output", dir.resolve("o2").toString());
+        Path copper = dir.resolve("cu.extxyz");
+        Files.writeString(copper, "1\nsample_id=cu\nCu 0 0 0\n");
+        assertUserError("contains Cu", "run", "--input", copper.toString(), "--output", dir.resolve("o3").toString());
+        Object[] verbose = run("run", "--model", "no-such-model", "--output", out.toString(), "--verbose");
+        assertTrue(((String) verbose[1]).lines().count() > 3, "--verbose adds the stack trace");
+    }
+
+    @Test
+    void runOnAnAseFileWritesResultsThatAseReads() throws Exception {
+        Path input = dir.resolve("ase.extxyz");
+        boolean ase = hasAse();
+        if (ase) {
+            python("import ase.io, numpy as np\nfrom ase.build import bulk\nframes = []\n"
+                    + "for i in range(6):\n    a = bulk('Ar', 'fcc', a=5.26, cubic=True).repeat(2)\n"
+                    + "    a.rattle(0.05, seed=i)\n    a.info['sample_id'] = 'ase-%d' % i\n    frames.append(a)\n"
+                    + "ase.io.write('" + input + "', frames, format='extxyz')\n");
+        } else {
+            Assumptions.assumeTrue(false, "python3-ase not installed");
+        }
+        Path out = dir.resolve("run");
+        Object[] result = run("run", "--input", input.toString(), "--output", out.toString(), "--stage", "fire:fmax=0.1",
+                "--stage", "nve:steps=5,dt=1", "--snapshot-every", "2", "--max-atoms", "64");
+        assertEquals(0, (int) result[0], (String) result[1]);
+        for (String file : List.of("results.extxyz", "summary.csv", "trajectory.extxyz", "relaxation.png", "md.png", "throughput.png")) {
+            assertTrue(Files.size(out.resolve(file)) > 0, file);
+        }
+        List<AtomicSystem> results = ExtxyzReader.readAll(out.resolve("results.extxyz"));
+        assertEquals(6, results.size());
+        assertEquals(7, Files.readAllLines(out.resolve("summary.csv")).size());
+        String ids = python("import ase.io\nframes = ase.io.read('" + out.resolve("results.extxyz")
+                + "', index=':')\nprint(sorted(f.info['sample_id'] for f in frames), all(abs(f.get_forces()).max() < 1 for f in frames), frames[0].info['steps_stage1'])");
+        assertEquals("['ase-0', 'ase-1', 'ase-2', 'ase-3', 'ase-4', 'ase-5'] True 5", ids.strip());
+    }
+
+    private static boolean hasAse() {
+        try {
+            python("import ase");
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static String python(String script) throws Exception {
+        Process p = new ProcessBuilder("/usr/bin/python3", "-c", script).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException(out);
+        }
+        return out;
+    }
+
+    @Test
+    void writesAreAseReadable() throws Exception {
+        Path file = dir.resolve("x.extxyz");
+        ExtxyzWriter.writeAll(file, RunCommand.demoDataset(2, 1));
+        assertEquals(2, ExtxyzReader.readAll(file).size());
+    }
+}

@@ -18,8 +18,8 @@ final class ExportStepCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "Where to write the step graph (e.g. fused_step.pt beside the model).")
     Path output;
 
-    @Option(names = "--python", defaultValue = "python3", description = "Python with torch (default: ${DEFAULT-VALUE}).")
-    String python;
+    @Option(names = "--python", description = "Python with torch (default: /usr/bin/python3 where present, else python3).")
+    String python = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
 
     @Override
     public Integer call() throws Exception {

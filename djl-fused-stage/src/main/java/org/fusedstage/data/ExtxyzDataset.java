@@ -43,8 +43,17 @@ public final class ExtxyzDataset implements Dataset {
         this.ids = ids;
     }
 
-    /** Indexes {@code file} (one sequential pass). */
+    /** Indexes {@code file} (one sequential pass); any malformed frame header fails. */
     public static ExtxyzDataset open(Path file) throws IOException {
+        return open(file, null);
+    }
+
+    /**
+     * Indexes {@code file}, tolerating what a long screening run should survive: a frame cut short
+     * at the end of the file, a duplicate id (the later frame is left out) or an unreadable atom
+     * count (indexing stops there). Each is added to {@code problems}; null makes them errors.
+     */
+    public static ExtxyzDataset open(Path file, List<InputProblem> problems) throws IOException {
         List<Long> offsets = new ArrayList<>();
         List<Long> lines = new ArrayList<>();
         List<Integer> atoms = new ArrayList<>();
@@ -52,6 +61,30 @@ public final class ExtxyzDataset implements Dataset {
         Map<String, Long> seen = new HashMap<>();
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
             LineCursor cursor = new LineCursor(in);
+            indexFrames(file, cursor, offsets, lines, atoms, ids, seen, problems);
+        }
+        return new ExtxyzDataset(file, offsets.stream().mapToLong(Long::longValue).toArray(),
+                lines.stream().mapToLong(Long::longValue).toArray(), atoms.stream().mapToInt(Integer::intValue).toArray(),
+                ids.toArray(new String[0]));
+    }
+
+    private static void indexFrames(Path file, LineCursor cursor, List<Long> offsets, List<Long> lines, List<Integer> atoms,
+            List<String> ids, Map<String, Long> seen, List<InputProblem> problems) throws IOException {
+        try {
+            scanFrames(file, cursor, offsets, lines, atoms, ids, seen, problems == null, problems);
+        } catch (ExtxyzFormatException e) {
+            if (problems == null) {
+                throw e;
+            }
+            problems.add(new InputProblem(file.getFileName() + ":frame " + offsets.size(), e.getSource() + ":" + e.getLine(),
+                    e.getMessage().substring(e.getMessage().indexOf(": ", e.getSource().length()) + 2)
+                            + " (the rest of the file is not read)"));
+        }
+    }
+
+    private static void scanFrames(Path file, LineCursor cursor, List<Long> offsets, List<Long> lines, List<Integer> atoms,
+            List<String> ids, Map<String, Long> seen, boolean strict, List<InputProblem> duplicates) throws IOException {
+        {
             String line;
             while ((line = cursor.next()) != null) {
                 if (line.isBlank()) {
@@ -84,8 +117,13 @@ public final class ExtxyzDataset implements Dataset {
                 }
                 Long previous = seen.putIfAbsent(id, lineNumber);
                 if (previous != null) {
-                    throw new ExtxyzFormatException(file.toString(), lineNumber,
-                            "duplicate sample id '" + id + "' (first at line " + previous + ")");
+                    if (strict) {
+                        throw new ExtxyzFormatException(file.toString(), lineNumber,
+                                "duplicate sample id '" + id + "' (first at line " + previous + ")");
+                    }
+                    duplicates.add(new InputProblem(id, file + ":" + lineNumber,
+                            "duplicate sample id (first at line " + previous + "); this frame is left out"));
+                    continue;
                 }
                 offsets.add(offset);
                 lines.add(lineNumber);
@@ -93,9 +131,6 @@ public final class ExtxyzDataset implements Dataset {
                 ids.add(id);
             }
         }
-        return new ExtxyzDataset(file, offsets.stream().mapToLong(Long::longValue).toArray(),
-                lines.stream().mapToLong(Long::longValue).toArray(), atoms.stream().mapToInt(Integer::intValue).toArray(),
-                ids.toArray(new String[0]));
     }
 
     private static String sampleId(String comment) {

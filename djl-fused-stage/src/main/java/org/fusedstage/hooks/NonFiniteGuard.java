@@ -18,13 +18,17 @@ import org.slf4j.LoggerFactory;
  * Safety hook (AFTER_COMPUTE): a sample whose energy or forces are not finite is quarantined
  * (status {@link Status#QUARANTINED}, so no stage updates it again) with a reason, instead of
  * killing the run; the other samples continue unaffected. Quarantined samples are listed by
- * {@link #rejects()} and, if a sink is given, written to it with their positions and the reason.
+ * {@link #rejects()} and, if a sink is given, written to it with their last good state (positions,
+ * velocities, energy and forces of the previous step, all finite) and the reason.
  */
 public final class NonFiniteGuard implements Hook {
 
     private static final Logger logger = LoggerFactory.getLogger(NonFiniteGuard.class);
 
     private final DataSink rejectSink;
+    // The last state in which every sample was finite, kept on the device (null before the first check).
+    private long lastGoodStructure = -1;
+    private NDArray[] lastGoodArrays;
     private final List<Reject> rejects = Collections.synchronizedList(new ArrayList<>());
 
     /**
@@ -65,7 +69,10 @@ public final class NonFiniteGuard implements Hook {
         NDArray badState = anyAtom(batch, batch.positions()).logicalOr(anyAtom(batch, batch.velocities()));
         NDArray bad = badEnergy.logicalOr(badForces).logicalOr(badState).logicalAnd(batch.status().gte(0));
         if (!bad.any().getBoolean()) {
-            return; // the common case costs one host read of a single flag
+            if (rejectSink != null) {
+                keepLastGood(batch);
+            }
+            return; // the common case costs one host read of a single flag (and device copies with a sink)
         }
         boolean[] badSystems = bad.toBooleanArray();
         boolean[] energyFlags = badEnergy.toBooleanArray();
@@ -82,10 +89,14 @@ public final class NonFiniteGuard implements Hook {
             rejects.add(new Reject(ids.get(i), context.step(), reason));
             logger.warn("sample {} quarantined at step {}: {}", ids.get(i), context.step(), reason);
             if (rejectSink != null) {
-                if (systems == null) {
-                    systems = readPositionsOnly(batch);
+                AtomicSystem last = lastGood(batch, i);
+                if (last == null) {
+                    if (systems == null) {
+                        systems = readPositionsOnly(batch);
+                    }
+                    last = systems.get(i);
                 }
-                rejected.add(systems.get(i).toBuilder().optInfo("reject_reason", reason).optInfo("step", context.step()).build());
+                rejected.add(last.toBuilder().optInfo("reject_reason", reason).optInfo("step", context.step()).build());
             }
         }
         NDArray quarantined = batch.status().onesLike().mul(Status.QUARANTINED);
@@ -97,6 +108,46 @@ public final class NonFiniteGuard implements Hook {
                 throw new UncheckedIOException(e);
             }
         }
+    }
+
+    /** Copies the current (all finite) state on the device, replacing the previous copy. */
+    private void keepLastGood(Batch batch) {
+        NDArray[] copy = {batch.positions().duplicate(), batch.velocities().duplicate(), batch.forces().duplicate(),
+            batch.energy().duplicate()};
+        for (NDArray a : copy) {
+            a.attach(batch.getManager());
+            ai.djl.ndarray.NDScope.unregister(a);
+        }
+        if (lastGoodArrays != null) {
+            for (NDArray a : lastGoodArrays) {
+                a.close();
+            }
+        }
+        lastGoodArrays = copy;
+        lastGoodStructure = batch.structureVersion();
+    }
+
+    /** Sample {@code slot} in its last good state, or null if none was kept for this layout. */
+    private AtomicSystem lastGood(Batch batch, int slot) {
+        if (lastGoodArrays == null || lastGoodStructure != batch.structureVersion()) {
+            return null;
+        }
+        AtomicSystem current = readPositionsOnly(batch).get(slot);
+        double[] p = lastGoodArrays[0].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+        double[] v = lastGoodArrays[1].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+        double[] f = lastGoodArrays[2].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+        double energy = lastGoodArrays[3].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray()[slot];
+        int[] rows = batch.atomRows(slot);
+        double[] ps = new double[3 * rows.length];
+        double[] vs = new double[3 * rows.length];
+        double[] fs = new double[3 * rows.length];
+        for (int a = 0; a < rows.length; a++) {
+            System.arraycopy(p, 3 * rows[a], ps, 3 * a, 3);
+            System.arraycopy(v, 3 * rows[a], vs, 3 * a, 3);
+            System.arraycopy(f, 3 * rows[a], fs, 3 * a, 3);
+        }
+        return current.toBuilder().positions(ps).optVelocities(vs).optForces(fs).optEnergy(energy)
+                .optInfo("positions_finite", Boolean.TRUE).optInfo("state", "last good step").build();
     }
 
     /** The structures without the non-finite results (which an AtomicSystem cannot hold). */

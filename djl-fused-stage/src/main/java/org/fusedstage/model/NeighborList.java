@@ -314,6 +314,23 @@ public final class NeighborList implements AutoCloseable {
      * batches by edges before any structure is on the device.
      */
     public static long countEdges(AtomicSystem system, double radius) {
+        long[] count = new long[1];
+        forEachPair(system, radius, (i, j, r) -> count[0]++);
+        return count[0];
+    }
+
+    /** Receives one ordered pair: atoms i and j of the structure at distance r (A). */
+    @FunctionalInterface
+    public interface PairVisitor {
+        /** Called once per ordered pair within the radius. */
+        void visit(int i, int j, double r);
+    }
+
+    /**
+     * Visits every ordered pair (i, j, lattice image) of one structure closer than {@code radius}
+     * on the host, periodic images included (atoms are wrapped into the cell first).
+     */
+    public static void forEachPair(AtomicSystem system, double radius, PairVisitor visitor) {
         double[] cell = system.cell();
         boolean[] pbc = system.pbc();
         double[] safe = new double[9];
@@ -347,7 +364,6 @@ public final class NeighborList implements AutoCloseable {
             }
         }
         double r2max = radius * radius;
-        long edges = 0;
         for (int u = -images[0]; u <= images[0]; u++) {
             for (int v = -images[1]; v <= images[1]; v++) {
                 for (int w = -images[2]; w <= images[2]; w++) {
@@ -363,15 +379,15 @@ public final class NeighborList implements AutoCloseable {
                             double dx = p[3 * j] - p[3 * i] + tx;
                             double dy = p[3 * j + 1] - p[3 * i + 1] + ty;
                             double dz = p[3 * j + 2] - p[3 * i + 2] + tz;
-                            if (dx * dx + dy * dy + dz * dz < r2max) {
-                                edges++;
+                            double r2 = dx * dx + dy * dy + dz * dz;
+                            if (r2 < r2max) {
+                                visitor.visit(i, j, Math.sqrt(r2));
                             }
                         }
                     }
                 }
             }
         }
-        return edges;
     }
 
     /** Rows b_i of the reciprocal basis of a cell with rows a_i: b_i = (a_j x a_k) / V. */

@@ -15,10 +15,11 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Dataset;
-import org.fusedstage.data.Elements;
 import org.fusedstage.data.ExtxyzDataset;
 import org.fusedstage.data.ExtxyzReader;
 import org.fusedstage.data.InMemoryDataset;
+import org.fusedstage.data.InputProblem;
+import org.fusedstage.data.ValidatedDataset;
 import org.fusedstage.data.Structures;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.hooks.NonFiniteGuard;
@@ -75,6 +76,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue an interrupted run in the same --output: finished samples are skipped.")
     boolean resume;
 
+    @Option(names = "--on-bad-input", defaultValue = "skip",
+            description = "skip (report bad samples in invalid.csv and run the rest) or fail (stop before the run).")
+    String onBadInput;
+
     @Option(names = "--demo-size", defaultValue = "200", hidden = true)
     int demoSize;
 
@@ -97,7 +102,14 @@ final class RunCommand implements Callable<Integer> {
             case "float64" -> DataType.FLOAT64;
             default -> throw new IllegalArgumentException("--dtype must be float32 or float64, got '" + dtype + "'");
         };
-        Dataset dataset = input != null ? openInput(input) : new InMemoryDataset(demoDataset(demoSize, seed));
+        ValidatedDataset.Policy policy = switch (onBadInput) {
+            case "skip" -> ValidatedDataset.Policy.SKIP;
+            case "fail" -> ValidatedDataset.Policy.FAIL_FAST;
+            default -> throw new IllegalArgumentException("--on-bad-input must be skip or fail, got '" + onBadInput + "'");
+        };
+        List<InputProblem> problems = new ArrayList<>();
+        Dataset raw = input != null ? openInput(input, policy == ValidatedDataset.Policy.SKIP ? problems : null)
+                : new InMemoryDataset(demoDataset(demoSize, seed));
         Files.createDirectories(output);
         Path results = output.resolve("results.extxyz");
         if (!resume && Files.exists(results) && Files.size(results) > 0) {
@@ -106,10 +118,19 @@ final class RunCommand implements Callable<Integer> {
         }
         try (TorchScriptPotential potential = loadModel(model, dev);
                 ExtxyzSink sink = ExtxyzSink.resume(results);
+                ExtxyzSink rejects = ExtxyzSink.resume(output.resolve("rejects.extxyz"));
                 ExtxyzSink trajectory = snapshotEvery > 0 ? ExtxyzSink.resume(output.resolve("trajectory.extxyz")) : null) {
-            checkElements(dataset, potential);
+            ValidatedDataset dataset = ValidatedDataset.check(raw, potential.metadata().elements(), policy);
+            problems.addAll(dataset.problems());
+            writeProblems(output.resolve("invalid.csv"), problems);
+            if (!problems.isEmpty()) {
+                System.out.printf("%d sample(s) left out for bad input, listed in %s (first: %s)%n", problems.size(),
+                        output.resolve("invalid.csv"), problems.get(0));
+            }
+            Set<String> finished = new HashSet<>(sink.existingIds());
+            finished.addAll(rejects.existingIds()); // quarantined samples are finished too: exactly once in rejects
             SizeAwareSampler.Builder sb = SizeAwareSampler.builder(dataset).optMaxAtoms(maxAtoms).optMaxBatchSize(maxBatchSize)
-                    .optSkip(sink.existingIds());
+                    .optSkip(finished);
             if (maxEdges > 0) {
                 sb.optMaxEdges(maxEdges, potential.metadata().cutoff() + potential.skin());
             }
@@ -123,7 +144,7 @@ final class RunCommand implements Callable<Integer> {
                 (specs.get(k).isRelaxation() ? relaxationCodes : mdCodes).add((long) k);
             }
             RunMetrics metrics = new RunMetrics(10, relaxationCodes, mdCodes, todo, sink::size, System.out);
-            fb.addHook(metrics).addHook(new NonFiniteGuard(new ExtxyzSink(output.resolve("rejects.extxyz"))));
+            fb.addHook(metrics).addHook(new NonFiniteGuard(rejects));
             if (trajectory != null) {
                 fb.addHook(new SnapshotHook(trajectory, snapshotEvery));
             }
@@ -170,27 +191,29 @@ final class RunCommand implements Callable<Integer> {
         return Path.of(System.getProperty("fusedstage.home", "."));
     }
 
-    private static Dataset openInput(Path file) throws IOException {
+    private static Dataset openInput(Path file, List<InputProblem> problems) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("input file " + file.toAbsolutePath() + " does not exist");
         }
-        return ExtxyzDataset.open(file);
+        return ExtxyzDataset.open(file, problems);
     }
 
-    private static void checkElements(Dataset dataset, TorchScriptPotential potential) throws IOException {
-        Set<Integer> known = potential.metadata().elements();
-        if (known.isEmpty()) {
+    /** invalid.csv: one row per sample left out (sample, location, problem). */
+    private static void writeProblems(Path file, List<InputProblem> problems) throws IOException {
+        if (problems.isEmpty()) {
+            Files.deleteIfExists(file);
             return;
         }
-        for (int i = 0; i < dataset.size(); i++) {
-            for (int z : dataset.get(i).atomicNumbers()) {
-                if (!known.contains(z)) {
-                    throw new IllegalArgumentException("sample " + dataset.id(i) + " contains " + Elements.symbolOf(z)
-                            + " but model '" + potential.metadata().name() + "' knows only "
-                            + known.stream().map(Elements::symbolOf).toList() + ": choose another --model");
-                }
+        try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8))) {
+            out.println("sample,location,problem");
+            for (InputProblem p : problems) {
+                out.println(csv(p.sample()) + "," + csv(p.location()) + "," + csv(p.problem()));
             }
         }
+    }
+
+    private static String csv(String s) {
+        return "\"" + s.replace("\"", "\"\"") + "\"";
     }
 
     /** A few hundred perturbed fcc argon crystals of 32 atoms with varied strain and rattle. */

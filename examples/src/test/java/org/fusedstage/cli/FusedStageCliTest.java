@@ -59,10 +59,16 @@ class FusedStageCliTest {
         assertUserError("add --resume", "run", "--output", out.toString(), "--demo-size", "3");
         Path bad = dir.resolve("bad.extxyz");
         Files.writeString(bad, "2\nProperties=species:S:1:pos:R:3\nAr 0 0 0\nAr 1 x 1\n");
-        assertUserError("bad.extxyz:4", "run", "--input", bad.toString(), "--output", dir.resolve("o2").toString());
+        assertUserError("bad.extxyz:4", "run", "--input", bad.toString(), "--output", dir.resolve("o2").toString(),
+                "--on-bad-input", "fail");
         Path copper = dir.resolve("cu.extxyz");
         Files.writeString(copper, "1\nsample_id=cu\nCu 0 0 0\n");
-        assertUserError("contains Cu", "run", "--input", copper.toString(), "--output", dir.resolve("o3").toString());
+        assertUserError("element Cu is unknown to the model", "run", "--input", copper.toString(), "--output",
+                dir.resolve("o3").toString(), "--on-bad-input", "fail");
+        Path cuInput = dir.resolve("cu-crystal.extxyz");
+        ExtxyzWriter.writeAll(cuInput, List.of(org.fusedstage.data.Structures.fcc("Cu", 3.61, 2).toBuilder().optSampleId("cu").build()));
+        assertUserError("accepts dtype [float64] but the batch is float32", "run", "--model", "nnp-demo-cu", "--dtype", "float32",
+                "--input", cuInput.toString(), "--output", dir.resolve("o4").toString());
         Object[] verbose = run("run", "--model", "no-such-model", "--output", out.toString(), "--verbose");
         assertTrue(((String) verbose[1]).lines().count() > 3, "--verbose adds the stack trace");
     }

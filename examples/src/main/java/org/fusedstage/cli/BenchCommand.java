@@ -1,0 +1,264 @@
+package org.fusedstage.cli;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Batch;
+import org.fusedstage.data.ExtxyzWriter;
+import org.fusedstage.data.InMemoryDataset;
+import org.fusedstage.data.Structures;
+import org.fusedstage.dynamics.DemoDynamics;
+import org.fusedstage.dynamics.Dynamics;
+import org.fusedstage.dynamics.FIRE;
+import org.fusedstage.dynamics.FusedStage;
+import org.fusedstage.dynamics.Langevin;
+import org.fusedstage.model.TorchScriptPotential;
+import org.fusedstage.sampling.SizeAwareSampler;
+import org.fusedstage.sinks.HostMemory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code fused-stage bench}: prints tables of figures measured in one run (ratios and
+ * throughputs; the machine may be shared, so compare within a run).
+ */
+@Command(name = "bench", description = "Benchmarks: forward vs orchestration, forwards per step, whole jobs three ways, ASE.")
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--quick", description = "Smaller sizes (a minute or two).")
+    boolean quick;
+
+    @Option(names = "--ase", negatable = true, defaultValue = "true", description = "Compare with ASE (needs python3-ase).")
+    boolean ase;
+
+    @Override
+    public Integer call() throws Exception {
+        int[] sizes = quick ? new int[] {8, 64} : new int[] {8, 64, 512};
+        System.out.println("## Step time: model forward vs the rest (orchestration), float64, 1 libtorch thread");
+        System.out.println("| model | systems x atoms | forward ms | eager step ms | eager orchestration | compiled step ms | compiled orchestration |");
+        System.out.println("|---|---|---|---|---|---|---|");
+        for (String model : List.of("lennard-jones", "sutton-chen-cu", "nnp-demo-cu")) {
+            for (int b : sizes) {
+                int reps = model.equals("lennard-jones") && b <= 64 ? 3 : 2;
+                if (b == 512 && !model.equals("lennard-jones")) {
+                    continue;
+                }
+                stepSplit(model, b, reps);
+            }
+        }
+        System.out.println();
+        System.out.println("## Forward passes per step");
+        forwardsPerStep();
+        System.out.println();
+        System.out.println("## A whole job: relax (FIRE, fmax 0.05) then 200 Langevin steps, LJ argon crystals of uneven difficulty, 16 samples at a time");
+        wholeJob(quick ? 32 : 64);
+        return 0;
+    }
+
+    private static List<AtomicSystem> crystals(String element, double a, int reps, int count, long seed) {
+        List<AtomicSystem> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            double rattle = 0.02 + 0.25 * ((i * 37) % 17) / 16.0; // uneven: relaxation times vary widely
+            out.add(Structures.rattle(Structures.fcc(element, a, reps), rattle, seed + i).toBuilder()
+                    .optSampleId(String.format("b%04d", i)).build());
+        }
+        return out;
+    }
+
+    private static void stepSplit(String modelId, int systems, int reps) throws Exception {
+        String element = modelId.equals("lennard-jones") ? "Ar" : "Cu";
+        double a = element.equals("Ar") ? 5.26 : 3.61;
+        List<AtomicSystem> structures = crystals(element, a, reps, systems, 1);
+        double[] eager = measure(modelId, structures, false);
+        double[] compiled = measure(modelId, structures, true);
+        System.out.printf("| %s | %d x %d | %.2f | %.2f | %.0f %% | %.2f | %.0f %% |%n", modelId, systems, structures.get(0).size(),
+                eager[0], eager[1], 100 * (eager[1] - eager[0]) / eager[0], compiled[1], 100 * (compiled[1] - eager[0]) / eager[0]);
+    }
+
+    /** {forward ms, step ms} for a FIRE + Langevin chain that never finishes during the measurement. */
+    private static double[] measure(String modelId, List<AtomicSystem> structures, boolean compile) throws Exception {
+        try (TorchScriptPotential model = TorchScriptPotential.builder().optModelName(modelId).optSkin(2.0).optRebuildEvery(50).build();
+                NDManager manager = NDManager.newBaseManager();
+                Batch batch = Batch.of(structures, manager)) {
+            FusedStage fused = FusedStage.builder()
+                    .addSubStage(0, FIRE.builder(model).optFmax(1e-12).build())
+                    .addSubStage(1, Langevin.builder(model).optNSteps(1_000_000).build())
+                    .optCompileStep(compile).build();
+            fused.prepare(batch);
+            int warm = 5;
+            int steps = structures.size() >= 512 ? 10 : 30;
+            for (int i = 0; i < warm; i++) {
+                fused.step(batch).close();
+            }
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                fused.step(batch).close();
+            }
+            batch.status().toLongArray();
+            double stepMs = (System.nanoTime() - t0) / 1e6 / steps;
+            long t1 = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                try (NDScope scope = new NDScope()) {
+                    model.compute(batch);
+                }
+            }
+            batch.energy().toDoubleArray();
+            double forwardMs = (System.nanoTime() - t1) / 1e6 / steps;
+            return new double[] {forwardMs, stepMs};
+        }
+    }
+
+    private static void forwardsPerStep() throws Exception {
+        try (TorchScriptPotential model = TorchScriptPotential.fromZoo("lennard-jones"); NDManager manager = NDManager.newBaseManager()) {
+            for (int stages = 1; stages <= 3; stages++) {
+                FusedStage.Builder b = FusedStage.builder();
+                for (int k = 0; k < stages; k++) {
+                    b.addSubStage(k, DemoDynamics.builder(model).optNSteps(1_000_000).build());
+                }
+                FusedStage fused = b.build();
+                try (Batch batch = Batch.of(crystals("Ar", 5.26, 1, 6, 5), manager)) {
+                    long[] status = new long[6];
+                    for (int i = 0; i < 6; i++) {
+                        status[i] = i % stages;
+                    }
+                    batch.set(Batch.STATUS, manager.create(status));
+                    fused.prepare(batch);
+                    long before = model.forwardCount();
+                    for (int i = 0; i < 20; i++) {
+                        fused.step(batch).close();
+                    }
+                    System.out.printf("%d stage(s): %.2f forward passes per step%n", stages, (model.forwardCount() - before) / 20.0);
+                }
+            }
+        }
+    }
+
+    private void wholeJob(int count) throws Exception {
+        List<AtomicSystem> structures = crystals("Ar", 5.26, 2, count, 100);
+        long atoms = structures.stream().mapToLong(AtomicSystem::size).sum();
+        long mdSteps = 200;
+        System.out.println("| way | wall s | sample-steps/s | speed-up vs stage-after-stage |");
+        System.out.println("|---|---|---|---|");
+        double[] inflight = job(structures, "inflight", false, mdSteps);
+        double[] inflightCompiled = job(structures, "inflight", true, mdSteps);
+        double[] fixed = job(structures, "fixed", false, mdSteps);
+        double[] sequential = job(structures, "stage-after-stage", false, mdSteps);
+        for (Object[] row : new Object[][] {{"FusedStage inflight (16 slots)", inflight}, {"FusedStage inflight, compile_step", inflightCompiled},
+            {"FusedStage on fixed batches of 16", fixed}, {"stage after stage, batches of 16", sequential}}) {
+            double[] r = (double[]) row[1];
+            System.out.printf("| %s | %.1f | %.0f | %.2fx |%n", row[0], r[0], r[1] / r[0], sequential[0] / r[0]);
+        }
+        double ours = (double) atoms / structures.size() * inflight[1] / inflight[0];
+        System.out.printf("%nFusedStage inflight: %.3g atoms*steps/s%n", ours);
+        if (ase) {
+            double aseRate = aseComparison(structures.subList(0, Math.min(4, structures.size())), mdSteps);
+            if (aseRate > 0) {
+                System.out.printf("FusedStage inflight / ASE = %.1fx%n", ours / aseRate);
+            }
+        }
+    }
+
+    /** {wall seconds, sample-steps done} for one way of running the job. */
+    private static double[] job(List<AtomicSystem> structures, String way, boolean compile, long mdSteps) throws Exception {
+        try (TorchScriptPotential model = TorchScriptPotential.fromZoo("lennard-jones"); NDManager manager = NDManager.newBaseManager()) {
+            Function<Integer, List<Dynamics>> chain = seed -> List.of(FIRE.builder(model).optFmax(0.05).build(),
+                    Langevin.builder(model).optTemperature(80).optTimeStep(2.0).optNSteps(mdSteps).optSeed(seed).build());
+            long start = System.nanoTime();
+            long sampleSteps = 0;
+            switch (way) {
+                case "inflight" -> {
+                    HostMemory sink = new HostMemory(structures.size());
+                    FusedStage fused = build(chain.apply(1), compile, sink);
+                    fused.setSampler(SizeAwareSampler.builder(new InMemoryDataset(structures)).optMaxBatchSize(16).build());
+                    fused.run();
+                    for (AtomicSystem s : sink.read()) {
+                        sampleSteps += (Long) s.info().get("steps_stage0") + (Long) s.info().get("steps_stage1");
+                    }
+                }
+                case "fixed" -> {
+                    for (int first = 0; first < structures.size(); first += 16) {
+                        FusedStage fused = build(chain.apply(1), false, null);
+                        try (Batch batch = Batch.of(structures.subList(first, Math.min(structures.size(), first + 16)), manager)) {
+                            fused.run(batch);
+                            sampleSteps += sum(batch, "stage0.steps") + sum(batch, "stage1.steps");
+                        }
+                    }
+                }
+                default -> {
+                    // What users do without fusion: each stage over a batch until every sample is done.
+                    for (int first = 0; first < structures.size(); first += 16) {
+                        try (Batch batch = Batch.of(structures.subList(first, Math.min(structures.size(), first + 16)), manager)) {
+                            List<Dynamics> stages = chain.apply(1);
+                            stages.get(0).run(batch, 100_000);
+                            sampleSteps += sum(batch, stages.get(0).stateName("steps"));
+                            batch.set(Batch.STATUS, batch.status().zerosLike());
+                            stages.get(1).run(batch, 100_000);
+                            sampleSteps += sum(batch, stages.get(1).stateName("steps"));
+                        }
+                    }
+                }
+            }
+            return new double[] {(System.nanoTime() - start) / 1e9, sampleSteps};
+        }
+    }
+
+    private static FusedStage build(List<Dynamics> stages, boolean compile, HostMemory sink) {
+        FusedStage.Builder b = FusedStage.builder().optCompileStep(compile);
+        for (int k = 0; k < stages.size(); k++) {
+            b.addSubStage(k, stages.get(k));
+        }
+        if (sink != null) {
+            b.addSink(sink);
+        }
+        return b.build();
+    }
+
+    private static long sum(Batch batch, String field) {
+        long total = 0;
+        for (long v : batch.get(field).toLongArray()) {
+            total += v;
+        }
+        return total;
+    }
+
+    /** ASE's atoms*steps/s on the same job, system by system (0 if ASE is missing). */
+    private double aseComparison(List<AtomicSystem> subset, long mdSteps) throws Exception {
+        Path file = Files.createTempFile("bench", ".extxyz");
+        ExtxyzWriter.writeAll(file, subset);
+        String script = String.join("\n",
+                "import sys, time, ase.io",
+                "from ase.optimize import FIRE",
+                "from ase.md.langevin import Langevin",
+                "from ase.calculators.lj import LennardJones",
+                "from ase import units",
+                "frames = ase.io.read(sys.argv[1], index=':')",
+                "start = time.time(); atom_steps = 0",
+                "for a in frames:",
+                "    a.calc = LennardJones(epsilon=0.0104, sigma=3.405, rc=8.5, smooth=False)",
+                "    opt = FIRE(a, logfile=None); opt.run(fmax=0.05)",
+                "    md = Langevin(a, 2.0 * units.fs, temperature_K=80, friction=0.01 / units.fs)",
+                "    md.run(" + mdSteps + ")",
+                "    atom_steps += len(a) * (opt.nsteps + " + mdSteps + ")",
+                "print(atom_steps / (time.time() - start))");
+        Process p = new ProcessBuilder("/usr/bin/python3", "-c", script, file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!p.waitFor(20, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            System.out.println("ASE comparison skipped: " + out);
+            return 0;
+        }
+        String[] lines = out.split("\n");
+        double aseRate = Double.parseDouble(lines[lines.length - 1]);
+        System.out.printf("ASE (FIRE + Langevin, LennardJones calculator, system by system, %d systems): %.3g atoms*steps/s%n",
+                subset.size(), aseRate);
+        Files.deleteIfExists(file);
+        return aseRate;
+    }
+}

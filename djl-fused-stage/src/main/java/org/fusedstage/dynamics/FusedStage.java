@@ -395,7 +395,7 @@ public final class FusedStage {
         long started = stepCount;
         long[] status = batch.status().toLongArray();
         writeGraduates(batch, previous, status);
-        while (!allDone(status)) {
+        while (anyActive(status)) {
             if (maxSteps > 0 && stepCount - started >= maxSteps) {
                 lastReport = report(batch, status, stepCount - started, true);
                 logger.warn("FusedStage stopped at its safety cap of {} steps: {}", maxSteps, lastReport);
@@ -414,15 +414,6 @@ public final class FusedStage {
         }
         lastReport = report(batch, status, stepCount - started, false);
         return batch;
-    }
-
-    private boolean allDone(long[] status) {
-        for (long s : status) {
-            if (s != exitStatus && s != Status.QUARANTINED && s != Batch.VACANT) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private void writeGraduates(Batch batch, long[] previous, long[] status) {
@@ -632,6 +623,7 @@ public final class FusedStage {
         return out;
     }
 
+    /** Whether any sample is still in a stage (not graduated, quarantined or an empty slot). */
     private boolean anyActive(long[] status) {
         for (long s : status) {
             if (s != exitStatus && s != Status.QUARANTINED && s != Batch.VACANT) {

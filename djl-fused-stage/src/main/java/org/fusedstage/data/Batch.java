@@ -87,6 +87,7 @@ public final class Batch implements AutoCloseable {
     private final Map<String, AutoCloseable> attachments = new LinkedHashMap<>();
     // Bumped when positions jump discontinuously (new samples in slots): cached geometry rebuilds.
     private long structureVersion;
+    private long[] slotVersions;
     // Steps each sample has taken since it entered this batch: keys its random streams, so noise
     // does not depend on batch-mates or on when the sample was loaded.
     private final long[] ages;
@@ -183,6 +184,7 @@ public final class Batch implements AutoCloseable {
         Preconditions.checkArgument(
                 ids.stream().distinct().count() == ids.size(), "duplicate sample ids in %s", ids);
         this.ages = new long[b];
+        this.slotVersions = new long[b];
         this.manager = parent.newSubManager(device);
         manager.setName("batch");
         atomFields.put(POSITIONS, real(positions, new Shape(n, 3)));
@@ -520,7 +522,9 @@ public final class Batch implements AutoCloseable {
             ptrArray.close();
             ptrArray = null;
         }
-        markStructureChanged();
+        java.util.Set<Integer> touchedSlots = new java.util.TreeSet<>(changedSlots);
+        touchedSlots.add(poolSlot);
+        markSlotsChanged(touchedSlots);
     }
 
     private void writeRows(List<Integer> touched, Map<Integer, double[]> values, Map<Integer, long[]> ints) {
@@ -620,6 +624,22 @@ public final class Batch implements AutoCloseable {
     /** Records a discontinuous change of positions, so cached neighbor lists rebuild. */
     public void markStructureChanged() {
         structureVersion++;
+        for (int i = 0; i < slotVersions.length; i++) {
+            slotVersions[i] = structureVersion;
+        }
+    }
+
+    /** Records that only these slots changed (a refill), so neighbor lists refresh only them. */
+    public void markSlotsChanged(java.util.Collection<Integer> slots) {
+        structureVersion++;
+        for (int slot : slots) {
+            slotVersions[slot] = structureVersion;
+        }
+    }
+
+    /** Per slot, the structure version at which it last changed. */
+    public long[] slotVersions() {
+        return slotVersions.clone();
     }
 
     /** Whether a field (core or extra) exists. */

@@ -39,6 +39,7 @@ public final class NeighborList implements AutoCloseable {
     private NDArray shifts;
     private NDArray referencePositions;
     private long builtForVersion = -1;
+    private long[] builtSlotVersions;
     private long[] edgeCounts;
     private int rebuilds;
     private int rebuildEvery;
@@ -86,6 +87,14 @@ public final class NeighborList implements AutoCloseable {
     public void update(Batch batch, double margin) {
         updatesSinceBuild++;
         boolean stale = rebuildEvery > 0 ? updatesSinceBuild >= rebuildEvery : movedTooFar(batch, margin);
+        if (!stale && builtForVersion != batch.structureVersion() && builtSlotVersions != null
+                && builtSlotVersions.length == batch.numSystems()) {
+            int[] changed = changedSlots(batch.slotVersions());
+            if (changed.length < batch.numSystems()) {
+                rebuildSlots(batch, changed);
+                return;
+            }
+        }
         if (builtForVersion != batch.structureVersion() || stale) {
             rebuild(batch);
             updatesSinceBuild = 0;
@@ -117,6 +126,10 @@ public final class NeighborList implements AutoCloseable {
         return cutoff + skin;
     }
 
+    private int[] changedSlots(long[] versions) {
+        return java.util.stream.IntStream.range(0, versions.length).filter(s -> versions[s] != builtSlotVersions[s]).toArray();
+    }
+
     private boolean movedTooFar(Batch batch, double margin) {
         if (referencePositions == null) {
             return true;
@@ -131,11 +144,73 @@ public final class NeighborList implements AutoCloseable {
     }
 
     private void rebuild(Batch batch) {
-        int b = batch.numSystems();
+        int[] all = new int[batch.numSystems()];
+        for (int s = 0; s < all.length; s++) {
+            all[s] = s;
+        }
+        Found found = search(batch, all);
+        edgeCounts = found.counts;
+        try (NDScope scope = new NDScope()) {
+            replace(found.edges, found.shifts, batch.positions().duplicate());
+        }
+        builtForVersion = batch.structureVersion();
+        builtSlotVersions = batch.slotVersions();
+        rebuilds++;
+    }
+
+    /**
+     * Refreshes only the edges of slots whose sample changed (a refill): the other slots keep their
+     * edges and reference positions, so a refill costs a search over the new samples only.
+     */
+    private void rebuildSlots(Batch batch, int[] changed) {
+        Found found = search(batch, changed);
+        try (NDScope scope = new NDScope()) {
+            NDManager m = batch.getManager();
+            boolean[] isChanged = new boolean[batch.numSystems()];
+            for (int s : changed) {
+                isChanged[s] = true;
+            }
+            NDArray changedSlots = m.create(isChanged);
+            NDArray keep = changedSlots.get(batch.batchIndex().get(edgeIndex.get(0))).logicalNot();
+            NDArray keptEdges = NDArrays.stack(new NDList(edgeIndex.get(0).get(keep), edgeIndex.get(1).get(keep)));
+            NDArray keptShifts = shifts.get(keep);
+            NDArray edges = keptEdges.concat(found.edges, 1);
+            NDArray allShifts = keptShifts.concat(found.shifts, 0);
+            NDArray changedAtoms = changedSlots.get(batch.batchIndex()).reshape(batch.numAtoms(), 1)
+                    .broadcast(new Shape(batch.numAtoms(), 3));
+            NDArray reference = NDArrays.where(changedAtoms, batch.positions(), referencePositions);
+            replace(edges, allShifts, reference);
+        }
+        found.edges.close();
+        found.shifts.close();
+        for (int s : changed) {
+            edgeCounts[s] = found.counts[s];
+        }
+        builtForVersion = batch.structureVersion();
+        builtSlotVersions = batch.slotVersions();
+        rebuilds++;
+    }
+
+    /** Edges found by a search (owned by the current NDScope's caller) and per-slot counts. */
+    private record Found(NDArray edges, NDArray shifts, long[] counts) {}
+
+    /** Searches the pairs of the given slots only; other slots are left out. */
+    private Found search(Batch batch, int[] order) {
+        int b = order.length;
         int n = batch.numAtoms();
-        int[][] members = batch.memberRows();
-        double[] cell = batch.cell().toType(DataType.FLOAT64, false).toDoubleArray();
-        boolean[] pbc = batch.pbc().toBooleanArray();
+        int[][] allMembers = batch.memberRows();
+        int[][] members = new int[b][];
+        for (int k = 0; k < b; k++) {
+            members[k] = allMembers[order[k]];
+        }
+        double[] allCells = batch.cell().toType(DataType.FLOAT64, false).toDoubleArray();
+        boolean[] allPbc = batch.pbc().toBooleanArray();
+        double[] cell = new double[9 * b];
+        boolean[] pbc = new boolean[3 * b];
+        for (int k = 0; k < b; k++) {
+            System.arraycopy(allCells, 9 * order[k], cell, 9 * k, 9);
+            System.arraycopy(allPbc, 3 * order[k], pbc, 3 * k, 3);
+        }
         double radius = cutoff + skin;
 
         // Host geometry of the cells: reciprocal vectors (rows b_i with a_i . b_k = delta_ik) and
@@ -206,13 +281,25 @@ public final class NeighborList implements AutoCloseable {
 
         NDArray newEdges;
         NDArray newShifts;
-        long[] counts = new long[b];
+        long[] counts = new long[batch.numSystems()];
         try (NDScope scope = new NDScope()) {
             NDManager m = batch.getManager();
             DataType dtype = batch.getDataType();
             NDArray positions = batch.positions();
             // Wrap atoms into their cell on periodic axes: w = floor(frac), q = r - w . cell.
-            NDArray reciprocalT = m.create(reciprocal, new Shape(b, 3, 3)).transpose(0, 2, 1).toType(dtype, false);
+            // Every slot's reciprocal basis (the wrap runs over all atoms, searched slots or not).
+            int total = batch.numSystems();
+            double[] allReciprocal = new double[9 * total];
+            for (int s = 0; s < total; s++) {
+                double[] safe = new double[9];
+                for (int axis = 0; axis < 3; axis++) {
+                    for (int k = 0; k < 3; k++) {
+                        safe[3 * axis + k] = allPbc[3 * s + axis] ? allCells[9 * s + 3 * axis + k] : (axis == k ? 1 : 0);
+                    }
+                }
+                System.arraycopy(reciprocalRows(safe), 0, allReciprocal, 9 * s, 9);
+            }
+            NDArray reciprocalT = m.create(allReciprocal, new Shape(total, 3, 3)).transpose(0, 2, 1).toType(dtype, false);
             NDArray cells = batch.cell();
             NDArray batchIndex = batch.batchIndex();
             NDArray frac = positions.reshape(n, 1, 3).matMul(reciprocalT.get(batchIndex)).reshape(n, 3);
@@ -269,7 +356,7 @@ public final class NeighborList implements AutoCloseable {
                 NDArray atomJ = paddedIndexArray.get(sys.mul(maxAtoms).add(hits.get(":, 2")));
                 long[] systems = sys.toLongArray();
                 for (long s : systems) {
-                    counts[(int) s]++;
+                    counts[order[(int) s]]++;
                 }
                 iParts.add(atomI);
                 jParts.add(atomJ);
@@ -285,12 +372,10 @@ public final class NeighborList implements AutoCloseable {
                 newEdges = NDArrays.stack(new NDList(allI, allJ));
                 newShifts = NDArrays.concat(new NDList(sParts));
             }
-            NDArray reference = positions.duplicate();
-            replace(newEdges, newShifts, reference);
+            // The caller takes ownership of the results (they outlive this search's scope).
+            NDScope.unregister(newEdges, newShifts);
         }
-        edgeCounts = counts;
-        builtForVersion = batch.structureVersion();
-        rebuilds++;
+        return new Found(newEdges, newShifts, counts);
     }
 
     private void replace(NDArray edges, NDArray newShifts, NDArray reference) {

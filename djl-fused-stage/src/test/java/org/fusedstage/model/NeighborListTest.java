@@ -98,6 +98,38 @@ class NeighborListTest extends WithLennardJones {
         org.junit.jupiter.api.Assertions.assertArrayEquals(results[0], results[1], 1e-10);
     }
 
+    /** After an in-place refill only the refilled slots are searched again; the list equals a full rebuild. */
+    @Test
+    void refillRefreshesOnlyTheChangedSlots() {
+        List<AtomicSystem> first = List.of(TestSystems.fccArgon(1, 5.3, 0.1, 1), TestSystems.argonCluster(5, 4, 3, 2),
+                TestSystems.triclinicArgon(2, 3));
+        try (Batch batch = Batch.builder(first).optCapacity(4, 60).build(lj.manager)) {
+            NeighborList nl = new NeighborList(batch, 8.0, 1.0);
+            nl.update(batch);
+            batch.replace(java.util.Set.of(), java.util.Map.of(1, TestSystems.fccArgon(2, 5.26, 0.1, 7), 3,
+                    TestSystems.argonCluster(4, 3, 3, 8)), 0);
+            nl.update(batch);
+            assertEquals(2, nl.rebuilds(), "one full build, one partial");
+            NeighborList fresh = new NeighborList(batch, 8.0, 1.0);
+            fresh.update(batch);
+            assertEquals(sortedEdges(fresh, batch), sortedEdges(nl, batch));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(fresh.edgeCounts(), nl.edgeCounts());
+            fresh.close();
+        }
+    }
+
+    private static List<String> sortedEdges(NeighborList nl, Batch batch) {
+        long[] e = nl.edgeIndex().toLongArray();
+        double[] sh = nl.shifts().toDoubleArray();
+        int n = e.length / 2;
+        List<String> out = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            out.add(e[k] + "," + e[n + k] + "," + sh[3 * k] + "," + sh[3 * k + 1] + "," + sh[3 * k + 2]);
+        }
+        java.util.Collections.sort(out);
+        return out;
+    }
+
     private static String key(int i, int j, double[] d) {
         return i + "," + j + "," + Math.round(d[0] * 1e6) + "," + Math.round(d[1] * 1e6) + "," + Math.round(d[2] * 1e6);
     }

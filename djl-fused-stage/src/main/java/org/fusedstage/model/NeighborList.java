@@ -86,15 +86,16 @@ public final class NeighborList implements AutoCloseable {
      */
     public void update(Batch batch, double margin) {
         updatesSinceBuild++;
-        boolean stale = rebuildEvery > 0 ? updatesSinceBuild >= rebuildEvery : movedTooFar(batch, margin);
-        if (!stale && builtForVersion != batch.structureVersion() && builtSlotVersions != null
+        // A refill changes a few slots: refresh those first (this also resets their reference
+        // positions), then apply the usual staleness rule to everything.
+        if (builtForVersion != batch.structureVersion() && builtSlotVersions != null
                 && builtSlotVersions.length == batch.numSystems()) {
             int[] changed = changedSlots(batch.slotVersions());
             if (changed.length < batch.numSystems()) {
                 rebuildSlots(batch, changed);
-                return;
             }
         }
+        boolean stale = rebuildEvery > 0 ? updatesSinceBuild >= rebuildEvery : movedTooFar(batch, margin);
         if (builtForVersion != batch.structureVersion() || stale) {
             rebuild(batch);
             updatesSinceBuild = 0;

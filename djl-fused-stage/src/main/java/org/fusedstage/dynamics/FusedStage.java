@@ -58,6 +58,9 @@ public final class FusedStage {
     private long stepCount;
     private RunReport lastReport;
     private org.fusedstage.compile.StepGraph stepGraph;
+    // Status codes present in the batch at the start of the next step, when the run loop has just
+    // read them (null = unknown): stages with no samples skip their (all-masked, no-op) updates.
+    private Set<Long> occupiedHint;
 
     /** Hook stages that a compiled step can honour: they run before or after the one module call. */
     private static final Set<HookStage> COMPILED_HOOK_STAGES = java.util.EnumSet.of(HookStage.BEFORE_STEP,
@@ -273,7 +276,9 @@ public final class FusedStage {
                 Dynamics d = subStages.get(i).dynamics();
                 d.fireHooks(HookStage.BEFORE_STEP, batch, step, masks.get(i).systems());
                 d.fireHooks(HookStage.BEFORE_PRE_UPDATE, batch, step, masks.get(i).systems());
-                d.maskedPreUpdate(batch, masks.get(i));
+                if (!idle(i)) {
+                    d.maskedPreUpdate(batch, masks.get(i));
+                }
                 d.fireHooks(HookStage.AFTER_PRE_UPDATE, batch, step, masks.get(i).systems());
             }
             fire(HookStage.BEFORE_COMPUTE, batch, step, null);
@@ -286,7 +291,9 @@ public final class FusedStage {
             for (int i = 0; i < subStages.size(); i++) {
                 Dynamics d = subStages.get(i).dynamics();
                 d.fireHooks(HookStage.BEFORE_POST_UPDATE, batch, step, masks.get(i).systems());
-                d.maskedPostUpdate(batch, masks.get(i));
+                if (!idle(i)) {
+                    d.maskedPostUpdate(batch, masks.get(i));
+                }
                 d.fireHooks(HookStage.AFTER_POST_UPDATE, batch, step, masks.get(i).systems());
             }
             batch.advanceAges();
@@ -340,8 +347,24 @@ public final class FusedStage {
             fire(HookStage.ON_CONVERGE, batch, step, graduated);
             graduated.attach(batch.getManager());
             NDScope.unregister(graduated);
+        } finally {
+            occupiedHint = null;
         }
         return graduated;
+    }
+
+    /** Whether sub-stage {@code i} is known to own no sample in this step (its updates are no-ops). */
+    private boolean idle(int i) {
+        return occupiedHint != null && !occupiedHint.contains((long) subStages.get(i).code());
+    }
+
+    /** Records the codes present, read by the run loop just before a step. */
+    private void hintOccupied(long[] status) {
+        Set<Long> codes = new HashSet<>();
+        for (long s : status) {
+            codes.add(s);
+        }
+        occupiedHint = codes;
     }
 
     private List<StageMask> masks(Batch batch) {
@@ -361,7 +384,7 @@ public final class FusedStage {
         List<NDArray> done = new ArrayList<>(subStages.size());
         for (int i = 0; i < subStages.size(); i++) {
             SubStage s = subStages.get(i);
-            done.add(s.dynamics().finished(batch, masks.get(i), s.convergence()));
+            done.add(idle(i) ? masks.get(i).systems().zerosLike() : s.dynamics().finished(batch, masks.get(i), s.convergence()));
         }
         for (int i = 0; i < subStages.size(); i++) {
             Dynamics.migrate(batch, done.get(i), subStages.get(i).target());
@@ -394,6 +417,7 @@ public final class FusedStage {
         java.util.Arrays.fill(previous, Long.MIN_VALUE);
         long started = stepCount;
         long[] status = batch.status().toLongArray();
+        boolean fresh = true;
         writeGraduates(batch, previous, status);
         while (anyActive(status)) {
             if (maxSteps > 0 && stepCount - started >= maxSteps) {
@@ -401,8 +425,12 @@ public final class FusedStage {
                 logger.warn("FusedStage stopped at its safety cap of {} steps: {}", maxSteps, lastReport);
                 return batch;
             }
+            if (fresh) {
+                hintOccupied(status);
+            }
             step(batch).close();
-            if ((stepCount - started) % refillFrequency != 0) {
+            fresh = (stepCount - started) % refillFrequency == 0;
+            if (!fresh) {
                 continue; // the status is read (the one device-to-host read) every refillFrequency steps
             }
             previous = status;
@@ -586,8 +614,11 @@ public final class FusedStage {
             long[] status = batch.status().toLongArray();
             writeGraduates(batch, vacantLike(status), status);
             long lastRefill = stepCount;
+            boolean fresh = true;
             while (true) {
-                status = capLongRunners(batch, status);
+                if (fresh) { // the per-sample cap acts on a status just read
+                    status = capLongRunners(batch, status);
+                }
                 boolean anyActive = anyActive(status);
                 if (!anyActive || stepCount - lastRefill >= refillFrequency) {
                     status = refill(batch, status, slotEdges);
@@ -600,8 +631,12 @@ public final class FusedStage {
                     }
                     continue;
                 }
+                if (fresh) {
+                    hintOccupied(status);
+                }
                 step(batch).close();
-                if ((stepCount - lastRefill) % refillFrequency != 0) {
+                fresh = (stepCount - lastRefill) % refillFrequency == 0;
+                if (!fresh) {
                     continue; // read the status (the one device-to-host read) every refillFrequency steps
                 }
                 long[] previous = status;

@@ -50,9 +50,7 @@ public final class SoakBenchmark {
                 long[] status = batch.status().toLongArray();
                 if (java.util.Arrays.stream(status).allMatch(s -> s == fused.exitStatus())) {
                     // Start the chain again: a long run without refills or allocation of new batches.
-                    try (NDManager tmp = NDManager.newBaseManager()) {
-                        batch.set(Batch.STATUS, batch.status().zerosLike());
-                    }
+                    batch.set(Batch.STATUS, batch.status().zerosLike());
                     fused.prepare(batch);
                 }
                 if (System.nanoTime() - windowStart >= 60e9) {

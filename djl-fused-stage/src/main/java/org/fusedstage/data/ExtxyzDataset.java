@@ -133,7 +133,11 @@ public final class ExtxyzDataset implements Dataset {
         }
     }
 
-    private static String sampleId(String comment) {
+    /**
+     * The {@code sample_id} value of an extxyz comment line (quotes and escapes removed), or null.
+     * Reads the id without parsing the frame, for indexing and for resuming output files.
+     */
+    public static String sampleId(String comment) {
         Matcher m = SAMPLE_ID.matcher(comment);
         if (!m.find()) {
             return null;

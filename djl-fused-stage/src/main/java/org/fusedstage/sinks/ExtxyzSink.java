@@ -94,9 +94,9 @@ public final class ExtxyzSink implements DataSink {
                 pos = frameStart;
                 break;
             }
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:^|\\s)sample_id=(\"[^\"]*\"|\\S+)").matcher(comment);
-            if (m.find()) {
-                ids.add(m.group(1).replace("\"", ""));
+            String id = org.fusedstage.data.ExtxyzDataset.sampleId(comment);
+            if (id != null) {
+                ids.add(id);
             }
             complete = pos;
         }

@@ -58,6 +58,9 @@ public final class StepGraph implements AutoCloseable {
     private final List<FusedStage.SubStage> stages;
     private final TorchScriptPotential potential;
     private final Map<String, double[]> table = new LinkedHashMap<>();
+    // The stage table as named CPU tensors, built once: it does not change between steps.
+    private final NDManager tableManager = NDManager.newBaseManager(Device.cpu());
+    private final List<NDArray> tableColumns = new ArrayList<>();
 
     private StepGraph(ZooModel<NDList, NDList> module, List<FusedStage.SubStage> stages, TorchScriptPotential potential) {
         this.module = module;
@@ -85,6 +88,11 @@ public final class StepGraph implements AutoCloseable {
                     table.get(c.key())[s] = c.threshold();
                 }
             }
+        }
+        for (Map.Entry<String, double[]> e : table.entrySet()) {
+            NDArray column = tableManager.create(e.getValue());
+            column.setName("table." + e.getKey());
+            tableColumns.add(column);
         }
     }
 
@@ -144,7 +152,6 @@ public final class StepGraph implements AutoCloseable {
     public void step(Batch batch) {
         JniUtils.setGradMode(true);
         JniUtils.setGraphExecutorOptimize(false);
-        NDManager m = batch.getManager();
         org.fusedstage.model.NeighborList neighbors = org.fusedstage.model.NeighborList.of(
                 batch, potential.metadata().cutoff(), potential.skin());
         neighbors.setRebuildEvery(potential.rebuildEvery());
@@ -159,14 +166,16 @@ public final class StepGraph implements AutoCloseable {
         inputs.add(named(neighbors.shifts(), "data.shifts"));
         // Same streams as the eager step: stage noise at the current ages, velocity draws for
         // entering samples after the ages advance (the eager step draws them in enter()).
-        for (FusedStage.SubStage s : stages) {
-            if (table.get("kind")[stages.indexOf(s)] == 2.0) {
+        for (int k = 0; k < stages.size(); k++) {
+            FusedStage.SubStage s = stages.get(k);
+            if (table.get("kind")[k] == 2.0) {
                 inputs.add(named(NoiseStreams.normal(batch, s.dynamics().stepGraphSeed(), s.code()), "data.noise." + s.code()));
             }
         }
         batch.advanceAges();
-        for (FusedStage.SubStage s : stages) {
-            if (table.get("mb_temperature")[stages.indexOf(s)] >= 0) {
+        for (int k = 0; k < stages.size(); k++) {
+            FusedStage.SubStage s = stages.get(k);
+            if (table.get("mb_temperature")[k] >= 0) {
                 inputs.add(named(MaxwellBoltzmann.standardNormals(batch, s.dynamics().stepGraphSeed()), "data.mb." + s.code()));
             }
         }
@@ -174,19 +183,14 @@ public final class StepGraph implements AutoCloseable {
         for (String key : stateKeys) {
             inputs.add(named(batch.get(key), "state." + key));
         }
-        try (NDManager cpu = NDManager.newBaseManager(Device.cpu())) {
-            for (Map.Entry<String, double[]> e : table.entrySet()) {
-                NDArray column = cpu.create(e.getValue());
-                column.setName("table." + e.getKey());
-                inputs.add(column);
-            }
-            NDList out = block.forward(parameterStore, inputs, true);
-            for (NDArray a : out) {
-                String key = a.getName();
-                if (batch.has(key)) {
-                    a.attach(m);
-                    batch.set(key, a.stopGradient());
-                }
+        inputs.addAll(tableColumns);
+        NDList out = block.forward(parameterStore, inputs, true);
+        for (NDArray a : out) {
+            String key = a.getName();
+            if (batch.has(key)) {
+                batch.set(key, a.stopGradient());
+            } else {
+                a.close();
             }
         }
     }
@@ -212,6 +216,7 @@ public final class StepGraph implements AutoCloseable {
 
     @Override
     public void close() {
+        tableManager.close();
         module.close();
     }
 }

@@ -91,6 +91,7 @@ public final class Batch implements AutoCloseable {
     // Steps each sample has taken since it entered this batch: keys its random streams, so noise
     // does not depend on batch-mates or on when the sample was loaded.
     private final long[] ages;
+    private final long[] sampleKeys;
     private final Map<String, NDArray> atomFields = new LinkedHashMap<>();
     private final Map<String, NDArray> systemFields = new LinkedHashMap<>();
     // Which systems carry known values (from their input or from a later set), per system.
@@ -184,6 +185,11 @@ public final class Batch implements AutoCloseable {
         Preconditions.checkArgument(
                 ids.stream().distinct().count() == ids.size(), "duplicate sample ids in %s", ids);
         this.ages = new long[b];
+        // Hashed once per sample, not on every step that draws noise.
+        this.sampleKeys = new long[b];
+        for (int i = 0; i < b; i++) {
+            sampleKeys[i] = keyOf(sampleIds[i]);
+        }
         this.slotVersions = new long[b];
         this.manager = parent.newSubManager(device);
         manager.setName("batch");
@@ -343,15 +349,14 @@ public final class Batch implements AutoCloseable {
         }
     }
 
-    /** Stable 64-bit keys of the sample ids, for per-sample random streams. */
+    /** Stable 64-bit keys of the sample ids, for per-sample random streams (0 for a vacant slot). */
     public long[] sampleKeys() {
-        long[] keys = new long[sampleIds.length];
-        for (int i = 0; i < keys.length; i++) {
-            keys[i] = sampleIds[i] == null ? 0 : com.google.common.hash.Hashing.murmur3_128()
-                    .hashString(sampleIds[i], java.nio.charset.StandardCharsets.UTF_8)
-                    .asLong();
-        }
-        return keys;
+        return sampleKeys.clone();
+    }
+
+    private static long keyOf(String id) {
+        return id == null ? 0 : com.google.common.hash.Hashing.murmur3_128()
+                .hashString(id, java.nio.charset.StandardCharsets.UTF_8).asLong();
     }
 
     /** Positions [N,3] in A. */
@@ -473,6 +478,7 @@ public final class Batch implements AutoCloseable {
             }
             rows[slot] = new int[0];
             sampleIds[slot] = null;
+            sampleKeys[slot] = 0;
             infos.set(slot, ImmutableMap.of());
             extraArrays.set(slot, ImmutableMap.of());
         }
@@ -503,6 +509,7 @@ public final class Batch implements AutoCloseable {
             }
             rows[slot] = taken;
             sampleIds[slot] = s.sampleId().orElseThrow();
+            sampleKeys[slot] = keyOf(sampleIds[slot]);
             infos.set(slot, s.info());
             extraArrays.set(slot, s.arrays());
             hasVelocities[slot] = s.velocities().isPresent();

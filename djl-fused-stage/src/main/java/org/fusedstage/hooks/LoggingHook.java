@@ -1,6 +1,5 @@
 package org.fusedstage.hooks;
 
-import ai.djl.ndarray.NDArray;
 import java.util.Map;
 import java.util.TreeMap;
 import org.fusedstage.Units;
@@ -51,11 +50,7 @@ public final class LoggingHook implements Hook {
                 occupancy.merge(s, 1, Integer::sum);
             }
         }
-        NDArray f = batch.forces();
-        NDArray v = batch.velocities();
-        double[] fmax = toDoubles(batch.segments().max(f.mul(f).sum(new int[] {1}).sqrt()));
-        double[] energy = toDoubles(batch.energy());
-        double[] mv2 = toDoubles(batch.segments().sum(v.mul(v).sum(new int[] {1}).mul(batch.masses())));
+        SystemObservables observed = SystemObservables.read(batch);
         // Statistics over the samples in the dynamics or finished, not empty slots or quarantined ones.
         double energySum = 0;
         double kinetic = 0;
@@ -68,17 +63,13 @@ public final class LoggingHook implements Hook {
             }
             samples++;
             atoms += batch.atomCount(i);
-            energySum += energy[i];
-            kinetic += 0.5 * mv2[i] * Units.AMU_A2_PER_FS2_TO_EV;
-            largestForce = Math.max(largestForce, fmax[i]);
+            energySum += observed.energy()[i];
+            kinetic += observed.kinetic()[i];
+            largestForce = Math.max(largestForce, observed.fmax()[i]);
         }
         double temperature = atoms == 0 ? 0 : 2 * kinetic / (3.0 * atoms * Units.BOLTZMANN_EV_PER_K);
         lastLine = String.format("step %d: samples per status %s, mean energy %.6f eV, fmax %.4f eV/A, T %.1f K",
                 context.step(), occupancy, samples == 0 ? 0 : energySum / samples, largestForce, temperature);
         logger.info(lastLine);
-    }
-
-    private static double[] toDoubles(NDArray array) {
-        return array.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
     }
 }

@@ -1,7 +1,5 @@
 package org.fusedstage.cli;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +12,7 @@ import org.fusedstage.data.Batch;
 import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
+import org.fusedstage.hooks.SystemObservables;
 
 /**
  * A fused-stage hook (AFTER_STEP every {@code every} steps) that records what the plots show and
@@ -62,11 +61,10 @@ final class RunMetrics implements Hook {
     public void apply(HookContext context) {
         Batch batch = context.batch();
         long[] status = batch.status().toLongArray();
-        double[] energy = doubles(batch.energy());
-        NDArray f = batch.forces();
-        double[] fmax = doubles(batch.segments().max(f.mul(f).sum(new int[] {1}).sqrt()));
-        NDArray v = batch.velocities();
-        double[] mv2 = doubles(batch.segments().sum(v.mul(v).sum(new int[] {1}).mul(batch.masses())));
+        SystemObservables observed = SystemObservables.read(batch);
+        double[] energy = observed.energy();
+        double[] fmax = observed.fmax();
+
         double relaxEnergy = 0;
         double relaxForce = 0;
         int relaxCount = 0;
@@ -88,7 +86,7 @@ final class RunMetrics implements Hook {
                 relaxCount++;
                 activeAtoms += n;
             } else if (mdCodes.contains(status[i])) {
-                kinetic += 0.5 * mv2[i] * Units.AMU_A2_PER_FS2_TO_EV;
+                kinetic += observed.kinetic()[i];
                 mdEnergy += energy[i] / n;
                 mdAtoms += n;
                 mdCount++;
@@ -137,7 +135,4 @@ final class RunMetrics implements Hook {
         }
     }
 
-    private static double[] doubles(NDArray a) {
-        return a.toType(DataType.FLOAT64, false).toDoubleArray();
-    }
 }

@@ -45,6 +45,7 @@ load_source_module("pair_geometry")
 _lj = load_source_module("lennard_jones")
 EnergyOnly = _lj.EnergyOnly
 LennardJones = _lj.LennardJones
+LennardJonesHalfList = _lj.LennardJonesHalfList
 _sc = load_source_module("sutton_chen")
 _morse = load_source_module("morse")
 _interfaces = load_source_module("interface_examples")
@@ -61,7 +62,8 @@ def write_model(root: str, model_id: str, file_stem: str, module: torch.nn.Modul
     scripted.eval()
     path = os.path.join(folder, file_stem + ".pt")
     scripted.save(path, _extra_files=extra_files or {})
-    if metadata.get("interface", "native") == "native" and metadata.get("outputs", "").startswith("energy,forces"):
+    native = metadata.get("interface", "native") in ("native", "native-half-list")
+    if native and metadata.get("outputs", "").startswith("energy,forces"):
         # compile_step: the whole fused step around this potential, one TorchScript module.
         step = torch.jit.script(_step.FusedStep(module))
         step.save(os.path.join(folder, "fused_step.pt"))
@@ -93,8 +95,9 @@ def main() -> None:
     root = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_ROOT
     torch.manual_seed(0)
     models = []
-    write_model(root, "lennard-jones", "lennard_jones", LennardJones(),
-                lennard_jones_metadata("energy,forces,stress"))
+    fast = lennard_jones_metadata("energy,forces,stress")
+    fast["interface"] = "native-half-list"
+    write_model(root, "lennard-jones", "lennard_jones", LennardJonesHalfList(), fast)
     models.append("lennard-jones")
     energy_only = lennard_jones_metadata("energy")
     energy_only["name"] = "Lennard-Jones (argon), energy only: forces by autograd from Java"

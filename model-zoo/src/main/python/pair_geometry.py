@@ -38,6 +38,17 @@ def sum_into(index: torch.Tensor, values: torch.Tensor, size: int) -> torch.Tens
 
 
 @torch.jit.script
+def stress_from_virial(virial: torch.Tensor, cell: torch.Tensor, pbc: torch.Tensor) -> torch.Tensor:
+    """Stress [B,3,3] = virial (sum over edges of d (x) dE/dd) / volume, zero for systems not
+    periodic on all axes."""
+    volume = cell_volume(cell)
+    periodic = pbc.all(dim=1)
+    safe_volume = torch.where(periodic, volume, torch.ones_like(volume))
+    stress = virial / safe_volume[:, None, None]
+    return torch.where(periodic[:, None, None], stress, torch.zeros_like(stress))
+
+
+@torch.jit.script
 def edge_forces_and_stress(energy_per_edge: torch.Tensor, gradient: torch.Tensor, vectors: torch.Tensor,
                            edge_index: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor, pbc: torch.Tensor,
                            n_atoms: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -54,12 +65,7 @@ def edge_forces_and_stress(energy_per_edge: torch.Tensor, gradient: torch.Tensor
     energy = sum_into(system_of_edge, energy_per_edge, n_systems)
     forces = sum_into(i, gradient, n_atoms) - sum_into(j, gradient, n_atoms)
     virial = sum_into(system_of_edge, (vectors.unsqueeze(2) * gradient.unsqueeze(1)).reshape(-1, 9), n_systems)
-    volume = cell_volume(cell)
-    periodic = pbc.all(dim=1)
-    safe_volume = torch.where(periodic, volume, torch.ones_like(volume))
-    stress = virial.reshape(n_systems, 3, 3) / safe_volume[:, None, None]
-    stress = torch.where(periodic[:, None, None], stress, torch.zeros_like(stress))
-    return energy, forces, stress
+    return energy, forces, stress_from_virial(virial.reshape(n_systems, 3, 3), cell, pbc)
 
 
 @torch.jit.script

@@ -127,7 +127,7 @@ public final class StepGraph implements AutoCloseable {
                     "compileStep needs a TorchScriptPotential, sub-stage %s has %s", stage.code(), d.potential());
             potential = (TorchScriptPotential) d.potential();
         }
-        Preconditions.checkArgument(potential.modelInterface() == org.fusedstage.model.ModelInterface.NATIVE,
+        Preconditions.checkArgument(potential.modelInterface().isNative(),
                 "compileStep wraps potentials of the native convention; %s is %s", potential.metadata().name(),
                 potential.modelInterface());
         Path file = options.containsKey(STEP_MODULE_OPTION) ? Path.of(options.get(STEP_MODULE_OPTION))
@@ -152,10 +152,7 @@ public final class StepGraph implements AutoCloseable {
     public void step(Batch batch) {
         JniUtils.setGradMode(true);
         JniUtils.setGraphExecutorOptimize(false);
-        org.fusedstage.model.NeighborList neighbors = org.fusedstage.model.NeighborList.of(
-                batch, potential.metadata().cutoff(), potential.skin());
-        neighbors.setRebuildEvery(potential.rebuildEvery());
-        neighbors.update(batch, NEIGHBOR_MARGIN);
+        org.fusedstage.model.NeighborList neighbors = potential.neighborList(batch, NEIGHBOR_MARGIN);
         NDList inputs = new NDList();
         String[] dataKeys = {Batch.POSITIONS, Batch.VELOCITIES, Batch.FORCES, Batch.ENERGY, Batch.STRESS, Batch.MASSES,
             Batch.ATOMIC_NUMBERS, Batch.BATCH, Batch.CELL, Batch.PBC, Batch.STATUS};
@@ -163,7 +160,7 @@ public final class StepGraph implements AutoCloseable {
             inputs.add(named(batch.get(key), "data." + key));
         }
         inputs.add(named(neighbors.edgeIndex(), "data.edge_index"));
-        inputs.add(named(neighbors.shifts(), "data.shifts"));
+        inputs.add(named(potential.edgeShiftInput(neighbors), "data.shifts"));
         // Same streams as the eager step: stage noise at the current ages, velocity draws for
         // entering samples after the ages advance (the eager step draws them in enter()).
         for (int k = 0; k < stages.size(); k++) {

@@ -1,9 +1,11 @@
 package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
@@ -765,7 +767,7 @@ public final class FusedStage {
         }
         batch.replace(emptied, assignments, entryStatus);
         if (!picked.isEmpty()) {
-            admit(batch, fresh);
+            admit(batch, fresh, assignments);
         }
         long[] updated = batch.status().toLongArray();
         writeGraduates(batch, freshOnly(status, fresh), updated);
@@ -786,10 +788,10 @@ public final class FusedStage {
     }
 
     /**
-     * New samples: reset their entry stage's state, compute their forces (one forward pass), and
-     * apply the convergence check that precedes their first step, for them only.
+     * New samples: reset their entry stage's state, compute their forces (one forward pass over the
+     * new samples only), and apply the convergence check that precedes their first step, for them only.
      */
-    private void admit(Batch batch, boolean[] fresh) {
+    private void admit(Batch batch, boolean[] fresh, Map<Integer, AtomicSystem> newcomers) {
         try (NDScope scope = new NDScope()) {
             NDArray isNew = batch.getManager().create(fresh);
             NDArray before = batch.status().duplicate();
@@ -798,7 +800,7 @@ public final class FusedStage {
                 NDArray entering = batch.status().eq(s.code()).logicalAnd(isNew);
                 s.dynamics().enter(batch, new StageMask(batch, entering), s.convergence());
             }
-            potential.compute(batch);
+            computeFor(batch, newcomers);
             fire(HookStage.AFTER_COMPUTE, batch, stepCount, null);
             for (SubStage s : subStages) {
                 s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, stepCount, null);
@@ -808,6 +810,48 @@ public final class FusedStage {
                 masks.add(new StageMask(batch, batch.status().eq(s.code()).logicalAnd(isNew)));
             }
             migrateFinished(batch, before, masks);
+        }
+    }
+
+    /**
+     * Energy, forces and stress of the given slots by a forward pass over a batch of those samples
+     * alone, written into their rows; the other slots keep theirs (still valid: positions move only
+     * in pre-updates, which precede the step's forward). A refill of a few slots then costs a few
+     * samples' forward instead of the whole batch's.
+     */
+    private void computeFor(Batch batch, Map<Integer, AtomicSystem> samples) {
+        List<Integer> slots = new ArrayList<>(samples.keySet());
+        NDManager m = batch.getManager();
+        try (NDManager local = m.newSubManager();
+                Batch small = Batch.builder(new ArrayList<>(samples.values())).optDataType(batch.getDataType())
+                        .optDevice(batch.getDevice()).build(local)) {
+            potential.compute(small);
+            int n = batch.numAtoms();
+            long[] rowInSmall = new long[n];
+            boolean[] isNewAtom = new boolean[n];
+            long[] slotInSmall = new long[batch.numSystems()];
+            boolean[] isNewSlot = new boolean[batch.numSystems()];
+            int next = 0;
+            for (int k = 0; k < slots.size(); k++) {
+                int slot = slots.get(k);
+                slotInSmall[slot] = k;
+                isNewSlot[slot] = true;
+                for (int row : batch.atomRows(slot)) {
+                    rowInSmall[row] = next++;
+                    isNewAtom[row] = true;
+                }
+            }
+            NDArray atomMask = m.create(isNewAtom).reshape(n, 1).broadcast(new Shape(n, 3));
+            NDArray forces = NDArrays.where(atomMask, small.forces().get(m.create(rowInSmall)), batch.forces());
+            NDArray slotIndex = m.create(slotInSmall);
+            NDArray slotMask = m.create(isNewSlot);
+            NDArray energy = NDArrays.where(slotMask, small.energy().get(slotIndex), batch.energy());
+            batch.set(Batch.FORCES, forces);
+            batch.set(Batch.ENERGY, energy);
+            if (small.has(Batch.STRESS) && batch.has(Batch.STRESS)) {
+                NDArray stressMask = slotMask.reshape(-1, 1, 1).broadcast(batch.stress().getShape());
+                batch.set(Batch.STRESS, NDArrays.where(stressMask, small.stress().get(slotIndex), batch.stress()));
+            }
         }
     }
 

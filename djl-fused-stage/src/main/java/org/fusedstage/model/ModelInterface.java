@@ -11,6 +11,16 @@ public enum ModelInterface {
     NATIVE("native forward(positions [N,3], atomic_numbers [N], batch [N], cell [B,3,3], pbc [B,3], "
             + "edge_index [2,E], shifts [E,3]) -> (energy [B], forces [N,3][, stress [B,3,3]]) or energy [B]"),
     /**
+     * The native inputs over a half neighbor list: every pair (and every periodic image of an atom
+     * with itself) appears once, and the last input is each edge's cartesian translation
+     * {@code [3,E]} in A (component-major: row k holds component k), so that the edge vector is
+     * {@code r_j - r_i + translation[:, e]}. Half the edges and no per-edge cell arithmetic: the
+     * fast form for pair potentials (the zoo's {@code lennard-jones}).
+     */
+    NATIVE_HALF_LIST("native-half-list forward(positions [N,3], atomic_numbers [N], batch [N], cell [B,3,3], "
+            + "pbc [B,3], edge_index [2,E] each pair once, translation [3,E] in A) -> (energy [B], forces [N,3]"
+            + "[, stress [B,3,3]])"),
+    /**
      * NequIP/Allegro deployments: {@code forward(Dict[str, Tensor]) -> Dict[str, Tensor]} with keys
      * {@code pos, edge_index, edge_cell_shift, cell, pbc, atom_types, batch} in and {@code total_energy,
      * forces[, stress]} out; {@code r_max} and {@code type_names} in the file's extra files.
@@ -36,16 +46,22 @@ public enum ModelInterface {
         return description;
     }
 
-    /** Parses "native", "nequip" or "mace-lammps" (case-insensitive). */
+    /** Parses "native", "native-half-list", "nequip" or "mace-lammps" (case-insensitive). */
     public static ModelInterface parse(String name) {
         String key = name.trim().toLowerCase(Locale.ROOT).replace('_', '-');
         return switch (key) {
             case "native" -> NATIVE;
+            case "native-half-list" -> NATIVE_HALF_LIST;
             case "nequip", "allegro" -> NEQUIP;
             case "mace-lammps", "mace" -> MACE_LAMMPS;
             default -> throw new IllegalArgumentException("unknown model interface '" + name
-                    + "': expected native, nequip or mace-lammps");
+                    + "': expected native, native-half-list, nequip or mace-lammps");
         };
+    }
+
+    /** Whether the module takes the native positional inputs (either edge layout). */
+    public boolean isNative() {
+        return this == NATIVE || this == NATIVE_HALF_LIST;
     }
 
     /** All conventions, one per line, for error messages. */

@@ -24,6 +24,10 @@ import org.fusedstage.data.Batch;
  * as integers so that edge vectors follow the atoms between rebuilds even when atoms leave the
  * cell: the search wraps atoms into the cell and folds the wrap into each edge's shift.
  *
+ * <p>A half list ({@link #of(Batch, double, double, boolean)}) keeps every pair once: (i, j) with
+ * i before j in its system, and of an atom's periodic images of itself the translation whose first
+ * non-zero component is positive. Pair potentials then visit each pair once.
+ *
  * <p>The search is a padded dense search in blocks of systems (DJL has no cell-list primitives);
  * it costs O(B S M^2) for B systems of at most M atoms and S translations, paid at rebuilds only.
  */
@@ -34,9 +38,11 @@ public final class NeighborList implements AutoCloseable {
 
     private final double cutoff;
     private final double skin;
+    private final boolean halfList;
     private final NDManager manager;
     private NDArray edgeIndex;
     private NDArray shifts;
+    private NDArray translations; // cartesian [3,E], computed at each build
     private NDArray referencePositions;
     private long builtForVersion = -1;
     private long[] builtSlotVersions;
@@ -53,16 +59,40 @@ public final class NeighborList implements AutoCloseable {
      * @param skin the Verlet skin in A
      */
     public NeighborList(Batch batch, double cutoff, double skin) {
+        this(batch, cutoff, skin, false);
+    }
+
+    /**
+     * Creates an empty list.
+     *
+     * @param batch the batch it belongs to (its manager owns the list's arrays)
+     * @param cutoff the interaction cutoff in A
+     * @param skin the Verlet skin in A
+     * @param halfList keep each pair once instead of both directions
+     */
+    public NeighborList(Batch batch, double cutoff, double skin, boolean halfList) {
         Preconditions.checkArgument(cutoff > 0 && Double.isFinite(cutoff), "cutoff must be positive, got %s", cutoff);
         Preconditions.checkArgument(skin >= 0, "skin must be >= 0, got %s", skin);
         this.cutoff = cutoff;
         this.skin = skin;
+        this.halfList = halfList;
         this.manager = batch.getManager().newSubManager();
     }
 
     /** The list for {@code batch} with this cutoff and skin, created on first use and closed with the batch. */
     public static NeighborList of(Batch batch, double cutoff, double skin) {
-        return batch.attachment("neighbor-list:" + cutoff + ":" + skin, () -> new NeighborList(batch, cutoff, skin));
+        return of(batch, cutoff, skin, false);
+    }
+
+    /** The full or half list for {@code batch} with this cutoff and skin, created on first use and closed with the batch. */
+    public static NeighborList of(Batch batch, double cutoff, double skin, boolean halfList) {
+        return batch.attachment("neighbor-list:" + cutoff + ":" + skin + (halfList ? ":half" : ""),
+                () -> new NeighborList(batch, cutoff, skin, halfList));
+    }
+
+    /** Whether this list keeps each pair once (see the class comment). */
+    public boolean isHalfList() {
+        return halfList;
     }
 
     /** Rebuilds if the batch changed or an atom moved more than half the skin. */
@@ -112,6 +142,16 @@ public final class NeighborList implements AutoCloseable {
         return shifts;
     }
 
+    /**
+     * Cartesian translation of every edge, {@code [3,E]} in A (row k holds component k): the edge
+     * vector is r_j - r_i + translations[:, e]. Computed from the shifts and the batch's cells once
+     * per build, so cells must not change between builds (no dynamics here changes them).
+     */
+    public NDArray translations() {
+        Preconditions.checkState(edgeIndex != null, "the neighbor list has not been built yet: call update(batch)");
+        return translations;
+    }
+
     /** Number of edges per system at the last build (with skin), [B]. */
     public long[] edgeCounts() {
         return edgeCounts.clone();
@@ -152,7 +192,7 @@ public final class NeighborList implements AutoCloseable {
         Found found = search(batch, all);
         edgeCounts = found.counts;
         try (NDScope scope = new NDScope()) {
-            replace(found.edges, found.shifts, batch.positions().duplicate());
+            replace(found.edges, found.shifts, batch.positions().duplicate(), batch);
         }
         builtForVersion = batch.structureVersion();
         builtSlotVersions = batch.slotVersions();
@@ -180,7 +220,7 @@ public final class NeighborList implements AutoCloseable {
             NDArray changedAtoms = changedSlots.get(batch.batchIndex()).reshape(batch.numAtoms(), 1)
                     .broadcast(new Shape(batch.numAtoms(), 3));
             NDArray reference = NDArrays.where(changedAtoms, batch.positions(), referencePositions);
-            replace(edges, allShifts, reference);
+            replace(edges, allShifts, reference, batch);
         }
         found.edges.close();
         found.shifts.close();
@@ -314,13 +354,23 @@ public final class NeighborList implements AutoCloseable {
             NDArray appliesArray = m.create(applies, new Shape(b, nShifts));
             NDArray shiftTable = m.create(shiftValues, new Shape(nShifts, 3)).toType(dtype, false);
             NDArray paddedIndexArray = m.create(paddedIndex);
-            // Self pairs: i == j under the zero translation (index 0); order [i, j, s].
-            boolean[] selfMask = new boolean[maxAtoms * maxAtoms * nShifts];
-            java.util.Arrays.fill(selfMask, true);
+            // Pairs kept: not i == j under the zero translation (index 0); order [i, j, s].
+            boolean[] pairFilter = new boolean[maxAtoms * maxAtoms * nShifts];
+            java.util.Arrays.fill(pairFilter, true);
             for (int i = 0; i < maxAtoms; i++) {
-                selfMask[(i * maxAtoms + i) * nShifts] = false;
+                pairFilter[(i * maxAtoms + i) * nShifts] = false;
             }
-            NDArray notSelf = m.create(selfMask, new Shape(1, maxAtoms, maxAtoms, nShifts));
+            if (halfList) {
+                // One direction per pair: i < j, or i == j with a positive translation.
+                for (int i = 0; i < maxAtoms; i++) {
+                    for (int j = 0; j <= i; j++) {
+                        for (int t = 0; t < nShifts; t++) {
+                            pairFilter[(i * maxAtoms + j) * nShifts + t] = i == j && isPositive(translations.get(t));
+                        }
+                    }
+                }
+            }
+            NDArray keptPairs = m.create(pairFilter, new Shape(1, maxAtoms, maxAtoms, nShifts));
             NDArray translationNorm2 = offsetArray.mul(offsetArray).sum(new int[] {2}); // [B, S]
             long perSystem = (long) nShifts * maxAtoms * maxAtoms;
             int block = (int) Math.max(1, MAX_BLOCK_ENTRIES / Math.max(1, perSystem));
@@ -345,7 +395,7 @@ public final class NeighborList implements AutoCloseable {
                 NDArray mask = r2.lt(radius2)
                         .logicalAnd(v.reshape(nb, maxAtoms, 1, 1))
                         .logicalAnd(v.reshape(nb, 1, maxAtoms, 1))
-                        .logicalAnd(notSelf)
+                        .logicalAnd(keptPairs)
                         .logicalAnd(appliesArray.get(first + ":" + last).reshape(nb, 1, 1, nShifts));
                 NDArray hits = mask.nonzero(); // [K, 4]: system (in block), i, j, translation
                 if (hits.getShape().get(0) == 0) {
@@ -379,8 +429,14 @@ public final class NeighborList implements AutoCloseable {
         return new Found(newEdges, newShifts, counts);
     }
 
-    private void replace(NDArray edges, NDArray newShifts, NDArray reference) {
-        for (NDArray a : new NDArray[] {edges, newShifts, reference}) {
+    private void replace(NDArray edges, NDArray newShifts, NDArray reference, Batch batch) {
+        // T = shift . cell of the edge's system, transposed to [3,E]; reshape copies the transposed
+        // view into a contiguous array, so models index rows without strides.
+        long e = newShifts.getShape().get(0);
+        NDArray cellOfEdge = batch.cell().get(batch.batchIndex().get(edges.get(0)));
+        NDArray newTranslations = newShifts.reshape(e, 1, 3).matMul(cellOfEdge).reshape(e, 3).transpose().flatten()
+                .reshape(3, e);
+        for (NDArray a : new NDArray[] {edges, newShifts, reference, newTranslations}) {
             a.attach(manager);
             NDScope.unregister(a);
         }
@@ -388,10 +444,12 @@ public final class NeighborList implements AutoCloseable {
             edgeIndex.close();
             shifts.close();
             referencePositions.close();
+            translations.close();
         }
         edgeIndex = edges;
         shifts = newShifts;
         referencePositions = reference;
+        translations = newTranslations;
     }
 
     /**
@@ -474,6 +532,16 @@ public final class NeighborList implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Whether the first non-zero component of a lattice translation is positive. */
+    private static boolean isPositive(int[] translation) {
+        for (int component : translation) {
+            if (component != 0) {
+                return component > 0;
+            }
+        }
+        return false;
     }
 
     /** Rows b_i of the reciprocal basis of a cell with rows a_i: b_i = (a_j x a_k) / V. */

@@ -25,7 +25,7 @@ import org.fusedstage.data.Batch;
  * <p>The module follows the zoo's native convention: {@code forward(positions [N,3],
  * atomic_numbers [N] int64, batch [N] int64, cell [B,3,3], pbc [B,3] bool, edge_index [2,E] int64,
  * shifts [E,3])} with a full Verlet neighbor list (both directions of every pair, out to cutoff +
- * skin; see {@link NeighborList}) and returns
+ * skin; see {@link NeighborList}), or its half-list form ({@link ModelInterface#NATIVE_HALF_LIST}), and returns
  * {@code (energy [B], forces [N,3])} or {@code (energy, forces, stress [B,3,3])} with forces from
  * a scripted {@code torch.autograd.grad}, or {@code energy [B]} alone, in which case forces are
  * taken by autograd driven from Java.
@@ -68,7 +68,7 @@ public final class TorchScriptPotential implements Potential {
         this.metadata = metadata;
         this.skin = skin;
         this.modelInterface = modelInterface;
-        if (modelInterface != ModelInterface.NATIVE) {
+        if (!modelInterface.isNative()) {
             Preconditions.checkArgument(!metadata.elements().isEmpty(),
                     "a %s model needs its elements (NequIP: type_names extra file; MACE: metadata elements=...)",
                     modelInterface);
@@ -131,7 +131,7 @@ public final class TorchScriptPotential implements Potential {
     public void compute(Batch batch) {
         configureThread();
         forwardCount.incrementAndGet();
-        if (modelInterface != ModelInterface.NATIVE) {
+        if (!modelInterface.isNative()) {
             NeighborList neighbors = neighborList(batch);
             NDList out = call(() -> modelInterface == ModelInterface.NEQUIP
                     ? forwardNequip(batch, neighbors) : forwardMace(batch, neighbors));
@@ -172,7 +172,7 @@ public final class TorchScriptPotential implements Potential {
     private NDList forward(Batch batch, NDArray positions) {
         NeighborList neighbors = neighborList(batch);
         NDList inputs = new NDList(positions, batch.atomicNumbers(), batch.batchIndex(), batch.cell(), batch.pbc(),
-                neighbors.edgeIndex(), neighbors.shifts());
+                neighbors.edgeIndex(), edgeShiftInput(neighbors));
         return call(() -> block.forward(parameterStore, inputs, true));
     }
 
@@ -225,9 +225,7 @@ public final class TorchScriptPotential implements Potential {
     private NDList forwardMace(Batch batch, NeighborList neighbors) {
         NDArray types = typeIndexByZ.get(batch.atomicNumbers());
         NDArray oneHot = types.oneHot(metadata.elements().size()).toType(batch.getDataType(), false);
-        NDArray i = neighbors.edgeIndex().get(0);
-        NDArray cellOfEdge = batch.cell().get(batch.batchIndex().get(i));
-        NDArray cartesian = neighbors.shifts().reshape(-1, 1, 3).matMul(cellOfEdge).reshape(-1, 3);
+        NDArray cartesian = neighbors.translations().transpose(); // [E,3], computed once per build
         NDArray ptr = batch.getManager().arange(0, batch.numSystems() + 1, 1, ai.djl.ndarray.types.DataType.INT64);
         NDList inputs = new NDList(
                 named(batch.positions(), "data.positions"),
@@ -284,10 +282,28 @@ public final class TorchScriptPotential implements Potential {
 
     /** The batch's neighbor list for this model's cutoff, brought up to date. */
     public NeighborList neighborList(Batch batch) {
-        NeighborList neighbors = NeighborList.of(batch, metadata.cutoff(), skin);
+        return neighborList(batch, 0);
+    }
+
+    /**
+     * The batch's neighbor list in this model's layout (full, or half for
+     * {@link ModelInterface#NATIVE_HALF_LIST}), rebuilt when an atom moved more than half the skin
+     * minus {@code margin} A (see {@link NeighborList#update(Batch, double)}).
+     */
+    public NeighborList neighborList(Batch batch, double margin) {
+        NeighborList neighbors = NeighborList.of(batch, metadata.cutoff(), skin,
+                modelInterface == ModelInterface.NATIVE_HALF_LIST);
         neighbors.setRebuildEvery(rebuildEvery);
-        neighbors.update(batch);
+        neighbors.update(batch, margin);
         return neighbors;
+    }
+
+    /**
+     * The seventh native input: integer lattice shifts [E,3] ({@link ModelInterface#NATIVE}) or
+     * cartesian translations [3,E] in A ({@link ModelInterface#NATIVE_HALF_LIST}).
+     */
+    public NDArray edgeShiftInput(NeighborList neighbors) {
+        return modelInterface == ModelInterface.NATIVE_HALF_LIST ? neighbors.translations() : neighbors.shifts();
     }
 
     /** Neighbor-list rebuild interval in forward passes, 0 = rebuild on displacement (see builder). */

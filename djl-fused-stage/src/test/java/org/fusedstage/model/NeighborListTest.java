@@ -43,39 +43,94 @@ class NeighborListTest extends WithLennardJones {
         try (Batch batch = Batch.of(systems, lj.manager)) {
             NeighborList nl = new NeighborList(batch, 8.0, 1.0);
             nl.update(batch);
-            long[] edges = nl.edgeIndex().toLongArray();
-            int e = edges.length / 2;
-            double[] shifts = nl.shifts().toDoubleArray();
-            double[] positions = batch.positions().toDoubleArray();
-            double[] cells = batch.cell().toDoubleArray();
-            long[] system = batch.batchIndex().toLongArray();
-            List<List<String>> found = new ArrayList<>();
-            for (int s = 0; s < systems.size(); s++) {
-                found.add(new ArrayList<>());
-            }
-            for (int k = 0; k < e; k++) {
-                int i = (int) edges[k];
-                int j = (int) edges[e + k];
-                int s = (int) system[i];
-                double[] d = new double[3];
-                for (int x = 0; x < 3; x++) {
-                    d[x] = positions[3 * j + x] - positions[3 * i + x];
-                    for (int axis = 0; axis < 3; axis++) {
-                        d[x] += shifts[3 * k + axis] * cells[9 * s + 3 * axis + x];
-                    }
-                }
-                int offset = batch.atomRows(s)[0];
-                found.get(s).add(key(i - offset, j - offset, d));
-            }
+            List<List<String>> found = vectorKeys(nl, batch, false);
             for (int s = 0; s < systems.size(); s++) {
                 List<String> expected = bruteForce(systems.get(s), radius);
                 java.util.Collections.sort(expected);
-                java.util.Collections.sort(found.get(s));
                 assertEquals(expected, found.get(s), "system " + systems.get(s).sampleId().get());
                 assertEquals(expected.size(), NeighborList.countEdges(systems.get(s), radius), "host count");
                 assertEquals(expected.size(), nl.edgeCounts()[s]);
             }
         }
+    }
+
+    /**
+     * The half list holds each pair once: with the reverse of every edge added it is exactly the
+     * full list, and its cartesian translations give the same edge vectors as shift . cell. Also
+     * after an in-place refill.
+     */
+    @Test
+    void halfListHoldsEachPairOnceWithCartesianTranslations() {
+        List<AtomicSystem> systems = awkward();
+        try (Batch batch = Batch.builder(systems).optCapacity(systems.size(), 40).build(lj.manager)) {
+            for (int round = 0; round < 2; round++) {
+                if (round == 1) {
+                    batch.replace(java.util.Set.of(), java.util.Map.of(1, TestSystems.triclinicArgon(2, 4),
+                            3, TestSystems.fccArgon(1, 5.26, 0.1, 3)), 0);
+                }
+                NeighborList full = new NeighborList(batch, 8.0, 1.0);
+                full.update(batch);
+                NeighborList half = NeighborList.of(batch, 8.0, 1.0, true);
+                half.update(batch);
+                List<List<String>> fullKeys = vectorKeys(full, batch, false);
+                List<List<String>> halfKeys = vectorKeys(half, batch, true);
+                long[] halfCounts = half.edgeCounts();
+                for (int s = 0; s < fullKeys.size(); s++) {
+                    assertEquals(fullKeys.get(s), withReverses(halfKeys.get(s)), "round " + round + ", slot " + s);
+                    assertEquals(fullKeys.get(s).size(), 2 * halfCounts[s], "each pair once, slot " + s);
+                }
+                full.close();
+            }
+        }
+    }
+
+    /**
+     * Sorted keys "i,j,d" (indices within the system) of every edge, per slot, with d from
+     * cartesian translations or from shift . cell.
+     */
+    private static List<List<String>> vectorKeys(NeighborList nl, Batch batch, boolean cartesian) {
+        long[] edges = nl.edgeIndex().toLongArray();
+        int e = edges.length / 2;
+        double[] shifts = nl.shifts().toDoubleArray();
+        double[] translations = nl.translations().toDoubleArray();
+        double[] positions = batch.positions().toDoubleArray();
+        double[] cells = batch.cell().toDoubleArray();
+        long[] system = batch.batchIndex().toLongArray();
+        List<List<String>> out = new ArrayList<>();
+        for (int s = 0; s < batch.numSystems(); s++) {
+            out.add(new ArrayList<>());
+        }
+        for (int k = 0; k < e; k++) {
+            int i = (int) edges[k];
+            int j = (int) edges[e + k];
+            int s = (int) system[i];
+            double[] d = new double[3];
+            for (int x = 0; x < 3; x++) {
+                d[x] = positions[3 * j + x] - positions[3 * i + x];
+                if (cartesian) {
+                    d[x] += translations[x * e + k];
+                } else {
+                    for (int axis = 0; axis < 3; axis++) {
+                        d[x] += shifts[3 * k + axis] * cells[9 * s + 3 * axis + x];
+                    }
+                }
+            }
+            int offset = batch.atomRows(s)[0];
+            out.get(s).add(key(i - offset, j - offset, d));
+        }
+        out.forEach(java.util.Collections::sort);
+        return out;
+    }
+
+    private static List<String> withReverses(List<String> keys) {
+        List<String> out = new ArrayList<>(keys);
+        for (String k : keys) {
+            String[] p = k.split(",");
+            out.add(p[1] + "," + p[0] + "," + -Long.parseLong(p[2]) + "," + -Long.parseLong(p[3]) + ","
+                    + -Long.parseLong(p[4]));
+        }
+        java.util.Collections.sort(out);
+        return out;
     }
 
     /** A fixed rebuild schedule (no device reads) with a wide skin gives the same relaxation. */

@@ -8,8 +8,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
-import java.util.ArrayList;
-import java.util.List;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
 
@@ -19,8 +17,9 @@ import org.fusedstage.data.Batch;
  * integer lattice translations {@code shifts [E,3]} (in the batch dtype). Periodic (triclinic)
  * and open boundaries, also cells smaller than twice the cutoff (several images of one atom).
  *
- * <p>Rebuilt only when some atom moved more than half the skin since the last build (one scalar
- * read back per update), or when the batch's structure changed (refill). Translations are kept
+ * <p>A system's edges are searched again only when one of its atoms moved more than half the skin
+ * since its last search (positions are read back once per update), or when its slot
+ * got a new sample (refill); the other systems keep theirs. Translations are kept
  * as integers so that edge vectors follow the atoms between rebuilds even when atoms leave the
  * cell: the search wraps atoms into the cell and folds the wrap into each edge's shift.
  *
@@ -28,13 +27,12 @@ import org.fusedstage.data.Batch;
  * i before j in its system, and of an atom's periodic images of itself the translation whose first
  * non-zero component is positive. Pair potentials then visit each pair once.
  *
- * <p>The search is a padded dense search in blocks of systems (DJL has no cell-list primitives);
- * it costs O(B S M^2) for B systems of at most M atoms and S translations, paid at rebuilds only.
+ * <p>The search runs on the host over atom pairs and lattice translations, O(S M^2) for a system of
+ * M atoms and S translations, paid at rebuilds only: positions come back once per search, and a
+ * plain Java loop beats the dozens of small device ops of a dense search on DJL (which has no
+ * cell-list primitives) by far at these sizes.
  */
 public final class NeighborList implements AutoCloseable {
-
-    /** Largest number of pair entries one search block may hold. */
-    private static final long MAX_BLOCK_ENTRIES = 2_000_000;
 
     private final double cutoff;
     private final double skin;
@@ -43,10 +41,12 @@ public final class NeighborList implements AutoCloseable {
     private NDArray edgeIndex;
     private NDArray shifts;
     private NDArray translations; // cartesian [3,E], computed at each build
-    private NDArray referencePositions;
+    // Host copy of the list, one segment per slot: searches replace a slot's segment, then the
+    // device arrays are rebuilt from all segments in one upload.
+    private Segment[] segments;
+    private double[] referencePositions; // [N*3] positions at each slot's last search
     private long builtForVersion = -1;
     private long[] builtSlotVersions;
-    private long[] edgeCounts;
     private int rebuilds;
     private int rebuildEvery;
     private int updatesSinceBuild;
@@ -101,9 +101,9 @@ public final class NeighborList implements AutoCloseable {
     }
 
     /**
-     * Rebuild on a fixed schedule instead: every {@code k} updates (and when the batch changes),
-     * with no displacement check, so an update never reads device data back (GPU runs). Choose a
-     * skin that no atom crosses in k steps. 0 restores the displacement check.
+     * Rebuild on a fixed schedule instead: every {@code k} updates (and refilled slots when the
+     * batch changes), with no displacement check, so updates between rebuilds read no device data
+     * back (GPU runs). Choose a skin that no atom crosses in k steps. 0 restores the displacement check.
      */
     public void setRebuildEvery(int k) {
         Preconditions.checkArgument(k >= 0, "rebuild interval must be >= 0, got %s", k);
@@ -116,20 +116,51 @@ public final class NeighborList implements AutoCloseable {
      */
     public void update(Batch batch, double margin) {
         updatesSinceBuild++;
-        // A refill changes a few slots: refresh those first (this also resets their reference
-        // positions), then apply the usual staleness rule to everything.
-        if (builtForVersion != batch.structureVersion() && builtSlotVersions != null
-                && builtSlotVersions.length == batch.numSystems()) {
-            int[] changed = changedSlots(batch.slotVersions());
-            if (changed.length < batch.numSystems()) {
-                rebuildSlots(batch, changed);
+        boolean layoutChanged = segments == null || segments.length != batch.numSystems()
+                || referencePositions.length != 3 * batch.numAtoms();
+        boolean scheduled = rebuildEvery > 0 && updatesSinceBuild >= rebuildEvery;
+        if (layoutChanged || scheduled) {
+            search(batch, allSlots(batch), batch.positions().toType(DataType.FLOAT64, false).toDoubleArray());
+            updatesSinceBuild = 0;
+            return;
+        }
+        if (rebuildEvery > 0 && builtForVersion == batch.structureVersion()) {
+            return; // a fixed schedule reads nothing back between rebuilds
+        }
+        // Slots that got a new sample (refill) and slots with an atom that moved more than half
+        // the skin minus the margin since their search are searched again; the others keep theirs.
+        double[] positions = batch.positions().toType(DataType.FLOAT64, false).toDoubleArray();
+        long[] versions = batch.slotVersions();
+        double half = Math.max(0, skin / 2 - margin);
+        int[][] members = batch.memberRows();
+        int[] stale = new int[members.length];
+        int count = 0;
+        for (int slot = 0; slot < members.length; slot++) {
+            boolean refilled = versions[slot] != builtSlotVersions[slot];
+            if (refilled || (rebuildEvery == 0 && movedTooFar(members[slot], positions, half))) {
+                stale[count++] = slot;
             }
         }
-        boolean stale = rebuildEvery > 0 ? updatesSinceBuild >= rebuildEvery : movedTooFar(batch, margin);
-        if (builtForVersion != batch.structureVersion() || stale) {
-            rebuild(batch);
-            updatesSinceBuild = 0;
+        if (count > 0) {
+            search(batch, java.util.Arrays.copyOf(stale, count), positions);
         }
+        builtForVersion = batch.structureVersion();
+    }
+
+    private boolean movedTooFar(int[] rows, double[] positions, double half) {
+        for (int row : rows) {
+            double dx = positions[3 * row] - referencePositions[3 * row];
+            double dy = positions[3 * row + 1] - referencePositions[3 * row + 1];
+            double dz = positions[3 * row + 2] - referencePositions[3 * row + 2];
+            if (!(dx * dx + dy * dy + dz * dz <= half * half)) { // NaN positions force a search too
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int[] allSlots(Batch batch) {
+        return java.util.stream.IntStream.range(0, batch.numSystems()).toArray();
     }
 
     /** Edge index [2,E], int64: row 0 the central atom i, row 1 the neighbor j. */
@@ -154,10 +185,14 @@ public final class NeighborList implements AutoCloseable {
 
     /** Number of edges per system at the last build (with skin), [B]. */
     public long[] edgeCounts() {
-        return edgeCounts.clone();
+        long[] counts = new long[segments.length];
+        for (int s = 0; s < counts.length; s++) {
+            counts[s] = segments[s].size;
+        }
+        return counts;
     }
 
-    /** How many times the list was built. */
+    /** How many updates searched some system again (a first build, a refill, atoms that moved). */
     public int rebuilds() {
         return rebuilds;
     }
@@ -167,289 +202,205 @@ public final class NeighborList implements AutoCloseable {
         return cutoff + skin;
     }
 
-    private int[] changedSlots(long[] versions) {
-        return java.util.stream.IntStream.range(0, versions.length).filter(s -> versions[s] != builtSlotVersions[s]).toArray();
-    }
-
-    private boolean movedTooFar(Batch batch, double margin) {
-        if (referencePositions == null) {
-            return true;
-        }
-        try (NDArray d = batch.positions().sub(referencePositions);
-                NDArray d2 = d.mul(d).sum(new int[] {1});
-                NDArray max = d2.max();
-                NDArray asDouble = max.toType(DataType.FLOAT64, false)) {
-            double half = Math.max(0, skin / 2 - margin);
-            return !(asDouble.getDouble() <= half * half); // NaN positions force a rebuild too
-        }
-    }
-
-    private void rebuild(Batch batch) {
-        int[] all = new int[batch.numSystems()];
-        for (int s = 0; s < all.length; s++) {
-            all[s] = s;
-        }
-        Found found = search(batch, all);
-        edgeCounts = found.counts;
-        try (NDScope scope = new NDScope()) {
-            replace(found.edges, found.shifts, batch.positions().duplicate(), batch);
-        }
-        builtForVersion = batch.structureVersion();
-        builtSlotVersions = batch.slotVersions();
-        rebuilds++;
-    }
-
     /**
-     * Refreshes only the edges of slots whose sample changed (a refill): the other slots keep their
-     * edges and reference positions, so a refill costs a search over the new samples only.
+     * Searches the given slots again on the host (positions {@code positions}, [N*3]), resets their
+     * reference positions and uploads the whole list. A plain loop over atom pairs and lattice
+     * translations costs far less than the dozens of small device ops of a dense search.
      */
-    private void rebuildSlots(Batch batch, int[] changed) {
-        Found found = search(batch, changed);
-        try (NDScope scope = new NDScope()) {
-            NDManager m = batch.getManager();
-            boolean[] isChanged = new boolean[batch.numSystems()];
-            for (int s : changed) {
-                isChanged[s] = true;
+    private void search(Batch batch, int[] slots, double[] positions) {
+        int[][] members = batch.memberRows();
+        double[] cells = batch.cell().toType(DataType.FLOAT64, false).toDoubleArray();
+        boolean[] pbc = batch.pbc().toBooleanArray();
+        if (segments == null || segments.length != members.length || referencePositions.length != positions.length) {
+            segments = new Segment[members.length];
+            referencePositions = positions.clone();
+        }
+        for (int slot : slots) {
+            Segment segment = new Segment();
+            double[] cell = java.util.Arrays.copyOfRange(cells, 9 * slot, 9 * slot + 9);
+            searchSystem(members[slot], positions, cell, java.util.Arrays.copyOfRange(pbc, 3 * slot, 3 * slot + 3), segment);
+            segment.translate(cell);
+            segments[slot] = segment;
+            for (int row : members[slot]) {
+                System.arraycopy(positions, 3 * row, referencePositions, 3 * row, 3);
             }
-            NDArray changedSlots = m.create(isChanged);
-            NDArray keep = changedSlots.get(batch.batchIndex().get(edgeIndex.get(0))).logicalNot();
-            NDArray keptEdges = NDArrays.stack(new NDList(edgeIndex.get(0).get(keep), edgeIndex.get(1).get(keep)));
-            NDArray keptShifts = shifts.get(keep);
-            NDArray edges = keptEdges.concat(found.edges, 1);
-            NDArray allShifts = keptShifts.concat(found.shifts, 0);
-            NDArray changedAtoms = changedSlots.get(batch.batchIndex()).reshape(batch.numAtoms(), 1)
-                    .broadcast(new Shape(batch.numAtoms(), 3));
-            NDArray reference = NDArrays.where(changedAtoms, batch.positions(), referencePositions);
-            replace(edges, allShifts, reference, batch);
         }
-        found.edges.close();
-        found.shifts.close();
-        for (int s : changed) {
-            edgeCounts[s] = found.counts[s];
+        for (int slot = 0; slot < segments.length; slot++) {
+            if (segments[slot] == null) {
+                segments[slot] = new Segment();
+            }
         }
+        upload(batch);
         builtForVersion = batch.structureVersion();
         builtSlotVersions = batch.slotVersions();
         rebuilds++;
     }
 
-    /** Edges found by a search (owned by the current NDScope's caller) and per-slot counts. */
-    private record Found(NDArray edges, NDArray shifts, long[] counts) {}
-
-    /** Searches the pairs of the given slots only; other slots are left out. */
-    private Found search(Batch batch, int[] order) {
-        int b = order.length;
-        int n = batch.numAtoms();
-        int[][] allMembers = batch.memberRows();
-        int[][] members = new int[b][];
-        for (int k = 0; k < b; k++) {
-            members[k] = allMembers[order[k]];
+    /** Replaces the device arrays by the concatenated segments. */
+    private void upload(Batch batch) {
+        int total = 0;
+        for (Segment segment : segments) {
+            total += segment.size;
         }
-        double[] allCells = batch.cell().toType(DataType.FLOAT64, false).toDoubleArray();
-        boolean[] allPbc = batch.pbc().toBooleanArray();
-        double[] cell = new double[9 * b];
-        boolean[] pbc = new boolean[3 * b];
-        for (int k = 0; k < b; k++) {
-            System.arraycopy(allCells, 9 * order[k], cell, 9 * k, 9);
-            System.arraycopy(allPbc, 3 * order[k], pbc, 3 * k, 3);
-        }
-        double radius = cutoff + skin;
-
-        // Host geometry of the cells: reciprocal vectors (rows b_i with a_i . b_k = delta_ik) and
-        // image counts ceil(radius * |b_i|) on periodic axes.
-        double[] reciprocal = new double[9 * b];
-        int[] images = new int[3 * b];
-        int[] maxImages = new int[3];
-        for (int s = 0; s < b; s++) {
-            double[] safe = new double[9];
-            for (int axis = 0; axis < 3; axis++) {
-                for (int k = 0; k < 3; k++) {
-                    safe[3 * axis + k] = pbc[3 * s + axis] ? cell[9 * s + 3 * axis + k] : (axis == k ? 1 : 0);
-                }
-            }
-            double[] r = reciprocalRows(safe);
-            System.arraycopy(r, 0, reciprocal, 9 * s, 9);
-            for (int axis = 0; axis < 3; axis++) {
-                if (pbc[3 * s + axis]) {
-                    double norm = Math.sqrt(r[3 * axis] * r[3 * axis] + r[3 * axis + 1] * r[3 * axis + 1] + r[3 * axis + 2] * r[3 * axis + 2]);
-                    images[3 * s + axis] = (int) Math.ceil(radius * norm);
-                    maxImages[axis] = Math.max(maxImages[axis], images[3 * s + axis]);
-                }
-            }
-        }
-        List<int[]> translations = new ArrayList<>();
-        translations.add(new int[] {0, 0, 0});
-        for (int u = -maxImages[0]; u <= maxImages[0]; u++) {
-            for (int v = -maxImages[1]; v <= maxImages[1]; v++) {
-                for (int w = -maxImages[2]; w <= maxImages[2]; w++) {
-                    if (u != 0 || v != 0 || w != 0) {
-                        translations.add(new int[] {u, v, w});
-                    }
-                }
-            }
-        }
-        int nShifts = translations.size();
-        int maxAtoms = 0;
-        for (int[] r : members) {
-            maxAtoms = Math.max(maxAtoms, r.length);
-        }
-        maxAtoms = Math.max(maxAtoms, 1);
-        double[] offsets = new double[b * nShifts * 3];
-        boolean[] applies = new boolean[b * nShifts];
-        double[] shiftValues = new double[nShifts * 3];
-        for (int t = 0; t < nShifts; t++) {
-            int[] tr = translations.get(t);
+        long[] ij = new long[2 * total];
+        double[] shiftValues = new double[3 * total];
+        double[] translationValues = new double[3 * total];
+        int at = 0;
+        for (Segment segment : segments) {
+            int n = segment.size;
+            System.arraycopy(segment.i, 0, ij, at, n);
+            System.arraycopy(segment.j, 0, ij, total + at, n);
+            System.arraycopy(segment.shifts, 0, shiftValues, 3 * at, 3 * n);
             for (int k = 0; k < 3; k++) {
-                shiftValues[3 * t + k] = tr[k];
+                System.arraycopy(segment.translations, k * n, translationValues, k * total + at, n);
             }
-            for (int s = 0; s < b; s++) {
-                boolean ok = Math.abs(tr[0]) <= images[3 * s] && Math.abs(tr[1]) <= images[3 * s + 1]
-                        && Math.abs(tr[2]) <= images[3 * s + 2];
-                applies[s * nShifts + t] = ok;
-                for (int k = 0; k < 3; k++) {
-                    offsets[(s * nShifts + t) * 3 + k] = tr[0] * cell[9 * s + k] + tr[1] * cell[9 * s + 3 + k] + tr[2] * cell[9 * s + 6 + k];
-                }
-            }
-        }
-        long[] paddedIndex = new long[b * maxAtoms];
-        boolean[] valid = new boolean[b * maxAtoms];
-        for (int s = 0; s < b; s++) {
-            for (int k = 0; k < maxAtoms; k++) {
-                boolean inside = k < members[s].length;
-                paddedIndex[s * maxAtoms + k] = inside ? members[s][k] : n;
-                valid[s * maxAtoms + k] = inside;
-            }
-        }
-
-        NDArray newEdges;
-        NDArray newShifts;
-        long[] counts = new long[batch.numSystems()];
-        try (NDScope scope = new NDScope()) {
-            NDManager m = batch.getManager();
-            DataType dtype = batch.getDataType();
-            NDArray positions = batch.positions();
-            // Wrap atoms into their cell on periodic axes: w = floor(frac), q = r - w . cell.
-            // Every slot's reciprocal basis (the wrap runs over all atoms, searched slots or not).
-            int total = batch.numSystems();
-            double[] allReciprocal = new double[9 * total];
-            for (int s = 0; s < total; s++) {
-                double[] safe = new double[9];
-                for (int axis = 0; axis < 3; axis++) {
-                    for (int k = 0; k < 3; k++) {
-                        safe[3 * axis + k] = allPbc[3 * s + axis] ? allCells[9 * s + 3 * axis + k] : (axis == k ? 1 : 0);
-                    }
-                }
-                System.arraycopy(reciprocalRows(safe), 0, allReciprocal, 9 * s, 9);
-            }
-            NDArray reciprocalT = m.create(allReciprocal, new Shape(total, 3, 3)).transpose(0, 2, 1).toType(dtype, false);
-            NDArray cells = batch.cell();
-            NDArray batchIndex = batch.batchIndex();
-            NDArray frac = positions.reshape(n, 1, 3).matMul(reciprocalT.get(batchIndex)).reshape(n, 3);
-            NDArray periodic = batch.pbc().get(batchIndex);
-            NDArray wrap = NDArrays.where(periodic, frac.floor(), frac.zerosLike());
-            NDArray wrapped = positions.sub(wrap.reshape(n, 1, 3).matMul(cells.get(batchIndex)).reshape(n, 3));
-            NDArray far = m.full(new Shape(1, 3), 1e30f, dtype); // padding rows never pair up
-            NDArray padded = wrapped.concat(far, 0).get(m.create(paddedIndex, new Shape(b, maxAtoms)));
-            NDArray validArray = m.create(valid, new Shape(b, maxAtoms));
-            NDArray offsetArray = m.create(offsets, new Shape(b, nShifts, 3)).toType(dtype, false);
-            NDArray appliesArray = m.create(applies, new Shape(b, nShifts));
-            NDArray shiftTable = m.create(shiftValues, new Shape(nShifts, 3)).toType(dtype, false);
-            NDArray paddedIndexArray = m.create(paddedIndex);
-            // Pairs kept: not i == j under the zero translation (index 0); order [i, j, s].
-            boolean[] pairFilter = new boolean[maxAtoms * maxAtoms * nShifts];
-            java.util.Arrays.fill(pairFilter, true);
-            for (int i = 0; i < maxAtoms; i++) {
-                pairFilter[(i * maxAtoms + i) * nShifts] = false;
-            }
-            if (halfList) {
-                // One direction per pair: i < j, or i == j with a positive translation.
-                for (int i = 0; i < maxAtoms; i++) {
-                    for (int j = 0; j <= i; j++) {
-                        for (int t = 0; t < nShifts; t++) {
-                            pairFilter[(i * maxAtoms + j) * nShifts + t] = i == j && isPositive(translations.get(t));
-                        }
-                    }
-                }
-            }
-            NDArray keptPairs = m.create(pairFilter, new Shape(1, maxAtoms, maxAtoms, nShifts));
-            NDArray translationNorm2 = offsetArray.mul(offsetArray).sum(new int[] {2}); // [B, S]
-            long perSystem = (long) nShifts * maxAtoms * maxAtoms;
-            int block = (int) Math.max(1, MAX_BLOCK_ENTRIES / Math.max(1, perSystem));
-            List<NDArray> iParts = new ArrayList<>();
-            List<NDArray> jParts = new ArrayList<>();
-            List<NDArray> sParts = new ArrayList<>();
-            double radius2 = radius * radius;
-            for (int first = 0; first < b; first += block) {
-                int last = Math.min(b, first + block);
-                int nb = last - first;
-                NDArray p = padded.get(first + ":" + last);
-                NDArray off = offsetArray.get(first + ":" + last);
-                // |q_j - q_i + T|^2 = |D|^2 + 2 D.T + |T|^2 with D = q_j - q_i: one batched matmul
-                // over all translations instead of a [.., S, 3] difference tensor.
-                NDArray d = p.reshape(nb, 1, maxAtoms, 3).sub(p.reshape(nb, maxAtoms, 1, 3)).reshape(nb, (long) maxAtoms * maxAtoms, 3);
-                NDArray dT = d.matMul(off.transpose(0, 2, 1)); // [nb, M*M, S]
-                NDArray r2 = d.mul(d).sum(new int[] {2}).reshape(nb, (long) maxAtoms * maxAtoms, 1)
-                        .add(dT.mul(2))
-                        .add(translationNorm2.get(first + ":" + last).reshape(nb, 1, nShifts))
-                        .reshape(nb, maxAtoms, maxAtoms, nShifts);
-                NDArray v = validArray.get(first + ":" + last);
-                NDArray mask = r2.lt(radius2)
-                        .logicalAnd(v.reshape(nb, maxAtoms, 1, 1))
-                        .logicalAnd(v.reshape(nb, 1, maxAtoms, 1))
-                        .logicalAnd(keptPairs)
-                        .logicalAnd(appliesArray.get(first + ":" + last).reshape(nb, 1, 1, nShifts));
-                NDArray hits = mask.nonzero(); // [K, 4]: system (in block), i, j, translation
-                if (hits.getShape().get(0) == 0) {
-                    continue;
-                }
-                NDArray sys = hits.get(":, 0").add(first);
-                NDArray tIndex = hits.get(":, 3");
-                NDArray atomI = paddedIndexArray.get(sys.mul(maxAtoms).add(hits.get(":, 1")));
-                NDArray atomJ = paddedIndexArray.get(sys.mul(maxAtoms).add(hits.get(":, 2")));
-                long[] systems = sys.toLongArray();
-                for (long s : systems) {
-                    counts[order[(int) s]]++;
-                }
-                iParts.add(atomI);
-                jParts.add(atomJ);
-                // Integer shift of the unwrapped positions: s_T - w_j + w_i.
-                sParts.add(shiftTable.get(tIndex).sub(wrap.get(atomJ)).add(wrap.get(atomI)));
-            }
-            if (iParts.isEmpty()) {
-                newEdges = m.zeros(new Shape(2, 0), DataType.INT64);
-                newShifts = m.zeros(new Shape(0, 3), dtype);
-            } else {
-                NDArray allI = NDArrays.concat(new NDList(iParts));
-                NDArray allJ = NDArrays.concat(new NDList(jParts));
-                newEdges = NDArrays.stack(new NDList(allI, allJ));
-                newShifts = NDArrays.concat(new NDList(sParts));
-            }
-            // The caller takes ownership of the results (they outlive this search's scope).
-            NDScope.unregister(newEdges, newShifts);
-        }
-        return new Found(newEdges, newShifts, counts);
-    }
-
-    private void replace(NDArray edges, NDArray newShifts, NDArray reference, Batch batch) {
-        // T = shift . cell of the edge's system, transposed to [3,E]; reshape copies the transposed
-        // view into a contiguous array, so models index rows without strides.
-        long e = newShifts.getShape().get(0);
-        NDArray cellOfEdge = batch.cell().get(batch.batchIndex().get(edges.get(0)));
-        NDArray newTranslations = newShifts.reshape(e, 1, 3).matMul(cellOfEdge).reshape(e, 3).transpose().flatten()
-                .reshape(3, e);
-        for (NDArray a : new NDArray[] {edges, newShifts, reference, newTranslations}) {
-            a.attach(manager);
-            NDScope.unregister(a);
+            at += n;
         }
         if (edgeIndex != null) {
             edgeIndex.close();
             shifts.close();
-            referencePositions.close();
             translations.close();
         }
-        edgeIndex = edges;
-        shifts = newShifts;
-        referencePositions = reference;
-        translations = newTranslations;
+        edgeIndex = manager.create(ij, new Shape(2, total));
+        shifts = inBatchType(manager.create(shiftValues, new Shape(total, 3)), batch.getDataType());
+        translations = inBatchType(manager.create(translationValues, new Shape(3, total)), batch.getDataType());
+        // The list outlives the caller's step scope: its manager owns these arrays.
+        NDScope.unregister(edgeIndex, shifts, translations);
+    }
+
+    /**
+     * The array in the batch's dtype. An array created from host data must stay open while in use:
+     * a same-dtype {@code toType} may alias its memory, which DJL frees with the original.
+     */
+    private static NDArray inBatchType(NDArray created, DataType dtype) {
+        if (created.getDataType() == dtype) {
+            return created;
+        }
+        NDArray converted = created.toType(dtype, true);
+        created.close();
+        return converted;
+    }
+
+    /** The edges of one system on the host: rows i, j, integer shifts [n*3], translations [3*n] (component-major). */
+    private static final class Segment {
+        long[] i = new long[64];
+        long[] j = new long[64];
+        double[] shifts = new double[3 * 64];
+        double[] translations = new double[0];
+        int size;
+
+        void add(long atomI, long atomJ, double s0, double s1, double s2) {
+            if (size == i.length) {
+                i = java.util.Arrays.copyOf(i, 2 * size);
+                j = java.util.Arrays.copyOf(j, 2 * size);
+                shifts = java.util.Arrays.copyOf(shifts, 6 * size);
+            }
+            i[size] = atomI;
+            j[size] = atomJ;
+            shifts[3 * size] = s0;
+            shifts[3 * size + 1] = s1;
+            shifts[3 * size + 2] = s2;
+            size++;
+        }
+
+        /** T = shift . cell per edge (cell rows a_k: T = sum_k s_k a_k). */
+        void translate(double[] cell) {
+            translations = new double[3 * size];
+            for (int e = 0; e < size; e++) {
+                for (int x = 0; x < 3; x++) {
+                    translations[x * size + e] = shifts[3 * e] * cell[x] + shifts[3 * e + 1] * cell[3 + x]
+                            + shifts[3 * e + 2] * cell[6 + x];
+                }
+            }
+        }
+    }
+
+    /** Appends the edges of one system (atoms at batch rows {@code rows}) to {@code out}. */
+    private void searchSystem(int[] rows, double[] positions, double[] cell, boolean[] pbc, Segment out) {
+        double[] local = new double[3 * rows.length];
+        for (int a = 0; a < rows.length; a++) {
+            System.arraycopy(positions, 3 * rows[a], local, 3 * a, 3);
+        }
+        visitPairs(local, cell, pbc, cutoff + skin, halfList,
+                (i, j, s0, s1, s2, r2) -> out.add(rows[i], rows[j], s0, s1, s2));
+    }
+
+    /** Receives one pair found by {@link #visitPairs}: atoms, integer lattice shift, squared distance. */
+    @FunctionalInterface
+    private interface PairSink {
+        void accept(int i, int j, double s0, double s1, double s2, double r2);
+    }
+
+    /**
+     * Visits every pair (i, j, lattice shift) of one system closer than {@code radius}, on the host:
+     * positions {@code p} [n*3] (overwritten: wrapped into the cell on periodic axes, so that the
+     * image counts ceil(radius |b_axis|) cover every pair), cell rows {@code cell} [9]. The wrap
+     * w = floor(fractional coordinate) is folded into each shift (t - w_j + w_i), so shifts apply to
+     * the unwrapped positions. A half list keeps i before j, and an atom's image of itself only
+     * for translations whose first non-zero component is positive.
+     */
+    private static void visitPairs(double[] p, double[] cell, boolean[] pbc, double radius, boolean half, PairSink sink) {
+        int n = p.length / 3;
+        double[] safe = new double[9];
+        for (int axis = 0; axis < 3; axis++) {
+            for (int k = 0; k < 3; k++) {
+                safe[3 * axis + k] = pbc[axis] ? cell[3 * axis + k] : (axis == k ? 1 : 0);
+            }
+        }
+        double[] reciprocal = reciprocalRows(safe);
+        int[] images = new int[3];
+        for (int axis = 0; axis < 3; axis++) {
+            if (pbc[axis]) {
+                double norm = Math.sqrt(reciprocal[3 * axis] * reciprocal[3 * axis]
+                        + reciprocal[3 * axis + 1] * reciprocal[3 * axis + 1] + reciprocal[3 * axis + 2] * reciprocal[3 * axis + 2]);
+                images[axis] = (int) Math.ceil(radius * norm);
+            }
+        }
+        double[] wrap = new double[3 * n];
+        for (int a = 0; a < n; a++) {
+            for (int axis = 0; axis < 3; axis++) {
+                if (!pbc[axis]) {
+                    continue;
+                }
+                double frac = p[3 * a] * reciprocal[3 * axis] + p[3 * a + 1] * reciprocal[3 * axis + 1]
+                        + p[3 * a + 2] * reciprocal[3 * axis + 2];
+                double w = Math.floor(frac);
+                wrap[3 * a + axis] = w;
+                for (int k = 0; k < 3; k++) {
+                    p[3 * a + k] -= w * cell[3 * axis + k];
+                }
+            }
+        }
+        double r2max = radius * radius;
+        for (int u = -images[0]; u <= images[0]; u++) {
+            for (int v = -images[1]; v <= images[1]; v++) {
+                for (int w = -images[2]; w <= images[2]; w++) {
+                    boolean zero = u == 0 && v == 0 && w == 0;
+                    boolean selfImage = !zero && (!half || isPositive(new int[] {u, v, w}));
+                    double tx = u * cell[0] + v * cell[3] + w * cell[6];
+                    double ty = u * cell[1] + v * cell[4] + w * cell[7];
+                    double tz = u * cell[2] + v * cell[5] + w * cell[8];
+                    for (int i = 0; i < n; i++) {
+                        double xi = p[3 * i] - tx;
+                        double yi = p[3 * i + 1] - ty;
+                        double zi = p[3 * i + 2] - tz;
+                        for (int j = half ? i : 0; j < n; j++) {
+                            if (i == j && !selfImage) {
+                                continue;
+                            }
+                            double dx = p[3 * j] - xi;
+                            double dy = p[3 * j + 1] - yi;
+                            double dz = p[3 * j + 2] - zi;
+                            double r2 = dx * dx + dy * dy + dz * dz;
+                            if (r2 < r2max) {
+                                sink.accept(i, j, u - wrap[3 * j] + wrap[3 * i], v - wrap[3 * j + 1] + wrap[3 * i + 1],
+                                        w - wrap[3 * j + 2] + wrap[3 * i + 2], r2);
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /**
@@ -475,63 +426,8 @@ public final class NeighborList implements AutoCloseable {
      * on the host, periodic images included (atoms are wrapped into the cell first).
      */
     public static void forEachPair(AtomicSystem system, double radius, PairVisitor visitor) {
-        double[] cell = system.cell();
-        boolean[] pbc = system.pbc();
-        double[] safe = new double[9];
-        for (int axis = 0; axis < 3; axis++) {
-            for (int k = 0; k < 3; k++) {
-                safe[3 * axis + k] = pbc[axis] ? cell[3 * axis + k] : (axis == k ? 1 : 0);
-            }
-        }
-        double[] reciprocal = reciprocalRows(safe);
-        int[] images = new int[3];
-        for (int axis = 0; axis < 3; axis++) {
-            if (pbc[axis]) {
-                double norm = Math.sqrt(reciprocal[3 * axis] * reciprocal[3 * axis]
-                        + reciprocal[3 * axis + 1] * reciprocal[3 * axis + 1] + reciprocal[3 * axis + 2] * reciprocal[3 * axis + 2]);
-                images[axis] = (int) Math.ceil(radius * norm);
-            }
-        }
-        // Wrap into the cell on periodic axes so the image counts cover every pair.
-        double[] p = system.positions();
-        int n = system.size();
-        for (int a = 0; a < n; a++) {
-            for (int axis = 0; axis < 3; axis++) {
-                if (!pbc[axis]) {
-                    continue;
-                }
-                double frac = p[3 * a] * reciprocal[3 * axis] + p[3 * a + 1] * reciprocal[3 * axis + 1] + p[3 * a + 2] * reciprocal[3 * axis + 2];
-                double w = Math.floor(frac);
-                for (int k = 0; k < 3; k++) {
-                    p[3 * a + k] -= w * cell[3 * axis + k];
-                }
-            }
-        }
-        double r2max = radius * radius;
-        for (int u = -images[0]; u <= images[0]; u++) {
-            for (int v = -images[1]; v <= images[1]; v++) {
-                for (int w = -images[2]; w <= images[2]; w++) {
-                    double tx = u * cell[0] + v * cell[3] + w * cell[6];
-                    double ty = u * cell[1] + v * cell[4] + w * cell[7];
-                    double tz = u * cell[2] + v * cell[5] + w * cell[8];
-                    boolean zero = u == 0 && v == 0 && w == 0;
-                    for (int i = 0; i < n; i++) {
-                        for (int j = 0; j < n; j++) {
-                            if (zero && i == j) {
-                                continue;
-                            }
-                            double dx = p[3 * j] - p[3 * i] + tx;
-                            double dy = p[3 * j + 1] - p[3 * i + 1] + ty;
-                            double dz = p[3 * j + 2] - p[3 * i + 2] + tz;
-                            double r2 = dx * dx + dy * dy + dz * dz;
-                            if (r2 < r2max) {
-                                visitor.visit(i, j, Math.sqrt(r2));
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        visitPairs(system.positions(), system.cell(), system.pbc(), radius, false,
+                (i, j, s0, s1, s2, r2) -> visitor.visit(i, j, Math.sqrt(r2)));
     }
 
     /** Whether the first non-zero component of a lattice translation is positive. */

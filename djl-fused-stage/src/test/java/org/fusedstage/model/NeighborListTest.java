@@ -173,6 +173,59 @@ class NeighborListTest extends WithLennardJones {
         }
     }
 
+    /**
+     * An atom that moves more than half the skin gets its system searched again, alone: the pairs
+     * within the cutoff then equal a fresh build's (beyond it a Verlet list may keep more), and the
+     * other systems' reference positions stay (a later small move of theirs, more than half the
+     * skin from the first build in total, triggers a search).
+     */
+    @Test
+    void movedSystemsAreSearchedAgainOneByOne() {
+        List<AtomicSystem> systems = List.of(TestSystems.fccArgon(1, 5.3, 0.1, 1), TestSystems.argonCluster(5, 4, 3, 2),
+                TestSystems.triclinicArgon(2, 3));
+        try (Batch batch = Batch.of(systems, lj.manager)) {
+            NeighborList nl = NeighborList.of(batch, 8.0, 1.0, true);
+            nl.update(batch);
+            moveAtom(batch, batch.atomRows(0)[0], 0.3); // below half the skin: nothing to do
+            nl.update(batch);
+            assertEquals(1, nl.rebuilds());
+            moveAtom(batch, batch.atomRows(1)[2], 0.8);
+            nl.update(batch);
+            assertEquals(2, nl.rebuilds(), "system 1 searched again");
+            assertEquals(withinCutoff(vectorKeys(fresh(batch), batch, true)), withinCutoff(vectorKeys(nl, batch, true)));
+            moveAtom(batch, batch.atomRows(0)[0], 0.3); // 0.6 A from system 0's own last search
+            nl.update(batch);
+            assertEquals(3, nl.rebuilds(), "system 0 kept its reference positions");
+            assertEquals(withinCutoff(vectorKeys(fresh(batch), batch, true)), withinCutoff(vectorKeys(nl, batch, true)));
+        }
+    }
+
+    private static List<List<String>> withinCutoff(List<List<String>> keys) {
+        List<List<String>> out = new ArrayList<>();
+        for (List<String> system : keys) {
+            out.add(system.stream().filter(k -> {
+                String[] p = k.split(",");
+                double x = Long.parseLong(p[2]) * 1e-6;
+                double y = Long.parseLong(p[3]) * 1e-6;
+                double z = Long.parseLong(p[4]) * 1e-6;
+                return x * x + y * y + z * z < 8.0 * 8.0;
+            }).toList());
+        }
+        return out;
+    }
+
+    private static NeighborList fresh(Batch batch) {
+        NeighborList nl = new NeighborList(batch, 8.0, 1.0, true);
+        nl.update(batch);
+        return nl;
+    }
+
+    private static void moveAtom(Batch batch, int row, double dx) {
+        double[] p = batch.positions().toDoubleArray();
+        p[3 * row] += dx;
+        batch.set(Batch.POSITIONS, batch.getManager().create(p, batch.positions().getShape()));
+    }
+
     private static List<String> sortedEdges(NeighborList nl, Batch batch) {
         long[] e = nl.edgeIndex().toLongArray();
         double[] sh = nl.shifts().toDoubleArray();

@@ -91,6 +91,9 @@ class FusedStep(torch.nn.Module):
         system_masks = [status == int(codes[s]) for s in range(n_stages)]
         atom_masks = [m[batch] for m in system_masks]
         vector_masks = [m.unsqueeze(1).expand(x.shape[0], 3) for m in atom_masks]
+        # Stages that own no sample skip their updates (one flag read each: a sync on a GPU, a few
+        # microseconds on a CPU, far less than the dozens of masked ops they would run for nothing).
+        occupied = [bool(m.any()) for m in system_masks]
 
         # 2. Masked pre-updates, in chain order.
         for s in range(n_stages):
@@ -98,7 +101,9 @@ class FusedStep(torch.nn.Module):
             kind = int(kinds[s])
             dt = float(table["dt"][s])
             mask3 = vector_masks[s]
-            if kind == self.demo or kind == self.velocity_verlet:
+            if not occupied[s]:
+                pass
+            elif kind == self.demo or kind == self.velocity_verlet:
                 v1 = v + self.accelerations(f, masses) * (0.5 * dt)
                 x = torch.where(mask3, x + v1 * dt, x)
                 v = torch.where(mask3, v1, v)
@@ -132,6 +137,8 @@ class FusedStep(torch.nn.Module):
             kind = int(kinds[s])
             dt = float(table["dt"][s])
             mask3 = vector_masks[s]
+            if not occupied[s]:
+                continue
             if kind == self.demo:
                 damping = float(table["damping"][s])
                 v2 = (v + self.accelerations(f, masses) * (0.5 * dt)) * (1.0 - damping)
@@ -176,6 +183,8 @@ class FusedStep(torch.nn.Module):
             code = int(codes[s])
             kind = int(kinds[s])
             entering = (status == code) & (before != code)
+            if not bool(entering.any()):
+                continue
             prefix = "stage" + str(code) + "."
             state[prefix + "steps"] = torch.where(entering, torch.zeros_like(state[prefix + "steps"]), state[prefix + "steps"])
             if prefix + "previous_energy" in state:

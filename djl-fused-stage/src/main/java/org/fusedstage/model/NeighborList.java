@@ -41,10 +41,13 @@ public final class NeighborList implements AutoCloseable {
     private NDArray edgeIndex;
     private NDArray shifts;
     private NDArray translations; // cartesian [3,E], computed at each build
+    private DataType dataType;
     // Host copy of the list, one segment per slot: searches replace a slot's segment, then the
     // device arrays are rebuilt from all segments in one upload.
     private Segment[] segments;
     private double[] referencePositions; // [N*3] positions at each slot's last search
+    private double[] previousPositions; // [N*3] positions at the previous update (one step's motion)
+    private long[] previousVersions;
     private long builtForVersion = -1;
     private long[] builtSlotVersions;
     private int rebuilds;
@@ -111,8 +114,10 @@ public final class NeighborList implements AutoCloseable {
     }
 
     /**
-     * Rebuilds if the batch changed or an atom moved more than half the skin minus {@code margin}
-     * A: a compiled step moves atoms after this check, so it keeps room for one step's motion.
+     * Rebuilds if the batch changed or an atom moved more than half the skin minus a margin: a
+     * compiled step moves atoms after this check, so it keeps room for one step's motion. The
+     * margin of a system is three times its largest atom displacement in the previous step plus
+     * 0.02 A, at most {@code margin} A (which also applies when there is no previous step).
      */
     public void update(Batch batch, double margin) {
         updatesSinceBuild++;
@@ -129,34 +134,59 @@ public final class NeighborList implements AutoCloseable {
         }
         // Slots that got a new sample (refill) and slots with an atom that moved more than half
         // the skin minus the margin since their search are searched again; the others keep theirs.
+        // Slots more than 70 % of the way there join such a search, so that searches (and the
+        // uploads of the list that follow them) come in fewer, larger groups.
         double[] positions = batch.positions().toType(DataType.FLOAT64, false).toDoubleArray();
         long[] versions = batch.slotVersions();
-        double half = Math.max(0, skin / 2 - margin);
         int[][] members = batch.memberRows();
-        int[] stale = new int[members.length];
-        int count = 0;
+        boolean[] refilled = new boolean[members.length];
+        double[] fraction = new double[members.length];
+        boolean anyDue = false;
         for (int slot = 0; slot < members.length; slot++) {
-            boolean refilled = versions[slot] != builtSlotVersions[slot];
-            if (refilled || (rebuildEvery == 0 && movedTooFar(members[slot], positions, half))) {
-                stale[count++] = slot;
+            refilled[slot] = versions[slot] != builtSlotVersions[slot];
+            if (refilled[slot] || rebuildEvery > 0) {
+                anyDue |= refilled[slot];
+                continue;
             }
+            double slotMargin = margin;
+            if (margin > 0 && previousPositions != null && versions[slot] == previousVersions[slot]) {
+                slotMargin = Math.min(margin, 3 * Math.sqrt(largestDisplacement2(members[slot], positions, previousPositions)) + 0.02);
+            }
+            double half = Math.max(1e-9, skin / 2 - slotMargin);
+            fraction[slot] = Math.sqrt(largestDisplacement2(members[slot], positions, referencePositions)) / half;
+            anyDue |= !(fraction[slot] <= 1); // NaN positions force a search too
         }
-        if (count > 0) {
+        if (anyDue) {
+            int[] stale = new int[members.length];
+            int count = 0;
+            for (int slot = 0; slot < members.length; slot++) {
+                if (refilled[slot] || !(fraction[slot] <= 0.7)) {
+                    stale[count++] = slot;
+                }
+            }
             search(batch, java.util.Arrays.copyOf(stale, count), positions);
         }
+        previousPositions = positions;
+        previousVersions = versions;
         builtForVersion = batch.structureVersion();
     }
 
-    private boolean movedTooFar(int[] rows, double[] positions, double half) {
+    /** The largest squared displacement of the atoms at {@code rows} between two position arrays (NaN if any is NaN). */
+    private static double largestDisplacement2(int[] rows, double[] positions, double[] from) {
+        double largest = 0;
         for (int row : rows) {
-            double dx = positions[3 * row] - referencePositions[3 * row];
-            double dy = positions[3 * row + 1] - referencePositions[3 * row + 1];
-            double dz = positions[3 * row + 2] - referencePositions[3 * row + 2];
-            if (!(dx * dx + dy * dy + dz * dz <= half * half)) { // NaN positions force a search too
-                return true;
+            double dx = positions[3 * row] - from[3 * row];
+            double dy = positions[3 * row + 1] - from[3 * row + 1];
+            double dz = positions[3 * row + 2] - from[3 * row + 2];
+            double d2 = dx * dx + dy * dy + dz * dz;
+            if (!(d2 <= largest)) {
+                largest = d2; // NaN sticks
+                if (Double.isNaN(d2)) {
+                    return d2;
+                }
             }
         }
-        return false;
+        return largest;
     }
 
     private static int[] allSlots(Batch batch) {
@@ -165,11 +195,24 @@ public final class NeighborList implements AutoCloseable {
 
     /** Edge index [2,E], int64: row 0 the central atom i, row 1 the neighbor j. */
     public NDArray edgeIndex() {
+        Preconditions.checkState(segments != null, "the neighbor list has not been built yet: call update(batch)");
+        if (edgeIndex == null) {
+            edgeIndex = upload(total -> new long[2 * total], (segment, out, at, total) -> {
+                System.arraycopy(segment.i, 0, out, at, segment.size);
+                System.arraycopy(segment.j, 0, out, total + at, segment.size);
+            }, (out, total) -> manager.create(out, new Shape(2, total)));
+        }
         return edgeIndex;
     }
 
     /** Integer lattice translations [E,3] (batch dtype): the edge vector is r_j - r_i + shift . cell. */
     public NDArray shifts() {
+        Preconditions.checkState(segments != null, "the neighbor list has not been built yet: call update(batch)");
+        if (shifts == null) {
+            shifts = upload(total -> new double[3 * total],
+                    (segment, out, at, total) -> System.arraycopy(segment.shifts, 0, out, 3 * at, 3 * segment.size),
+                    (out, total) -> inBatchType(manager.create(out, new Shape(total, 3)), dataType));
+        }
         return shifts;
     }
 
@@ -179,7 +222,14 @@ public final class NeighborList implements AutoCloseable {
      * per build, so cells must not change between builds (no dynamics here changes them).
      */
     public NDArray translations() {
-        Preconditions.checkState(edgeIndex != null, "the neighbor list has not been built yet: call update(batch)");
+        Preconditions.checkState(segments != null, "the neighbor list has not been built yet: call update(batch)");
+        if (translations == null) {
+            translations = upload(total -> new double[3 * total], (segment, out, at, total) -> {
+                for (int k = 0; k < 3; k++) {
+                    System.arraycopy(segment.translations, k * segment.size, out, k * total + at, segment.size);
+                }
+            }, (out, total) -> inBatchType(manager.create(out, new Shape(3, total)), dataType));
+        }
         return translations;
     }
 
@@ -230,42 +280,51 @@ public final class NeighborList implements AutoCloseable {
                 segments[slot] = new Segment();
             }
         }
-        upload(batch);
+        dataType = batch.getDataType();
+        invalidate();
         builtForVersion = batch.structureVersion();
         builtSlotVersions = batch.slotVersions();
         rebuilds++;
     }
 
-    /** Replaces the device arrays by the concatenated segments. */
-    private void upload(Batch batch) {
+    /** Copies one segment's part of a device array into the host array {@code out} at edge {@code at}. */
+    @FunctionalInterface
+    private interface SegmentCopier<T> {
+        void copy(Segment segment, T out, int at, int total);
+    }
+
+    /**
+     * One device array from all segments, built on first use after a search: a step uploads only
+     * what its model reads (the edge index and either shifts or translations).
+     */
+    private <T> NDArray upload(java.util.function.IntFunction<T> allocate, SegmentCopier<T> copier,
+            java.util.function.BiFunction<T, Integer, NDArray> create) {
         int total = 0;
         for (Segment segment : segments) {
             total += segment.size;
         }
-        long[] ij = new long[2 * total];
-        double[] shiftValues = new double[3 * total];
-        double[] translationValues = new double[3 * total];
+        T out = allocate.apply(total);
         int at = 0;
         for (Segment segment : segments) {
-            int n = segment.size;
-            System.arraycopy(segment.i, 0, ij, at, n);
-            System.arraycopy(segment.j, 0, ij, total + at, n);
-            System.arraycopy(segment.shifts, 0, shiftValues, 3 * at, 3 * n);
-            for (int k = 0; k < 3; k++) {
-                System.arraycopy(segment.translations, k * n, translationValues, k * total + at, n);
+            copier.copy(segment, out, at, total);
+            at += segment.size;
+        }
+        NDArray array = create.apply(out, total);
+        // The list outlives the caller's step scope: its manager owns the array.
+        NDScope.unregister(array);
+        return array;
+    }
+
+    /** Drops the device arrays after a search; the getters upload them again on demand. */
+    private void invalidate() {
+        for (NDArray a : new NDArray[] {edgeIndex, shifts, translations}) {
+            if (a != null) {
+                a.close();
             }
-            at += n;
         }
-        if (edgeIndex != null) {
-            edgeIndex.close();
-            shifts.close();
-            translations.close();
-        }
-        edgeIndex = manager.create(ij, new Shape(2, total));
-        shifts = inBatchType(manager.create(shiftValues, new Shape(total, 3)), batch.getDataType());
-        translations = inBatchType(manager.create(translationValues, new Shape(3, total)), batch.getDataType());
-        // The list outlives the caller's step scope: its manager owns these arrays.
-        NDScope.unregister(edgeIndex, shifts, translations);
+        edgeIndex = null;
+        shifts = null;
+        translations = null;
     }
 
     /**

@@ -591,9 +591,11 @@ public final class FusedStage {
      * Inflight mode: builds the batch from the sampler, runs, writes every graduated sample to the
      * sinks once, and every {@code refillFrequency} steps replaces graduated (and quarantined)
      * samples in place with new ones from the sampler, which start at the entry status with fresh
-     * stage state and real forces (one forward pass after each refill).
+     * stage state and real forces (one forward pass over the new samples after each refill). The
+     * safety cap of {@code optMaxSteps} steps ends the run early, with a report of the samples left
+     * in the batch (see {@link #lastReport()}); samples still in the sampler stay there.
      *
-     * @return null once the sampler is exhausted and every sample graduated
+     * @return null once the sampler is exhausted and every sample graduated, or at the cap
      */
     public Batch run() {
         Preconditions.checkState(sampler != null, "run() without a batch needs a sampler: call setSampler first");
@@ -616,8 +618,14 @@ public final class FusedStage {
             long[] status = batch.status().toLongArray();
             writeGraduates(batch, vacantLike(status), status);
             long lastRefill = stepCount;
+            long started = stepCount;
             boolean fresh = true;
             while (true) {
+                if (maxSteps > 0 && stepCount - started >= maxSteps) {
+                    lastReport = report(batch, status, stepCount - started, true);
+                    logger.warn("FusedStage stopped at its safety cap of {} steps: {}", maxSteps, lastReport);
+                    return null;
+                }
                 if (fresh) { // the per-sample cap acts on a status just read
                     status = capLongRunners(batch, status);
                 }

@@ -146,6 +146,24 @@ class InflightRunTest extends WithLennardJones {
         }
     }
 
+    /** The safety cap ends an inflight run too: exactly that many steps, the unfinished samples named. */
+    @Test
+    void safetyCapEndsAnInflightRun() {
+        HostMemory sink = new HostMemory(100);
+        FusedStage fused = FusedStage.builder()
+                .addSubStage(0, FIRE.builder(lj.potential).optFmax(0.02).build())
+                .addSubStage(1, Langevin.builder(lj.potential).optTemperature(40).optNSteps(15).optSeed(11).build())
+                .addSink(sink).optMaxSteps(12).build();
+        fused.setSampler(SizeAwareSampler.builder(new InMemoryDataset(dataset(60))).optMaxBatchSize(4).build());
+        fused.run();
+        FusedStage.RunReport report = fused.lastReport();
+        assertTrue(report.capped());
+        assertEquals(12, report.steps());
+        assertEquals(12, fused.stepCount());
+        assertEquals(4, report.unfinished().size() + report.quarantined().size(), report.toString());
+        assertTrue(sink.size() < 60, "the run stopped early");
+    }
+
     @Test
     void oversizeSamplesAreReportedBeforeTheRun() {
         List<AtomicSystem> systems = new ArrayList<>(dataset(20));

@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Dataset;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.ExtxyzWriter;
 import org.fusedstage.data.InMemoryDataset;
@@ -20,8 +21,12 @@ import org.fusedstage.dynamics.Dynamics;
 import org.fusedstage.dynamics.FIRE;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.Langevin;
+import org.fusedstage.hooks.Hook;
+import org.fusedstage.hooks.HookContext;
+import org.fusedstage.hooks.HookStage;
 import org.fusedstage.model.TorchScriptPotential;
 import org.fusedstage.sampling.SizeAwareSampler;
+import org.fusedstage.sinks.DataSink;
 import org.fusedstage.sinks.HostMemory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -40,8 +45,8 @@ final class BenchCommand implements Callable<Integer> {
     boolean noAse;
 
     @Option(names = "--only", split = ",", paramLabel = "SECTION",
-            description = "Run only these sections: steps, forwards, job (default: all).")
-    List<String> only = List.of("steps", "forwards", "job");
+            description = "Run only these sections: steps, forwards, job, memory (default: all).")
+    List<String> only = List.of("steps", "forwards", "job", "memory");
 
     @Option(names = "--job-samples", description = "Samples in the whole job (default 64, 32 with --quick).")
     Integer jobSamples;
@@ -49,8 +54,8 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         for (String section : only) {
-            if (!List.of("steps", "forwards", "job").contains(section)) {
-                throw new IllegalArgumentException("unknown section '" + section + "': expected steps, forwards or job");
+            if (!List.of("steps", "forwards", "job", "memory").contains(section)) {
+                throw new IllegalArgumentException("unknown section '" + section + "': expected steps, forwards, job or memory");
             }
         }
         if (only.contains("steps")) {
@@ -67,7 +72,110 @@ final class BenchCommand implements Callable<Integer> {
                     + " LJ argon crystals of uneven difficulty, 16 samples at a time");
             wholeJob(samples);
         }
+        if (only.contains("memory")) {
+            long last = quick ? 10_000 : 100_000;
+            System.out.println();
+            System.out.println("## Memory: an inflight LJ run (8 slots of 32 atoms, FIRE then 200 Langevin steps, refills "
+                    + "from a generated dataset) for " + last + " steps");
+            memory(8, last);
+        }
         return 0;
+    }
+
+    /**
+     * Resident memory of this process during a long inflight run with refills: at a tenth of the
+     * run and at its end (10k and 100k steps by default), and the peak (VmHWM) above the resident
+     * size before the run, per atom in the batch.
+     */
+    private static void memory(int slots, long steps) throws Exception {
+        Dataset generated = new Dataset() {
+            @Override
+            public int size() {
+                return 1_000_000;
+            }
+
+            @Override
+            public String id(int index) {
+                return "m" + index;
+            }
+
+            @Override
+            public int atomCount(int index) {
+                return 32;
+            }
+
+            @Override
+            public AtomicSystem get(int index) {
+                double rattle = 0.05 + 0.3 * ((index * 37) % 17) / 16.0;
+                return Structures.rattle(Structures.fcc("Ar", 5.26, 2), rattle, index).toBuilder().optSampleId(id(index)).build();
+            }
+        };
+        long[] counted = new long[1];
+        DataSink counter = new DataSink() {
+            @Override
+            public void write(List<AtomicSystem> systems) {
+                counted[0] += systems.size();
+            }
+
+            @Override
+            public long size() {
+                return counted[0];
+            }
+        };
+        java.util.Map<Long, Double> rss = new java.util.TreeMap<>();
+        // 10k and 100k steps by default; --quick compares 5k with 10k (the JVM touches its committed
+        // heap during the first few thousand steps, which shows as RSS growth, not as a leak).
+        long[] marks = {steps >= 100_000 ? steps / 10 : steps / 2, steps};
+        Hook probe = new Hook() {
+            @Override
+            public HookStage stage() {
+                return HookStage.AFTER_STEP;
+            }
+
+            @Override
+            public void apply(HookContext context) {
+                if (context.step() == marks[0] || context.step() == marks[1]) {
+                    rss.put(context.step(), procStatusMiB("VmRSS:"));
+                }
+                if (Boolean.getBoolean("fusedstage.bench.trace") && context.step() % 1000 == 0) {
+                    Runtime r = Runtime.getRuntime();
+                    System.out.printf("step %d: RSS %.1f MiB, Java heap committed %.1f MiB%n", context.step(),
+                            procStatusMiB("VmRSS:"), r.totalMemory() / 1048576.0);
+                }
+            }
+        };
+        double before = procStatusMiB("VmRSS:");
+        try (TorchScriptPotential model = TorchScriptPotential.fromZoo("lennard-jones")) {
+            FusedStage fused = FusedStage.builder().addSubStage(0, FIRE.builder(model).optFmax(0.05).build())
+                    .addSubStage(1, Langevin.builder(model).optTemperature(80).optTimeStep(2.0).optNSteps(200).optSeed(3).build())
+                    .addSink(counter).addHook(probe).optMaxSteps(steps).build();
+            fused.setSampler(SizeAwareSampler.builder(generated).optMaxBatchSize(slots).build());
+            long start = System.nanoTime();
+            fused.run();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            System.out.printf("%d steps in %.0f s, %d samples finished%n", fused.stepCount(), seconds, counted[0]);
+        }
+        Double early = rss.get(marks[0]);
+        Double late = rss.get(marks[1]);
+        double peak = procStatusMiB("VmHWM:");
+        System.out.printf("RSS after %d steps: %.1f MiB; after %d steps: %.1f MiB (%+.1f %%)%n", marks[0], early, marks[1], late,
+                100 * (late - early) / early);
+        System.out.printf("peak RSS %.1f MiB, %.1f MiB above the RSS before the run (%.0f KiB per atom in the batch); "
+                + "Java heap committed %.0f MiB, most of that growth%n", peak, peak - before, (peak - before) * 1024 / (slots * 32),
+                Runtime.getRuntime().totalMemory() / 1048576.0);
+    }
+
+    private static double procStatusMiB(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(key)) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return Double.NaN;
     }
 
     private void stepTimes() throws Exception {

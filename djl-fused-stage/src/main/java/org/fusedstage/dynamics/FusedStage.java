@@ -273,6 +273,9 @@ public final class FusedStage {
         try (NDScope scope = new NDScope()) {
             long step = ++stepCount;
             fire(HookStage.BEFORE_STEP, batch, step, null);
+            if (occupiedHint == null && readsFlags(batch)) {
+                hintOccupied(batch.status().toLongArray());
+            }
             List<StageMask> masks = masks(batch);
             for (int i = 0; i < subStages.size(); i++) {
                 Dynamics d = subStages.get(i).dynamics();
@@ -312,6 +315,8 @@ public final class FusedStage {
             fire(HookStage.ON_CONVERGE, batch, step, graduated);
             graduated.attach(batch.getManager());
             NDScope.unregister(graduated);
+        } finally {
+            occupiedHint = null; // a hint holds for one step: migrations change the occupancy
         }
         return graduated;
     }
@@ -326,24 +331,32 @@ public final class FusedStage {
         try (NDScope scope = new NDScope()) {
             long step = ++stepCount;
             fire(HookStage.BEFORE_STEP, batch, step, null);
-            List<StageMask> masks = masks(batch);
-            for (int i = 0; i < subStages.size(); i++) {
-                subStages.get(i).dynamics().fireHooks(HookStage.BEFORE_STEP, batch, step, masks.get(i).systems());
+            // Stage masks only feed stage hooks: without any, the step builds none.
+            boolean stageHooks = subStages.stream().anyMatch(s -> s.dynamics().hasHooks());
+            List<StageMask> masks = stageHooks ? masks(batch) : List.of();
+            if (stageHooks) {
+                for (int i = 0; i < subStages.size(); i++) {
+                    subStages.get(i).dynamics().fireHooks(HookStage.BEFORE_STEP, batch, step, masks.get(i).systems());
+                }
             }
             fire(HookStage.BEFORE_COMPUTE, batch, step, null);
             NDArray before = batch.status().duplicate();
             potential.countForward();
             stepGraph.step(batch);
             fire(HookStage.AFTER_COMPUTE, batch, step, null);
-            for (int i = 0; i < subStages.size(); i++) {
-                SubStage s = subStages.get(i);
-                s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, step, null);
-                s.dynamics().fireHooks(HookStage.AFTER_STEP, batch, step, masks.get(i).systems());
+            if (stageHooks) {
+                for (int i = 0; i < subStages.size(); i++) {
+                    SubStage s = subStages.get(i);
+                    s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, step, null);
+                    s.dynamics().fireHooks(HookStage.AFTER_STEP, batch, step, masks.get(i).systems());
+                }
             }
             fire(HookStage.AFTER_STEP, batch, step, null);
-            for (SubStage s : subStages) {
-                NDArray left = before.eq(s.code()).logicalAnd(batch.status().eq(s.code()).logicalNot());
-                s.dynamics().fireHooks(HookStage.ON_CONVERGE, batch, step, left);
+            if (stageHooks) {
+                for (SubStage s : subStages) {
+                    NDArray left = before.eq(s.code()).logicalAnd(batch.status().eq(s.code()).logicalNot());
+                    s.dynamics().fireHooks(HookStage.ON_CONVERGE, batch, step, left);
+                }
             }
             graduated = batch.status().eq(exitStatus).logicalAnd(before.eq(exitStatus).logicalNot());
             fire(HookStage.ON_CONVERGE, batch, step, graduated);
@@ -388,14 +401,36 @@ public final class FusedStage {
             SubStage s = subStages.get(i);
             done.add(idle(i) ? masks.get(i).systems().zerosLike() : s.dynamics().finished(batch, masks.get(i), s.convergence()));
         }
+        boolean flags = readsFlags(batch);
+        boolean anyDone = false;
         for (int i = 0; i < subStages.size(); i++) {
+            if (flags && !done.get(i).any().getBoolean()) {
+                continue; // nobody leaves this stage: skip the masked no-op
+            }
+            anyDone = true;
             Dynamics.migrate(batch, done.get(i), subStages.get(i).target());
+        }
+        if (flags && !anyDone) {
+            return done; // nobody moved, so nobody enters a stage
         }
         for (SubStage s : subStages) {
             NDArray entering = batch.status().eq(s.code()).logicalAnd(before.eq(s.code()).logicalNot());
+            if (flags && !entering.any().getBoolean()) {
+                continue;
+            }
             s.dynamics().enter(batch, new StageMask(batch, entering), s.convergence());
         }
         return done;
+    }
+
+    /**
+     * Whether the eager step may read small flags back to skip masked no-op updates (stages that
+     * own no sample, migrations and entries that move nobody). On a CPU a read costs microseconds,
+     * far less than the dozens of ops it saves; on a GPU it would stall the queue, so there the
+     * step reads nothing and runs the masked updates.
+     */
+    private static boolean readsFlags(Batch batch) {
+        return !batch.getDevice().isGpu();
     }
 
     private void fire(HookStage stage, Batch batch, long step, NDArray mask) {

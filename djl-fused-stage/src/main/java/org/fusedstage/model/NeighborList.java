@@ -197,10 +197,11 @@ public final class NeighborList implements AutoCloseable {
     public NDArray edgeIndex() {
         Preconditions.checkState(segments != null, "the neighbor list has not been built yet: call update(batch)");
         if (edgeIndex == null) {
-            edgeIndex = upload(total -> new long[2 * total], (segment, out, at, total) -> {
-                System.arraycopy(segment.i, 0, out, at, segment.size);
-                System.arraycopy(segment.j, 0, out, total + at, segment.size);
-            }, (out, total) -> manager.create(out, new Shape(2, total)));
+            edgeIndex = upload(2, DataType.INT64, total -> new Shape(2, total), (buffer, segment, at, total) -> {
+                java.nio.LongBuffer longs = buffer.asLongBuffer();
+                longs.put(at, segment.i, 0, segment.size);
+                longs.put(total + at, segment.j, 0, segment.size);
+            });
         }
         return edgeIndex;
     }
@@ -209,9 +210,8 @@ public final class NeighborList implements AutoCloseable {
     public NDArray shifts() {
         Preconditions.checkState(segments != null, "the neighbor list has not been built yet: call update(batch)");
         if (shifts == null) {
-            shifts = upload(total -> new double[3 * total],
-                    (segment, out, at, total) -> System.arraycopy(segment.shifts, 0, out, 3 * at, 3 * segment.size),
-                    (out, total) -> inBatchType(manager.create(out, new Shape(total, 3)), dataType));
+            shifts = upload(3, dataType, total -> new Shape(total, 3),
+                    (buffer, segment, at, total) -> put(buffer, 3 * at, segment.shifts, 0, 3 * segment.size));
         }
         return shifts;
     }
@@ -224,13 +224,25 @@ public final class NeighborList implements AutoCloseable {
     public NDArray translations() {
         Preconditions.checkState(segments != null, "the neighbor list has not been built yet: call update(batch)");
         if (translations == null) {
-            translations = upload(total -> new double[3 * total], (segment, out, at, total) -> {
+            translations = upload(3, dataType, total -> new Shape(3, total), (buffer, segment, at, total) -> {
                 for (int k = 0; k < 3; k++) {
-                    System.arraycopy(segment.translations, k * segment.size, out, k * total + at, segment.size);
+                    put(buffer, k * total + at, segment.translations, k * segment.size, segment.size);
                 }
-            }, (out, total) -> inBatchType(manager.create(out, new Shape(3, total)), dataType));
+            });
         }
         return translations;
+    }
+
+    /** Writes {@code length} values of {@code source} from {@code offset} at element {@code index} of a float64 or float32 buffer. */
+    private void put(java.nio.ByteBuffer buffer, int index, double[] source, int offset, int length) {
+        if (dataType == DataType.FLOAT64) {
+            buffer.asDoubleBuffer().put(index, source, offset, length);
+        } else {
+            java.nio.FloatBuffer floats = buffer.asFloatBuffer();
+            for (int k = 0; k < length; k++) {
+                floats.put(index + k, (float) source[offset + k]);
+            }
+        }
     }
 
     /** Number of edges per system at the last build (with skin), [B]. */
@@ -287,29 +299,31 @@ public final class NeighborList implements AutoCloseable {
         rebuilds++;
     }
 
-    /** Copies one segment's part of a device array into the host array {@code out} at edge {@code at}. */
+    /** Writes one segment's part of a device array into {@code buffer}, its edges starting at edge {@code at}. */
     @FunctionalInterface
-    private interface SegmentCopier<T> {
-        void copy(Segment segment, T out, int at, int total);
+    private interface SegmentWriter {
+        void write(java.nio.ByteBuffer buffer, Segment segment, int at, int total);
     }
 
     /**
-     * One device array from all segments, built on first use after a search: a step uploads only
-     * what its model reads (the edge index and either shifts or translations).
+     * One device array from all segments, built on first use after a search (a step uploads only
+     * what its model reads). The segments are written straight into a direct buffer that the
+     * array then wraps: one pass over the data instead of building, copying and converting arrays.
      */
-    private <T> NDArray upload(java.util.function.IntFunction<T> allocate, SegmentCopier<T> copier,
-            java.util.function.BiFunction<T, Integer, NDArray> create) {
+    private NDArray upload(int valuesPerEdge, DataType type, java.util.function.IntFunction<Shape> shape, SegmentWriter writer) {
         int total = 0;
         for (Segment segment : segments) {
             total += segment.size;
         }
-        T out = allocate.apply(total);
+        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(Math.max(1, valuesPerEdge * total * type.getNumOfBytes()))
+                .order(java.nio.ByteOrder.nativeOrder());
         int at = 0;
         for (Segment segment : segments) {
-            copier.copy(segment, out, at, total);
+            writer.write(buffer, segment, at, total);
             at += segment.size;
         }
-        NDArray array = create.apply(out, total);
+        buffer.limit(valuesPerEdge * total * type.getNumOfBytes());
+        NDArray array = manager.create(buffer, shape.apply(total), type);
         // The list outlives the caller's step scope: its manager owns the array.
         NDScope.unregister(array);
         return array;
@@ -325,19 +339,6 @@ public final class NeighborList implements AutoCloseable {
         edgeIndex = null;
         shifts = null;
         translations = null;
-    }
-
-    /**
-     * The array in the batch's dtype. An array created from host data must stay open while in use:
-     * a same-dtype {@code toType} may alias its memory, which DJL frees with the original.
-     */
-    private static NDArray inBatchType(NDArray created, DataType dtype) {
-        if (created.getDataType() == dtype) {
-            return created;
-        }
-        NDArray converted = created.toType(dtype, true);
-        created.close();
-        return converted;
     }
 
     /** The edges of one system on the host: rows i, j, integer shifts [n*3], translations [3*n] (component-major). */

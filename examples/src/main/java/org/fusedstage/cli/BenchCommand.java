@@ -335,12 +335,13 @@ final class BenchCommand implements Callable<Integer> {
         java.util.Arrays.sort(relax);
         System.out.printf("FIRE steps per sample: min %d, median %d, max %d (then %d MD steps each)%n%n", relax[0],
                 relax[relax.length / 2], relax[relax.length - 1], mdSteps);
-        System.out.println("| way | wall s | sample-steps/s | speed-up vs stage-after-stage |");
-        System.out.println("|---|---|---|---|");
+        System.out.println("| way | wall s | batch steps | ms per batch step | sample-steps/s | speed-up vs stage-after-stage |");
+        System.out.println("|---|---|---|---|---|---|");
         double sequential = best[3].seconds();
         for (int w = 0; w < ways.length; w++) {
-            System.out.printf("| %s | %.2f | %.0f | %.2fx |%n", ways[w][0], best[w].seconds(),
-                    best[w].sampleSteps() / best[w].seconds(), sequential / best[w].seconds());
+            System.out.printf("| %s | %.2f | %d | %.2f | %.0f | %.2fx |%n", ways[w][0], best[w].seconds(), best[w].batchSteps(),
+                    1e3 * best[w].seconds() / best[w].batchSteps(), best[w].sampleSteps() / best[w].seconds(),
+                    sequential / best[w].seconds());
         }
         System.out.printf("compile_step vs eager, inflight: %.2fx%n", best[0].seconds() / best[1].seconds());
         double ours = (double) atoms / structures.size() * best[0].sampleSteps() / best[0].seconds();
@@ -361,7 +362,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** One timed way of running the job: wall seconds, sample-steps done, FIRE steps per sample. */
-    private record JobResult(double seconds, long sampleSteps, long[] relaxSteps) {}
+    private record JobResult(double seconds, long sampleSteps, long[] relaxSteps, long batchSteps) {}
 
     private static JobResult job(List<AtomicSystem> structures, String way, boolean compile, long mdSteps) throws Exception {
         try (TorchScriptPotential model = TorchScriptPotential.fromZoo("lennard-jones"); NDManager manager = NDManager.newBaseManager()) {
@@ -369,6 +370,7 @@ final class BenchCommand implements Callable<Integer> {
                     Langevin.builder(model).optTemperature(80).optTimeStep(2.0).optNSteps(mdSteps).optSeed(seed).build());
             long start = System.nanoTime();
             long sampleSteps = 0;
+            long batchSteps = 0; // steps of whole batches (each one forward pass), summed over workers
             List<Long> relax = new ArrayList<>();
             switch (way) {
                 case "inflight" -> {
@@ -376,6 +378,7 @@ final class BenchCommand implements Callable<Integer> {
                     FusedStage fused = build(chain.apply(1), compile, sink);
                     fused.setSampler(SizeAwareSampler.builder(new InMemoryDataset(structures)).optMaxBatchSize(16).build());
                     fused.run();
+                    batchSteps = fused.stepCount();
                     for (AtomicSystem s : sink.read()) {
                         relax.add((Long) s.info().get("steps_stage0"));
                         sampleSteps += (Long) s.info().get("steps_stage0") + (Long) s.info().get("steps_stage1");
@@ -385,6 +388,7 @@ final class BenchCommand implements Callable<Integer> {
                     // One FusedStage per core over half the samples each, sharing the model.
                     HostMemory[] sinks = {new HostMemory(structures.size()), new HostMemory(structures.size())};
                     List<Thread> workers = new ArrayList<>();
+                    List<FusedStage> perWorker = new ArrayList<>();
                     Throwable[] failure = new Throwable[1];
                     for (int w = 0; w < 2; w++) {
                         List<AtomicSystem> half = new ArrayList<>();
@@ -393,6 +397,7 @@ final class BenchCommand implements Callable<Integer> {
                         }
                         FusedStage fused = build(chain.apply(1), compile, sinks[w]);
                         fused.setSampler(SizeAwareSampler.builder(new InMemoryDataset(half)).optMaxBatchSize(8).build());
+                        perWorker.add(fused);
                         Thread t = new Thread(() -> {
                             try {
                                 fused.run();
@@ -405,6 +410,9 @@ final class BenchCommand implements Callable<Integer> {
                     }
                     for (Thread t : workers) {
                         t.join();
+                    }
+                    for (FusedStage f : perWorker) {
+                        batchSteps += f.stepCount();
                     }
                     if (failure[0] != null) {
                         throw new IllegalStateException("a bench worker failed", failure[0]);
@@ -421,6 +429,7 @@ final class BenchCommand implements Callable<Integer> {
                         FusedStage fused = build(chain.apply(1), false, null);
                         try (Batch batch = Batch.of(structures.subList(first, Math.min(structures.size(), first + 16)), manager)) {
                             fused.run(batch);
+                            batchSteps += fused.stepCount();
                             sampleSteps += sum(batch, "stage0.steps") + sum(batch, "stage1.steps");
                         }
                     }
@@ -435,12 +444,13 @@ final class BenchCommand implements Callable<Integer> {
                             batch.set(Batch.STATUS, batch.status().zerosLike());
                             stages.get(1).run(batch, 100_000);
                             sampleSteps += sum(batch, stages.get(1).stateName("steps"));
+                            batchSteps += stages.get(0).stepCount() + stages.get(1).stepCount();
                         }
                     }
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            return new JobResult(seconds, sampleSteps, relax.stream().mapToLong(Long::longValue).toArray());
+            return new JobResult(seconds, sampleSteps, relax.stream().mapToLong(Long::longValue).toArray(), batchSteps);
         }
     }
 

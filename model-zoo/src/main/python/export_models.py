@@ -133,6 +133,7 @@ def main() -> None:
             "units": "energy=eV,length=Angstrom,forces=eV/Angstrom,stress=eV/Angstrom^3",
             "outputs": "energy,forces,stress",
             "parameters": "D=%g eV, alpha=%g 1/A, r0=%g A, shifted to zero at the cutoff" % (depth, alpha, r0),
+            "interface": "native-half-list",
             "citation": "L. A. Girifalco and V. G. Weizer, Phys. Rev. 114, 687 (1959)",
         })
         models.append(model_id)

@@ -84,3 +84,59 @@ def cosine_taper(r: torch.Tensor, inner: float, outer: float) -> torch.Tensor:
     stay continuous at the cutoff, so MD conserves energy."""
     x = ((r - inner) / (outer - inner)).clamp(0.0, 1.0)
     return 0.5 * (1.0 + torch.cos(x * 3.141592653589793))
+
+
+class HalfListPairPotential(torch.nn.Module):
+    """Forward of a pair potential over a half neighbor list (interface ``native-half-list``).
+
+    Inputs as the native convention, but every pair appears once and the last input is each edge's
+    cartesian translation [3,E] in A. Subclasses give ``pair_terms(r2, inside)``: the pair energy
+    (eV, zero where ``inside`` is 0) and the coefficient c with dE_pair/dd = c d (c = (dE/dr) / r).
+    Works on separate x, y, z rows: one-dimensional index_select and scatter_add are several times
+    faster on a CPU than their [E,3] forms, and sums over components become plain additions.
+    """
+
+    def __init__(self, cutoff: float):
+        super().__init__()
+        self.cutoff = cutoff
+
+    def pair_terms(self, r2: torch.Tensor, inside: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError("pair_terms")
+
+    def forward(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor,
+                cell: torch.Tensor, pbc: torch.Tensor, edge_index: torch.Tensor,
+                translation: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        n_atoms = positions.shape[0]
+        n_systems = cell.shape[0]
+        i = edge_index[0]
+        j = edge_index[1]
+        columns = positions.t().contiguous()
+        shift = translation.contiguous()
+        dx = columns[0].index_select(0, j) - columns[0].index_select(0, i) + shift[0]
+        dy = columns[1].index_select(0, j) - columns[1].index_select(0, i) + shift[1]
+        dz = columns[2].index_select(0, j) - columns[2].index_select(0, i) + shift[2]
+        r2 = dx * dx + dy * dy + dz * dz
+        # A 0/1 mask rather than torch.where (several times slower on a CPU). Pairs beyond the
+        # cutoff (kept by the skin) are at least rc apart, so their terms stay finite.
+        inside = (r2 < self.cutoff * self.cutoff).to(r2.dtype)
+        pair_energy, coefficient = self.pair_terms(r2, inside)
+        gx = dx * coefficient
+        gy = dy * coefficient
+        gz = dz * coefficient
+        system_of_edge = batch.index_select(0, i)
+        energy = torch.zeros(n_systems, dtype=r2.dtype, device=r2.device).scatter_add_(0, system_of_edge, pair_energy)
+        # F_i = +g (the edge vector points from i to j), F_j = -g.
+        components = []
+        for g in [gx, gy, gz]:
+            f = torch.zeros(n_atoms, dtype=r2.dtype, device=r2.device).scatter_add_(0, i, g)
+            components.append(f.scatter_add_(0, j, -g))
+        forces = torch.stack(components, 1)
+        # Virial W = sum over pairs d (x) g (symmetric for a pair potential): six rows.
+        virial = torch.zeros(n_systems * 9, dtype=r2.dtype, device=r2.device)
+        row = system_of_edge * 9
+        for a, b, value in [(0, 0, dx * gx), (1, 1, dy * gy), (2, 2, dz * gz), (0, 1, dx * gy), (0, 2, dx * gz),
+                            (1, 2, dy * gz)]:
+            virial.scatter_add_(0, row + (3 * a + b), value)
+        virial = virial.reshape(n_systems, 3, 3)
+        virial = virial + virial.transpose(1, 2) - torch.diag_embed(torch.diagonal(virial, dim1=1, dim2=2))
+        return energy, forces, stress_from_virial(virial, cell, pbc)

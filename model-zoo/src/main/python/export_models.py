@@ -118,6 +118,7 @@ def main() -> None:
             "parameters": "n=%d, m=%d, eps=%g eV, c=%g, a=%g A; sums cut at 2.5 a with a 0.5 A cosine taper"
                           % (n, m, eps, c, a),
             "reference_lattice_constant": repr(a),
+            "interface": "native-half-list",
             "citation": "A. P. Sutton and J. Chen, Phil. Mag. Lett. 61, 139 (1990)",
         })
         models.append(model_id)

@@ -90,8 +90,10 @@ class HalfListPairPotential(torch.nn.Module):
     """Forward of a pair potential over a half neighbor list (interface ``native-half-list``).
 
     Inputs as the native convention, but every pair appears once and the last input is each edge's
-    cartesian translation [3,E] in A. Subclasses give ``pair_terms(r2, inside)``: the pair energy
-    (eV, zero where ``inside`` is 0) and the coefficient c with dE_pair/dd = c d (c = (dE/dr) / r).
+    cartesian translation [3,E] in A. Pair potentials give ``pair_terms(r2, inside)``: the pair
+    energy (eV, zero where ``inside`` is 0) and the coefficient c with dE_pair/dd = c d
+    (c = (dE/dr) / r). Many-body potentials whose forces are still central pair forces (EAM,
+    Finnis-Sinclair) override ``edge_terms`` instead: energy per system and c per edge.
     Works on separate x, y, z rows: one-dimensional index_select and scatter_add are several times
     faster on a CPU than their [E,3] forms, and sums over components become plain additions.
     """
@@ -102,6 +104,13 @@ class HalfListPairPotential(torch.nn.Module):
 
     def pair_terms(self, r2: torch.Tensor, inside: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError("pair_terms")
+
+    def edge_terms(self, r2: torch.Tensor, inside: torch.Tensor, i: torch.Tensor, j: torch.Tensor,
+                   system_of_edge: torch.Tensor, batch: torch.Tensor, n_atoms: int,
+                   n_systems: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        pair_energy, coefficient = self.pair_terms(r2, inside)
+        energy = torch.zeros(n_systems, dtype=r2.dtype, device=r2.device).scatter_add_(0, system_of_edge, pair_energy)
+        return energy, coefficient
 
     def forward(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor,
                 cell: torch.Tensor, pbc: torch.Tensor, edge_index: torch.Tensor,
@@ -119,12 +128,11 @@ class HalfListPairPotential(torch.nn.Module):
         # A 0/1 mask rather than torch.where (several times slower on a CPU). Pairs beyond the
         # cutoff (kept by the skin) are at least rc apart, so their terms stay finite.
         inside = (r2 < self.cutoff * self.cutoff).to(r2.dtype)
-        pair_energy, coefficient = self.pair_terms(r2, inside)
+        system_of_edge = batch.index_select(0, i)
+        energy, coefficient = self.edge_terms(r2, inside, i, j, system_of_edge, batch, n_atoms, n_systems)
         gx = dx * coefficient
         gy = dy * coefficient
         gz = dz * coefficient
-        system_of_edge = batch.index_select(0, i)
-        energy = torch.zeros(n_systems, dtype=r2.dtype, device=r2.device).scatter_add_(0, system_of_edge, pair_energy)
         # F_i = +g (the edge vector points from i to j), F_j = -g.
         components = []
         for g in [gx, gy, gz]:

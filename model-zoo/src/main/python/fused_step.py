@@ -91,9 +91,11 @@ class FusedStep(torch.nn.Module):
         system_masks = [status == int(codes[s]) for s in range(n_stages)]
         atom_masks = [m[batch] for m in system_masks]
         vector_masks = [m.unsqueeze(1).expand(x.shape[0], 3) for m in atom_masks]
-        # Stages that own no sample skip their updates (one flag read each: a sync on a GPU, a few
-        # microseconds on a CPU, far less than the dozens of masked ops they would run for nothing).
-        occupied = [bool(m.any()) for m in system_masks]
+        # On a CPU, stages that own no sample skip their updates (one flag read each, a few
+        # microseconds, far less than the dozens of masked ops they would run for nothing). On a
+        # GPU a read would stall the queue, so every stage runs its masked updates there.
+        reads_flags = not status.is_cuda
+        occupied = [bool(m.any()) if reads_flags else True for m in system_masks]
 
         # 2. Masked pre-updates, in chain order.
         for s in range(n_stages):
@@ -183,7 +185,7 @@ class FusedStep(torch.nn.Module):
             code = int(codes[s])
             kind = int(kinds[s])
             entering = (status == code) & (before != code)
-            if not bool(entering.any()):
+            if reads_flags and not bool(entering.any()):
                 continue
             prefix = "stage" + str(code) + "."
             state[prefix + "steps"] = torch.where(entering, torch.zeros_like(state[prefix + "steps"]), state[prefix + "steps"])

@@ -125,7 +125,7 @@ public final class NeighborList implements AutoCloseable {
                 || referencePositions.length != 3 * batch.numAtoms();
         boolean scheduled = rebuildEvery > 0 && updatesSinceBuild >= rebuildEvery;
         if (layoutChanged || scheduled) {
-            search(batch, allSlots(batch), batch.positions().toType(DataType.FLOAT64, false).toDoubleArray());
+            search(batch, allSlots(batch), hostDoubles(batch.positions()));
             updatesSinceBuild = 0;
             return;
         }
@@ -136,7 +136,7 @@ public final class NeighborList implements AutoCloseable {
         // the skin minus the margin since their search are searched again; the others keep theirs.
         // Slots more than 70 % of the way there join such a search, so that searches (and the
         // uploads of the list that follow them) come in fewer, larger groups.
-        double[] positions = batch.positions().toType(DataType.FLOAT64, false).toDoubleArray();
+        double[] positions = hostDoubles(batch.positions());
         long[] versions = batch.slotVersions();
         int[][] members = batch.memberRows();
         boolean[] refilled = new boolean[members.length];
@@ -187,6 +187,16 @@ public final class NeighborList implements AutoCloseable {
             }
         }
         return largest;
+    }
+
+    /** The array's values as float64 on the host; a float32 array's converted copy is freed at once. */
+    private static double[] hostDoubles(NDArray array) {
+        if (array.getDataType() == DataType.FLOAT64) {
+            return array.toDoubleArray();
+        }
+        try (NDArray converted = array.toType(DataType.FLOAT64, false)) {
+            return converted.toDoubleArray();
+        }
     }
 
     private static int[] allSlots(Batch batch) {
@@ -271,7 +281,7 @@ public final class NeighborList implements AutoCloseable {
      */
     private void search(Batch batch, int[] slots, double[] positions) {
         int[][] members = batch.memberRows();
-        double[] cells = batch.cell().toType(DataType.FLOAT64, false).toDoubleArray();
+        double[] cells = hostDoubles(batch.cell());
         boolean[] pbc = batch.pbc().toBooleanArray();
         if (segments == null || segments.length != members.length || referencePositions.length != positions.length) {
             segments = new Segment[members.length];

@@ -162,7 +162,7 @@ final class BenchCommand implements Callable<Integer> {
 
             @Override
             public void apply(HookContext context) {
-                if (context.step() == marks[0] || context.step() == marks[1]) {
+                if (context.step() % 500 == 0 || context.step() == marks[0] || context.step() == marks[1]) {
                     rss.put(context.step(), procStatusMiB("VmRSS:"));
                 }
                 if (Boolean.getBoolean("fusedstage.bench.trace") && context.step() % 1000 == 0) {
@@ -189,6 +189,12 @@ final class BenchCommand implements Callable<Integer> {
         double peak = procStatusMiB("VmHWM:");
         System.out.printf("RSS after %d steps: %.1f MiB; after %d steps: %.1f MiB (%+.1f %%)%n", marks[0], early, marks[1], late,
                 100 * (late - early) / early);
+        // Single readings swing by a few % as malloc arenas grow and trim; compare windows too.
+        long window = marks[0];
+        double firstMax = rss.entrySet().stream().filter(e -> e.getKey() <= window).mapToDouble(java.util.Map.Entry::getValue).max().orElse(Double.NaN);
+        double lastMax = rss.entrySet().stream().filter(e -> e.getKey() > marks[1] - window).mapToDouble(java.util.Map.Entry::getValue).max().orElse(Double.NaN);
+        System.out.printf("largest RSS (sampled every 500 steps) in the first %d steps: %.1f MiB; in the last %d: %.1f MiB (%+.1f %%)%n",
+                window, firstMax, window, lastMax, 100 * (lastMax - firstMax) / firstMax);
         System.out.printf("peak RSS %.1f MiB, %.1f MiB above the RSS with the model loaded (%.0f KiB per atom in the batch; "
                 + "the Java heap, %.0f MiB, was resident before)%n", peak, peak - before, (peak - before) * 1024 / (slots * 32),
                 Runtime.getRuntime().totalMemory() / 1048576.0);

@@ -133,18 +133,18 @@ class HalfListPairPotential(torch.nn.Module):
         gx = dx * coefficient
         gy = dy * coefficient
         gz = dz * coefficient
-        # F_i = +g (the edge vector points from i to j), F_j = -g.
+        # F_i = +g (the edge vector points from i to j), F_j = -g: the two sums are taken apart and
+        # subtracted per atom, which spares negating g over every edge.
         components = []
         for g in [gx, gy, gz]:
-            f = torch.zeros(n_atoms, dtype=r2.dtype, device=r2.device).scatter_add_(0, i, g)
-            components.append(f.scatter_add_(0, j, -g))
+            on_i = torch.zeros(n_atoms, dtype=r2.dtype, device=r2.device).scatter_add_(0, i, g)
+            on_j = torch.zeros(n_atoms, dtype=r2.dtype, device=r2.device).scatter_add_(0, j, g)
+            components.append(on_i - on_j)
         forces = torch.stack(components, 1)
-        # Virial W = sum over pairs d (x) g (symmetric for a pair potential): six rows.
-        virial = torch.zeros(n_systems * 9, dtype=r2.dtype, device=r2.device)
-        row = system_of_edge * 9
-        for a, b, value in [(0, 0, dx * gx), (1, 1, dy * gy), (2, 2, dz * gz), (0, 1, dx * gy), (0, 2, dx * gz),
-                            (1, 2, dy * gz)]:
-            virial.scatter_add_(0, row + (3 * a + b), value)
-        virial = virial.reshape(n_systems, 3, 3)
-        virial = virial + virial.transpose(1, 2) - torch.diag_embed(torch.diagonal(virial, dim1=1, dim2=2))
+        # Virial W = sum over pairs d (x) g, symmetric for central forces: six sums per system,
+        # each scattered by the edge's system directly (no per-component index arithmetic).
+        parts = [torch.zeros(n_systems, dtype=r2.dtype, device=r2.device).scatter_add_(0, system_of_edge, value)
+                 for value in [dx * gx, dx * gy, dx * gz, dy * gy, dy * gz, dz * gz]]
+        virial = torch.stack([parts[0], parts[1], parts[2], parts[1], parts[3], parts[4], parts[2], parts[4], parts[5]],
+                             1).reshape(n_systems, 3, 3)
         return energy, forces, stress_from_virial(virial, cell, pbc)

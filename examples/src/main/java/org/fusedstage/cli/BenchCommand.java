@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
  * {@code fused-stage bench}: prints tables of figures measured in one run (ratios and
  * throughputs; the machine may be shared, so compare within a run).
  */
-@Command(name = "bench", description = "Benchmarks: forward vs orchestration, forwards per step, whole jobs three ways, ASE.")
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks: forward vs orchestration, forwards per step, whole jobs three ways, ASE.")
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick", description = "Smaller sizes (a minute or two).")

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code fused-stage export-step}: wraps a potential into a compiled step graph (needs python3 with torch <= 2.7.1). */
-@Command(name = "export-step", description = "Export the compile_step graph of a zoo model or a TorchScript potential file.")
+@Command(name = "export-step", mixinStandardHelpOptions = true, description = "Export the compile_step graph of a zoo model or a TorchScript potential file.")
 final class ExportStepCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "Zoo model name or path of a TorchScript potential.")

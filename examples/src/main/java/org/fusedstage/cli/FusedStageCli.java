@@ -73,7 +73,7 @@ public final class FusedStageCli implements Callable<Integer> {
     }
 
     /** {@code fused-stage models}: the zoo with its metadata. */
-    @Command(name = "models", description = "List the models of the zoo.")
+    @Command(name = "models", mixinStandardHelpOptions = true, description = "List the models of the zoo.")
     static final class ModelsCommand implements Callable<Integer> {
         @Override
         public Integer call() {

@@ -31,7 +31,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code fused-stage run}: the main job. */
-@Command(name = "run", description = "Run a chain of stages over a dataset with inflight batching (default: a built-in demo).")
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Run a chain of stages over a dataset with inflight batching (default: a built-in demo).")
 final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--model", defaultValue = "lennard-jones", description = "Zoo model name or TorchScript file (default: ${DEFAULT-VALUE}).")

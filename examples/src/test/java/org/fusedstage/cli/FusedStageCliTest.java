@@ -73,6 +73,26 @@ class FusedStageCliTest {
         assertTrue(((String) verbose[1]).lines().count() > 3, "--verbose adds the stack trace");
     }
 
+    /** Every command answers --help with its options and exits 0, without running anything. */
+    @Test
+    void everyCommandPrintsItsHelp() {
+        for (String[] command : new String[][] {{"run", "--max-atoms="}, {"bench", "--only="}, {"models", "--help"},
+            {"export-step", "--model="}}) {
+            PrintStream out = System.out;
+            ByteArrayOutputStream captured = new ByteArrayOutputStream();
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            int code;
+            try {
+                code = FusedStageCli.execute(command[0], "--help");
+            } finally {
+                System.setOut(out);
+            }
+            String help = captured.toString(StandardCharsets.UTF_8);
+            assertEquals(0, code, command[0] + " --help");
+            assertTrue(help.startsWith("Usage: fused-stage " + command[0]) && help.contains(command[1]), help);
+        }
+    }
+
     @Test
     void runOnAnAseFileWritesResultsThatAseReads() throws Exception {
         Path input = dir.resolve("ase.extxyz");

@@ -226,11 +226,6 @@ public abstract class Dynamics {
         batch.set(Batch.STATUS, NDArrays.where(done, targets, batch.status()));
     }
 
-    /** Whether any hook is registered on this dynamics. */
-    boolean hasHooks() {
-        return !hooks.isEmpty();
-    }
-
     /** Runs this dynamics' hooks registered for {@code stage} if the step matches their frequency. */
     public void fireHooks(HookStage stage, Batch batch, long step, NDArray mask) {
         for (Hook hook : hooks) {

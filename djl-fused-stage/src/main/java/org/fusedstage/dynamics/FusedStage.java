@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
@@ -57,6 +56,7 @@ public final class FusedStage {
     private final ImmutableList<Hook> hooks;
     private final ImmutableList<DataSink> sinks;
     private final long maxSteps;
+    private final boolean hasStageHooks; // any sub-stage hook: the compiled step builds stage masks only then
     private long stepCount;
     private RunReport lastReport;
     private org.fusedstage.compile.StepGraph stepGraph;
@@ -139,6 +139,7 @@ public final class FusedStage {
         this.hooks = ImmutableList.copyOf(b.hooks);
         this.sinks = ImmutableList.copyOf(b.sinks);
         this.maxSteps = b.maxSteps;
+        this.hasStageHooks = subStages.stream().anyMatch(st -> !st.dynamics().hooks().isEmpty());
         if (compileStep) {
             for (SubStage st : subStages) {
                 for (Hook h : st.dynamics().hooks()) {
@@ -332,9 +333,8 @@ public final class FusedStage {
             long step = ++stepCount;
             fire(HookStage.BEFORE_STEP, batch, step, null);
             // Stage masks only feed stage hooks: without any, the step builds none.
-            boolean stageHooks = subStages.stream().anyMatch(s -> s.dynamics().hasHooks());
-            List<StageMask> masks = stageHooks ? masks(batch) : List.of();
-            if (stageHooks) {
+            List<StageMask> masks = hasStageHooks ? masks(batch) : List.of();
+            if (hasStageHooks) {
                 for (int i = 0; i < subStages.size(); i++) {
                     subStages.get(i).dynamics().fireHooks(HookStage.BEFORE_STEP, batch, step, masks.get(i).systems());
                 }
@@ -344,7 +344,7 @@ public final class FusedStage {
             potential.countForward();
             stepGraph.step(batch);
             fire(HookStage.AFTER_COMPUTE, batch, step, null);
-            if (stageHooks) {
+            if (hasStageHooks) {
                 for (int i = 0; i < subStages.size(); i++) {
                     SubStage s = subStages.get(i);
                     s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, step, null);
@@ -352,7 +352,7 @@ public final class FusedStage {
                 }
             }
             fire(HookStage.AFTER_STEP, batch, step, null);
-            if (stageHooks) {
+            if (hasStageHooks) {
                 for (SubStage s : subStages) {
                     NDArray left = before.eq(s.code()).logicalAnd(batch.status().eq(s.code()).logicalNot());
                     s.dynamics().fireHooks(HookStage.ON_CONVERGE, batch, step, left);
@@ -869,9 +869,7 @@ public final class FusedStage {
                 Batch small = Batch.builder(new ArrayList<>(samples.values())).optDataType(batch.getDataType())
                         .optDevice(batch.getDevice()).build(local)) {
             potential.compute(small);
-            int n = batch.numAtoms();
-            long[] rowInSmall = new long[n];
-            boolean[] isNewAtom = new boolean[n];
+            long[] rowInSmall = new long[batch.numAtoms()];
             long[] slotInSmall = new long[batch.numSystems()];
             boolean[] isNewSlot = new boolean[batch.numSystems()];
             int next = 0;
@@ -881,18 +879,14 @@ public final class FusedStage {
                 isNewSlot[slot] = true;
                 for (int row : batch.atomRows(slot)) {
                     rowInSmall[row] = next++;
-                    isNewAtom[row] = true;
                 }
             }
-            NDArray atomMask = m.create(isNewAtom).reshape(n, 1).broadcast(new Shape(n, 3));
-            NDArray forces = NDArrays.where(atomMask, small.forces().get(m.create(rowInSmall)), batch.forces());
+            StageMask newcomers = new StageMask(batch, m.create(isNewSlot));
             NDArray slotIndex = m.create(slotInSmall);
-            NDArray slotMask = m.create(isNewSlot);
-            NDArray energy = NDArrays.where(slotMask, small.energy().get(slotIndex), batch.energy());
-            batch.set(Batch.FORCES, forces);
-            batch.set(Batch.ENERGY, energy);
+            batch.set(Batch.FORCES, newcomers.select(small.forces().get(m.create(rowInSmall)), batch.forces()));
+            batch.set(Batch.ENERGY, newcomers.select(small.energy().get(slotIndex), batch.energy()));
             if (small.has(Batch.STRESS) && batch.has(Batch.STRESS)) {
-                NDArray stressMask = slotMask.reshape(-1, 1, 1).broadcast(batch.stress().getShape());
+                NDArray stressMask = newcomers.systems().reshape(-1, 1, 1).broadcast(batch.stress().getShape());
                 batch.set(Batch.STRESS, NDArrays.where(stressMask, small.stress().get(slotIndex), batch.stress()));
             }
         }

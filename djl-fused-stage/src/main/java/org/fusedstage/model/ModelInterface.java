@@ -15,7 +15,8 @@ public enum ModelInterface {
      * with itself) appears once, and the last input is each edge's cartesian translation
      * {@code [3,E]} in A (component-major: row k holds component k), so that the edge vector is
      * {@code r_j - r_i + translation[:, e]}. Half the edges and no per-edge cell arithmetic: the
-     * fast form for pair potentials (the zoo's {@code lennard-jones}).
+     * fast form for pair potentials and EAM (the zoo's {@code lennard-jones}, {@code morse-*} and
+     * {@code sutton-chen-*}).
      */
     NATIVE_HALF_LIST("native-half-list forward(positions [N,3], atomic_numbers [N], batch [N], cell [B,3,3], "
             + "pbc [B,3], edge_index [2,E] each pair once, translation [3,E] in A) -> (energy [B], forces [N,3]"

@@ -121,10 +121,8 @@ public final class NeighborList implements AutoCloseable {
      */
     public void update(Batch batch, double margin) {
         updatesSinceBuild++;
-        boolean layoutChanged = segments == null || segments.length != batch.numSystems()
-                || referencePositions.length != 3 * batch.numAtoms();
         boolean scheduled = rebuildEvery > 0 && updatesSinceBuild >= rebuildEvery;
-        if (layoutChanged || scheduled) {
+        if (layoutChanged(batch) || scheduled) {
             search(batch, allSlots(batch), hostDoubles(batch.positions()));
             updatesSinceBuild = 0;
             return;
@@ -169,6 +167,11 @@ public final class NeighborList implements AutoCloseable {
         previousPositions = positions;
         previousVersions = versions;
         builtForVersion = batch.structureVersion();
+    }
+
+    /** Whether the host copy does not fit the batch's slots and rows (before the first build too). */
+    private boolean layoutChanged(Batch batch) {
+        return segments == null || segments.length != batch.numSystems() || referencePositions.length != 3 * batch.numAtoms();
     }
 
     /** The largest squared displacement of the atoms at {@code rows} between two position arrays (NaN if any is NaN). */
@@ -276,14 +279,15 @@ public final class NeighborList implements AutoCloseable {
 
     /**
      * Searches the given slots again on the host (positions {@code positions}, [N*3]), resets their
-     * reference positions and uploads the whole list. A plain loop over atom pairs and lattice
-     * translations costs far less than the dozens of small device ops of a dense search.
+     * reference positions and drops the device arrays, which the getters upload again on demand. A
+     * plain loop over atom pairs and lattice translations costs far less than the dozens of small
+     * device ops of a dense search.
      */
     private void search(Batch batch, int[] slots, double[] positions) {
         int[][] members = batch.memberRows();
         double[] cells = hostDoubles(batch.cell());
         boolean[] pbc = batch.pbc().toBooleanArray();
-        if (segments == null || segments.length != members.length || referencePositions.length != positions.length) {
+        if (layoutChanged(batch)) {
             segments = new Segment[members.length];
             referencePositions = positions.clone();
         }

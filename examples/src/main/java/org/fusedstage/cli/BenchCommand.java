@@ -21,6 +21,7 @@ import org.fusedstage.dynamics.Dynamics;
 import org.fusedstage.dynamics.FIRE;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.Langevin;
+import org.fusedstage.examples.ProcessMemory;
 import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
@@ -163,18 +164,18 @@ final class BenchCommand implements Callable<Integer> {
             @Override
             public void apply(HookContext context) {
                 if (context.step() % 500 == 0 || context.step() == marks[0] || context.step() == marks[1]) {
-                    rss.put(context.step(), procStatusMiB("VmRSS:"));
+                    rss.put(context.step(), ProcessMemory.residentMiB());
                 }
                 if (Boolean.getBoolean("fusedstage.bench.trace") && context.step() % 1000 == 0) {
                     Runtime r = Runtime.getRuntime();
                     System.out.printf("step %d: RSS %.1f MiB, Java heap committed %.1f MiB%n", context.step(),
-                            procStatusMiB("VmRSS:"), r.totalMemory() / 1048576.0);
+                            ProcessMemory.residentMiB(), r.totalMemory() / 1048576.0);
                 }
             }
         };
         double before;
         try (TorchScriptPotential model = TorchScriptPotential.fromZoo("lennard-jones")) {
-            before = procStatusMiB("VmRSS:"); // with libtorch and the model loaded
+            before = ProcessMemory.residentMiB(); // with libtorch and the model loaded
             FusedStage fused = FusedStage.builder().addSubStage(0, FIRE.builder(model).optFmax(0.05).build())
                     .addSubStage(1, Langevin.builder(model).optTemperature(80).optTimeStep(2.0).optNSteps(200).optSeed(3).build())
                     .addSink(counter).addHook(probe).optMaxSteps(steps).build();
@@ -186,7 +187,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Double early = rss.get(marks[0]);
         Double late = rss.get(marks[1]);
-        double peak = procStatusMiB("VmHWM:");
+        double peak = ProcessMemory.peakResidentMiB();
         System.out.printf("RSS after %d steps: %.1f MiB; after %d steps: %.1f MiB (%+.1f %%)%n", marks[0], early, marks[1], late,
                 100 * (late - early) / early);
         // Single readings swing by a few % as malloc arenas grow and trim; compare windows too.
@@ -198,19 +199,6 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf("peak RSS %.1f MiB, %.1f MiB above the RSS with the model loaded (%.0f KiB per atom in the batch; "
                 + "the Java heap, %.0f MiB, was resident before)%n", peak, peak - before, (peak - before) * 1024 / (slots * 32),
                 Runtime.getRuntime().totalMemory() / 1048576.0);
-    }
-
-    private static double procStatusMiB(String key) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(key)) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-                }
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return Double.NaN;
     }
 
     private void stepTimes() throws Exception {
@@ -414,10 +402,7 @@ final class BenchCommand implements Callable<Integer> {
                     fused.setSampler(SizeAwareSampler.builder(new InMemoryDataset(structures)).optMaxBatchSize(16).build());
                     fused.run();
                     batchSteps = fused.stepCount();
-                    for (AtomicSystem s : sink.read()) {
-                        relax.add((Long) s.info().get("steps_stage0"));
-                        sampleSteps += (Long) s.info().get("steps_stage0") + (Long) s.info().get("steps_stage1");
-                    }
+                    sampleSteps += tally(sink, relax);
                 }
                 case "inflight-2" -> {
                     // One FusedStage per core over half the samples each, sharing the model.
@@ -453,10 +438,7 @@ final class BenchCommand implements Callable<Integer> {
                         throw new IllegalStateException("a bench worker failed", failure[0]);
                     }
                     for (HostMemory sink : sinks) {
-                        for (AtomicSystem s : sink.read()) {
-                            relax.add((Long) s.info().get("steps_stage0"));
-                            sampleSteps += (Long) s.info().get("steps_stage0") + (Long) s.info().get("steps_stage1");
-                        }
+                        sampleSteps += tally(sink, relax);
                     }
                 }
                 case "fixed" -> {
@@ -487,6 +469,16 @@ final class BenchCommand implements Callable<Integer> {
             double seconds = (System.nanoTime() - start) / 1e9;
             return new JobResult(seconds, sampleSteps, relax.stream().mapToLong(Long::longValue).toArray(), batchSteps);
         }
+    }
+
+    /** Sample-steps of the graduates in {@code sink}; adds each one's FIRE steps to {@code relax}. */
+    private static long tally(HostMemory sink, List<Long> relax) {
+        long sampleSteps = 0;
+        for (AtomicSystem s : sink.read()) {
+            relax.add((Long) s.info().get("steps_stage0"));
+            sampleSteps += (Long) s.info().get("steps_stage0") + (Long) s.info().get("steps_stage1");
+        }
+        return sampleSteps;
     }
 
     private static FusedStage build(List<Dynamics> stages, boolean compile, HostMemory sink) {

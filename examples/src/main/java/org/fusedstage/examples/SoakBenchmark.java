@@ -1,8 +1,6 @@
 package org.fusedstage.examples;
 
 import ai.djl.ndarray.NDManager;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import org.fusedstage.DjlRuntime;
 import org.fusedstage.data.AtomicSystem;
@@ -56,20 +54,11 @@ public final class SoakBenchmark {
                 if (System.nanoTime() - windowStart >= 60e9) {
                     minute++;
                     double ms = (System.nanoTime() - windowStart) / 1e6 / windowSteps;
-                    System.out.printf("%6d | %7d | %21.2f | %7.1f%n", minute, fused.stepCount(), ms, rssMiB());
+                    System.out.printf("%6d | %7d | %21.2f | %7.1f%n", minute, fused.stepCount(), ms, ProcessMemory.residentMiB());
                     windowStart = System.nanoTime();
                     windowSteps = 0;
                 }
             }
         }
-    }
-
-    private static double rssMiB() throws java.io.IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) {
-                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-            }
-        }
-        return Double.NaN;
     }
 }

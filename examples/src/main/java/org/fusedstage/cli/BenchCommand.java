@@ -93,8 +93,8 @@ final class BenchCommand implements Callable<Integer> {
     /** Runs the memory section in a fresh JVM: earlier sections and heap resizing would blur its figures. */
     private void memoryInChildJvm() throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-D" + MEMORY_CHILD + "=true"));
-        for (String key : List.of("ai.djl.offline", "ai.djl.pytorch.num_threads", "ai.djl.pytorch.num_interop_threads",
+                "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-D" + MEMORY_CHILD + "=true", "-Dai.djl.offline=true"));
+        for (String key : List.of("ai.djl.pytorch.num_threads", "ai.djl.pytorch.num_interop_threads",
                 "org.slf4j.simpleLogger.defaultLogLevel", "org.slf4j.simpleLogger.log.ai.djl")) {
             if (System.getProperty(key) != null) {
                 command.add("-D" + key + "=" + System.getProperty(key));
@@ -105,7 +105,10 @@ final class BenchCommand implements Callable<Integer> {
         if (quick) {
             command.add("--quick");
         }
-        Process child = new ProcessBuilder(command).inheritIO().start();
+        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+        builder.environment().put("DJL_OFFLINE", "true"); // the child must not reach the network either
+        builder.environment().put("OPT_OUT_TRACKING", "true");
+        Process child = builder.start();
         if (child.waitFor() != 0) {
             throw new IllegalStateException("the memory benchmark's child JVM failed with exit code " + child.exitValue());
         }

@@ -3,6 +3,7 @@ package org.fusedstage.data;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.Arrays;
 
@@ -22,6 +23,8 @@ public final class Segments implements AutoCloseable {
     private final NDArray paddedIndex; // [B, M] int64, padding = N
     private final NDArray batchIndex; // [N] int64, owned by the batch
     private final NDArray atomCounts; // [B] float64
+    private final int[][] rows; // host copy of each system's atom rows
+    private final int numAtoms;
 
     Segments(NDManager parent, int[][] rows, int n, NDArray batchIndex) {
         this.manager = parent.newSubManager();
@@ -41,6 +44,8 @@ public final class Segments implements AutoCloseable {
         this.paddedIndex = manager.create(index, new Shape(b, m));
         this.atomCounts = manager.create(counts);
         this.batchIndex = batchIndex;
+        this.rows = rows;
+        this.numAtoms = n;
         // Lives as long as the batch layout, also when first used inside a step scope.
         NDScope.unregister(paddedIndex, atomCounts);
     }
@@ -67,6 +72,25 @@ public final class Segments implements AutoCloseable {
     /** Per-system values [B, ...] repeated for each of its atoms: [N, ...]. */
     public NDArray toAtoms(NDArray perSystem) {
         return perSystem.get(batchIndex);
+    }
+
+    /**
+     * Per-system values given on the host, repeated over each atom's three components: a
+     * contiguous [N,3] array (rows outside every system get 0). Built on the host and copied in
+     * once, it costs less than a device gather plus a broadcast multiply per use.
+     */
+    public NDArray toAtomVectors(double[] perSystem, DataType dataType) {
+        double[] values = new double[3 * numAtoms];
+        for (int s = 0; s < rows.length; s++) {
+            for (int row : rows[s]) {
+                java.util.Arrays.fill(values, 3 * row, 3 * row + 3, perSystem[s]);
+            }
+        }
+        return HostArrays.create(manager(), values, new Shape(numAtoms, 3), dataType);
+    }
+
+    private NDManager manager() {
+        return batchIndex.getManager();
     }
 
     /** Number of atoms per system [B], float64. */

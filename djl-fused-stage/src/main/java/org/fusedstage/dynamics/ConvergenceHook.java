@@ -118,7 +118,7 @@ public final class ConvergenceHook {
     }
 
     private static NDArray rowNorm(NDArray vectors) {
-        return vectors.mul(vectors).sum(new int[] {1}).sqrt();
+        return Kinematics.rowSquares(vectors).sqrt();
     }
 
     private static NDArray reduce(Batch batch, NDArray perAtom, Criterion.Reduction reduction) {

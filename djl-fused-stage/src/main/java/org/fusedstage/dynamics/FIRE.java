@@ -2,11 +2,14 @@ package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import org.fusedstage.Units;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostArrays;
+import org.fusedstage.data.Segments;
 import org.fusedstage.model.Potential;
 
 /**
@@ -85,46 +88,104 @@ public class FIRE extends Dynamics {
         batch.set(name, entering.select(current.onesLike().mul(value), current));
     }
 
+    /**
+     * One FIRE step of the masked samples. Every per-atom update FIRE makes is a per-sample linear
+     * combination of v and F: the new velocity is {@code cv v + cf F} and the displacement
+     * {@code step (cv v + cf F)}, and every norm the rule needs (|v|, |F|, F.v and the clamped
+     * |dr|) follows from three per-sample sums: v.v, F.F and F.v. So the rule runs on the host
+     * over those sums ({@link #rule}) and the device applies its coefficients in five per-atom ops
+     * and two masked selects (the step was ~100 masked ops on [B] and [N,3] arrays before; on a
+     * CPU reading v and F costs less than one device reduction over them).
+     */
     @Override
     protected void preUpdate(Batch batch, StageMask mask) {
         NDArray f = batch.forces();
         NDArray v = batch.get(stateName("velocity"));
-        NDArray dt = batch.get(stateName("dt"));
-        NDArray alpha = batch.get(stateName("alpha"));
-        NDArray n = batch.get(stateName("n_positive"));
+        boolean[] owned = mask.hostSystems();
+        double[] sums = systemSums(batch.memberRows(), HostArrays.doubles(v), HostArrays.doubles(f));
+        double[] dt = HostArrays.doubles(batch.get(stateName("dt")));
+        double[] alpha = HostArrays.doubles(batch.get(stateName("alpha")));
+        long[] n = batch.get(stateName("n_positive")).toLongArray();
 
-        NDArray power = batch.segments().sum(f.mul(v).sum(new int[] {1})); // F.v per sample
-        NDArray vNorm = Kinematics.systemNorm(batch, v);
-        NDArray fNorm = Kinematics.systemNorm(batch, f);
-        NDArray started = n.gte(0);
-        NDArray downhill = power.gt(0).logicalAnd(started);
-        NDArray uphill = started.logicalAnd(downhill.logicalNot());
-        NDArray accelerate = downhill.logicalAnd(n.gt(nMin));
-
-        // Mixing for downhill samples; a zero force norm keeps v (no direction to mix towards).
-        NDArray ratio = NDArrays.where(fNorm.gt(0), vNorm.div(fNorm), fNorm.zerosLike());
-        NDArray a = Kinematics.perAtomColumn(batch, alpha);
-        NDArray mixed = v.mul(a.neg().add(1)).add(f.mul(a.mul(Kinematics.perAtomColumn(batch, ratio))));
-        NDArray newV = NDArrays.where(Kinematics.perAtomColumn(batch, downhill).broadcast(v.getShape()), mixed, v);
-        newV = NDArrays.where(Kinematics.perAtomColumn(batch, uphill).broadcast(v.getShape()), v.zerosLike(), newV);
-
-        NDArray newDt = NDArrays.where(accelerate, dt.mul(fInc).minimum(dtMax), dt);
-        newDt = NDArrays.where(uphill, dt.mul(fDec), newDt);
-        NDArray newAlpha = NDArrays.where(accelerate, alpha.mul(fAlpha), alpha);
-        newAlpha = NDArrays.where(uphill, alpha.onesLike().mul(alphaStart), newAlpha);
-        NDArray newN = NDArrays.where(downhill, n.add(1), n);
-        newN = NDArrays.where(uphill.logicalOr(started.logicalNot()), n.zerosLike(), newN);
-
-        // v += dt F (unit mass, as ASE); dr = dt v, clamped to maxstep over the whole sample.
-        NDArray dtAtoms = Kinematics.perAtomColumn(batch, newDt);
-        newV = newV.add(f.mul(dtAtoms).mul(Units.EV_PER_A_AMU_TO_A_PER_FS2));
-        NDArray dr = Kinematics.clampPerSystem(batch, newV.mul(dtAtoms), maxStep);
-
+        double[] cv = new double[owned.length];
+        double[] cf = new double[owned.length];
+        double[] step = new double[owned.length]; // fs
+        for (int s = 0; s < owned.length; s++) {
+            if (owned[s]) {
+                rule(s, sums[3 * s], sums[3 * s + 1], sums[3 * s + 2], dt, alpha, n, cv, cf, step);
+            } else {
+                cv[s] = 1; // unchanged (the selects below keep other stages' rows bit for bit)
+            }
+        }
+        NDManager manager = batch.getManager();
+        DataType type = batch.getDataType();
+        batch.set(stateName("dt"), HostArrays.create(manager, dt, type));
+        batch.set(stateName("alpha"), HostArrays.create(manager, alpha, type));
+        batch.set(stateName("n_positive"), manager.create(n));
+        Segments segments = batch.segments();
+        NDArray newV = v.mul(segments.toAtomVectors(cv, type)).add(f.mul(segments.toAtomVectors(cf, type)));
         batch.set(stateName("velocity"), mask.select(newV, v));
-        batch.set(Batch.POSITIONS, mask.select(batch.positions().add(dr), batch.positions()));
-        batch.set(stateName("dt"), mask.select(newDt, dt));
-        batch.set(stateName("alpha"), mask.select(newAlpha, alpha));
-        batch.set(stateName("n_positive"), mask.select(newN, n));
+        NDArray positions = batch.positions();
+        batch.set(Batch.POSITIONS, mask.select(positions.add(newV.mul(segments.toAtomVectors(step, type))), positions));
+    }
+
+    /** Per system: v.v, F.F and F.v over its atoms, [B*3]. */
+    private static double[] systemSums(int[][] members, double[] v, double[] f) {
+        double[] sums = new double[3 * members.length];
+        for (int s = 0; s < members.length; s++) {
+            double vv = 0;
+            double ff = 0;
+            double fv = 0;
+            for (int row : members[s]) {
+                for (int k = 3 * row; k < 3 * row + 3; k++) {
+                    vv += v[k] * v[k];
+                    ff += f[k] * f[k];
+                    fv += f[k] * v[k];
+                }
+            }
+            sums[3 * s] = vv;
+            sums[3 * s + 1] = ff;
+            sums[3 * s + 2] = fv;
+        }
+        return sums;
+    }
+
+    /**
+     * ASE's FIRE rule for sample {@code s}, from vv = v.v, ff = F.F and fv = F.v over its atoms
+     * (v in A/fs at unit mass, F in eV/A): updates its dt, alpha and n in place and writes the
+     * coefficients of its step (new v = cv v + cf F; dr = step (cv v + cf F), step in fs).
+     */
+    private void rule(int s, double vv, double ff, double fv, double[] dt, double[] alpha, long[] n, double[] cvOut,
+            double[] cfOut, double[] stepOut) {
+        boolean started = n[s] >= 0;
+        boolean downhill = started && fv > 0;
+        boolean uphill = started && !downhill;
+        double cv = 1;
+        double cf = 0;
+        if (downhill) {
+            // Mixing v = (1-a) v + a |v| F/|F|; a zero force norm gives no direction to mix towards.
+            cv = 1 - alpha[s];
+            cf = ff > 0 ? alpha[s] * Math.sqrt(vv) / Math.sqrt(ff) : 0;
+            if (n[s] > nMin) {
+                dt[s] = Math.min(dt[s] * fInc, dtMax);
+                alpha[s] *= fAlpha;
+            }
+            n[s]++;
+        } else if (uphill) {
+            cv = 0;
+            dt[s] *= fDec;
+            alpha[s] = alphaStart;
+            n[s] = 0;
+        } else {
+            n[s] = 0; // the first step: no mixing (ASE's v is None)
+        }
+        // v += dt F (unit mass, as ASE); dr = dt v, clamped to maxstep over the whole sample.
+        cf += dt[s] * Units.EV_PER_A_AMU_TO_A_PER_FS2;
+        double v2 = Math.max(0, cv * cv * vv + 2 * cv * cf * fv + cf * cf * ff); // |new v|^2
+        double dr = dt[s] * Math.sqrt(v2);
+        cvOut[s] = cv;
+        cfOut[s] = cf;
+        stepOut[s] = dr > maxStep ? dt[s] * maxStep / dr : dt[s];
     }
 
     @Override

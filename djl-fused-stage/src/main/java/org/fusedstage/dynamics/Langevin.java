@@ -1,9 +1,11 @@
 package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import org.fusedstage.Units;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostArrays;
 import org.fusedstage.model.Potential;
 
 /**
@@ -63,22 +65,37 @@ public class Langevin extends Dynamics {
     @Override
     protected void preUpdate(Batch batch, StageMask mask) {
         double dt = timeStep();
-        NDArray v = batch.velocities().add(Kinematics.accelerations(batch).mul(0.5 * dt));
-        NDArray x = batch.positions().add(v.mul(0.5 * dt));
+        NDArray halfKick = Kinematics.halfKickFactors(batch, dt);
+        NDArray v = batch.velocities().add(batch.forces().mul(halfKick)); // B
+        NDArray x = batch.positions().add(v.mul(0.5 * dt)); // A
         double c1 = Math.exp(-friction * dt);
-        double c2 = Math.sqrt(1 - c1 * c1);
-        NDArray sigma = Kinematics.columnMasses(batch).pow(-1)
-                .mul(Units.BOLTZMANN_EV_PER_K * temperature * Units.EV_PER_A_AMU_TO_A_PER_FS2).sqrt();
-        NDArray noise = NoiseStreams.normal(batch, seed, statusCode());
-        v = v.mul(c1).add(noise.mul(sigma).mul(c2));
-        x = x.add(v.mul(0.5 * dt));
+        v = v.mul(c1).add(thermalKick(batch, mask, Math.sqrt(1 - c1 * c1))); // O
+        x = x.add(v.mul(0.5 * dt)); // A
         batch.set(Batch.VELOCITIES, mask.select(v, batch.velocities()));
         batch.set(Batch.POSITIONS, mask.select(x, batch.positions()));
     }
 
+    /**
+     * The O step's random velocities c2 sqrt(kT / m) xi in A/fs, [N,3], built on the host where
+     * the noise is drawn (per-sample streams, see {@link NoiseStreams}). On a CPU only this stage's
+     * samples draw (reading the mask costs microseconds there); on a GPU every sample draws.
+     */
+    private NDArray thermalKick(Batch batch, StageMask mask, double c2) {
+        double[] kick = NoiseStreams.hostNormal(batch, seed, statusCode(), batch.getDevice().isGpu() ? null : mask.hostSystems());
+        double[] masses = HostArrays.doubles(batch.masses());
+        double kT = Units.BOLTZMANN_EV_PER_K * temperature * Units.EV_PER_A_AMU_TO_A_PER_FS2; // amu A^2/fs^2
+        for (int i = 0; i < masses.length; i++) {
+            double scale = masses[i] > 0 ? c2 * Math.sqrt(kT / masses[i]) : 0;
+            for (int k = 3 * i; k < 3 * i + 3; k++) {
+                kick[k] *= scale;
+            }
+        }
+        return HostArrays.create(batch.getManager(), kick, new Shape(masses.length, 3), batch.getDataType());
+    }
+
     @Override
     protected void postUpdate(Batch batch, StageMask mask) {
-        NDArray v = batch.velocities().add(Kinematics.accelerations(batch).mul(0.5 * timeStep()));
+        NDArray v = batch.velocities().add(batch.forces().mul(Kinematics.halfKickFactors(batch, timeStep()))); // B
         batch.set(Batch.VELOCITIES, mask.select(v, batch.velocities()));
     }
 

@@ -3,6 +3,7 @@ package org.fusedstage.dynamics;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostArrays;
 
 /**
  * Gaussian noise from independent per-sample streams keyed by (seed, sample id, the sample's
@@ -28,12 +29,29 @@ public final class NoiseStreams {
      * @param purpose distinguishes independent uses within one step (e.g. the stage's status code)
      */
     public static NDArray normal(Batch batch, long seed, long purpose) {
+        return normal(batch, seed, purpose, null);
+    }
+
+    /**
+     * As {@link #normal(Batch, long, long)}, drawing only for the systems marked in {@code systems}
+     * (others get zeros; null draws for all). A sample's numbers do not depend on which others draw.
+     */
+    public static NDArray normal(Batch batch, long seed, long purpose, boolean[] systems) {
+        double[] values = hostNormal(batch, seed, purpose, systems);
+        return HostArrays.create(batch.getManager(), values, new Shape(batch.numAtoms(), 3), batch.getDataType());
+    }
+
+    /** The deviates of {@link #normal(Batch, long, long, boolean[])} on the host, [N*3] row-major. */
+    static double[] hostNormal(Batch batch, long seed, long purpose, boolean[] systems) {
         long[] keys = batch.sampleKeys();
         long[] ages = batch.ages();
         int[][] rows = batch.memberRows();
         double[] values = new double[3 * batch.numAtoms()];
         double[] stream = new double[0];
         for (int i = 0; i < keys.length; i++) {
+            if (systems != null && !systems[i]) {
+                continue;
+            }
             if (stream.length < 3 * rows[i].length) {
                 stream = new double[3 * rows[i].length];
             }
@@ -42,8 +60,7 @@ public final class NoiseStreams {
                 System.arraycopy(stream, 3 * a, values, 3 * rows[i][a], 3);
             }
         }
-        NDArray array = batch.getManager().create(values, new Shape(batch.numAtoms(), 3));
-        return array.getDataType() == batch.getDataType() ? array : array.toType(batch.getDataType(), false);
+        return values;
     }
 
     /** Fills values[from, to) with standard normal deviates of one stream. */

@@ -15,17 +15,27 @@ public final class StageMask {
     private final NDArray systems; // [B]
     private final NDArray atoms; // [N]
     private final NDArray atomVectors; // [N,3]
+    private boolean[] hostSystems; // read on first use
 
     /** Builds the masks from a per-system boolean mask [B]. */
     public StageMask(Batch batch, NDArray systemMask) {
         this.systems = systemMask;
         this.atoms = batch.segments().toAtoms(systemMask);
-        this.atomVectors = atoms.reshape(new Shape(batch.numAtoms(), 1)).broadcast(new Shape(batch.numAtoms(), 3));
+        // Contiguous, not a broadcast view: a where-select over [N,3] runs twice as fast with it.
+        this.atomVectors = atoms.reshape(new Shape(batch.numAtoms(), 1)).repeat(1, 3);
     }
 
     /** Per-system mask [B]. */
     public NDArray systems() {
         return systems;
+    }
+
+    /** The per-system mask on the host (read from the device on first use: a sync on a GPU). */
+    public boolean[] hostSystems() {
+        if (hostSystems == null) {
+            hostSystems = systems.toBooleanArray();
+        }
+        return hostSystems;
     }
 
     /** Per-atom mask [N]. */

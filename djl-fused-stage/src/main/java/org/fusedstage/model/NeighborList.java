@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostArrays;
 
 /**
  * A Verlet neighbor list for a batch: every ordered pair (i, j) of atoms of the same system with
@@ -123,7 +124,7 @@ public final class NeighborList implements AutoCloseable {
         updatesSinceBuild++;
         boolean scheduled = rebuildEvery > 0 && updatesSinceBuild >= rebuildEvery;
         if (layoutChanged(batch) || scheduled) {
-            search(batch, allSlots(batch), hostDoubles(batch.positions()));
+            search(batch, allSlots(batch), HostArrays.doubles(batch.positions()));
             updatesSinceBuild = 0;
             return;
         }
@@ -134,7 +135,7 @@ public final class NeighborList implements AutoCloseable {
         // the skin minus the margin since their search are searched again; the others keep theirs.
         // Slots more than 70 % of the way there join such a search, so that searches (and the
         // uploads of the list that follow them) come in fewer, larger groups.
-        double[] positions = hostDoubles(batch.positions());
+        double[] positions = HostArrays.doubles(batch.positions());
         long[] versions = batch.slotVersions();
         int[][] members = batch.memberRows();
         boolean[] refilled = new boolean[members.length];
@@ -190,16 +191,6 @@ public final class NeighborList implements AutoCloseable {
             }
         }
         return largest;
-    }
-
-    /** The array's values as float64 on the host; a float32 array's converted copy is freed at once. */
-    private static double[] hostDoubles(NDArray array) {
-        if (array.getDataType() == DataType.FLOAT64) {
-            return array.toDoubleArray();
-        }
-        try (NDArray converted = array.toType(DataType.FLOAT64, false)) {
-            return converted.toDoubleArray();
-        }
     }
 
     private static int[] allSlots(Batch batch) {
@@ -285,7 +276,7 @@ public final class NeighborList implements AutoCloseable {
      */
     private void search(Batch batch, int[] slots, double[] positions) {
         int[][] members = batch.memberRows();
-        double[] cells = hostDoubles(batch.cell());
+        double[] cells = HostArrays.doubles(batch.cell());
         boolean[] pbc = batch.pbc().toBooleanArray();
         if (layoutChanged(batch)) {
             segments = new Segment[members.length];

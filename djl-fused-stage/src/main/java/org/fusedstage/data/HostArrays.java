@@ -1,0 +1,78 @@
+package org.fusedstage.data;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.common.base.Preconditions;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
+/** Host round trips of batch arrays in either float dtype. */
+public final class HostArrays {
+
+    // One staging buffer per thread, reused: DJL's create(double[]) allocates a direct buffer per
+    // call, freed only by a GC; per-step arrays of a large batch then end in System.gc() calls
+    // (measured: 254 us instead of 32 us for a [6912,3] array once direct memory filled up).
+    private static final ThreadLocal<ByteBuffer> STAGING = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(0));
+
+    private HostArrays() {}
+
+    /** The array's values as float64 on the host; a float32 array's converted copy is freed at once. */
+    public static double[] doubles(NDArray array) {
+        if (array.getDataType() == DataType.FLOAT64) {
+            return array.toDoubleArray();
+        }
+        try (NDArray converted = array.toType(DataType.FLOAT64, false)) {
+            return converted.toDoubleArray();
+        }
+    }
+
+    /** A new 1-D array of {@code values} in {@code dataType} (float64 or float32) on the manager's device. */
+    public static NDArray create(NDManager manager, double[] values, DataType dataType) {
+        return create(manager, values, new Shape(values.length), dataType);
+    }
+
+    /**
+     * A new array of {@code values} with {@code shape} in {@code dataType} (float64 or float32) on
+     * the manager's device, in libtorch's own memory.
+     */
+    public static NDArray create(NDManager manager, double[] values, Shape shape, DataType dataType) {
+        Preconditions.checkArgument(dataType == DataType.FLOAT64 || dataType == DataType.FLOAT32,
+                "host arrays are float64 or float32, not %s", dataType);
+        Preconditions.checkArgument(shape.size() == values.length, "%s values do not fill shape %s", values.length, shape);
+        if (!ai.djl.Device.Type.CPU.equals(manager.getDevice().getDeviceType())) {
+            NDArray array = manager.create(values, shape);
+            if (dataType == DataType.FLOAT64) {
+                return array;
+            }
+            try (array) {
+                return array.toType(dataType, false); // never to its own dtype: that would alias the original
+            }
+        }
+        ByteBuffer buffer = staging(Math.max(1, values.length * dataType.getNumOfBytes()));
+        if (dataType == DataType.FLOAT64) {
+            buffer.asDoubleBuffer().put(values);
+        } else {
+            FloatBuffer floats = buffer.asFloatBuffer();
+            for (double value : values) {
+                floats.put((float) value);
+            }
+        }
+        // The wrapper aliases the staging buffer; the copy lives in libtorch's memory.
+        try (NDArray wrapped = manager.create(buffer, shape, dataType)) {
+            return wrapped.duplicate();
+        }
+    }
+
+    private static ByteBuffer staging(int bytes) {
+        ByteBuffer buffer = STAGING.get();
+        if (buffer.capacity() < bytes) {
+            buffer = ByteBuffer.allocateDirect(Math.max(bytes, 2 * buffer.capacity())).order(ByteOrder.nativeOrder());
+            STAGING.set(buffer);
+        }
+        buffer.clear().limit(bytes);
+        return buffer;
+    }
+}

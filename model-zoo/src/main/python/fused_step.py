@@ -18,8 +18,9 @@ Inputs (all on the batch device except ``table``, which stays on the CPU):
          status, edge_index, shifts, noise.<code>, mb.<code>
   state: stage<code>.steps, stage<code>.previous_energy, and for FIRE stage<code>.dt,
          stage<code>.alpha, stage<code>.n_positive, stage<code>.velocity
-  table: per-stage tensors of length S (see FIELDS below)
-Output: a dict with the updated data and state entries.
+  table: per-stage tensors of length S (see FIELDS below); optional ``stress`` (0 in every entry:
+         the forward leaves the stress out, through the potential's ``energy_forces``)
+Output: a dict with the updated data and state entries (no ``stress`` when it was left out).
 """
 import math
 from typing import Dict, Tuple
@@ -57,10 +58,31 @@ def clamp_per_system(dr: torch.Tensor, max_step: float, batch: torch.Tensor, n_s
     return dr * scale[batch].unsqueeze(1)
 
 
-class FusedStep(torch.nn.Module):
+class EnergyForces(torch.nn.Module):
+    """Gives a native potential without its own ``energy_forces`` method one (its forward, less the
+    stress), so that the step can leave the stress out for any potential."""
+
     def __init__(self, potential: torch.nn.Module):
         super().__init__()
         self.potential = potential
+
+    def forward(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor,
+                pbc: torch.Tensor, edge_index: torch.Tensor,
+                shifts: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.potential(positions, atomic_numbers, batch, cell, pbc, edge_index, shifts)
+
+    @torch.jit.export
+    def energy_forces(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor,
+                      cell: torch.Tensor, pbc: torch.Tensor, edge_index: torch.Tensor,
+                      shifts: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        energy, forces, stress = self.potential(positions, atomic_numbers, batch, cell, pbc, edge_index, shifts)
+        return energy, forces
+
+
+class FusedStep(torch.nn.Module):
+    def __init__(self, potential: torch.nn.Module):
+        super().__init__()
+        self.potential = potential if hasattr(potential, "energy_forces") else EnergyForces(potential)
         self.conversion = EV_PER_A_AMU_TO_A_PER_FS2
         self.boltzmann = BOLTZMANN_EV_PER_K
         # Stage kinds (TorchScript reads module attributes, not module globals).
@@ -129,9 +151,18 @@ class FusedStep(torch.nn.Module):
                 dr = clamp_per_system(f * float(table["step_size"][s]), float(table["max_step"][s]), batch, n_systems)
                 x = torch.where(mask3, x + dr, x)
 
-        # 3. One forward pass for the whole batch.
-        energy, f, stress = self.potential(x, data["atomic_numbers"], batch, data["cell"], data["pbc"],
-                                           data["edge_index"], data["shifts"])
+        # 3. One forward pass for the whole batch, with the stress unless the table turns it off
+        #    (table["stress"] 0: the output then has no "stress" entry).
+        compute_stress = True
+        if "stress" in table:
+            compute_stress = bool(table["stress"][0] != 0)
+        if compute_stress:
+            energy, f, stress = self.potential(x, data["atomic_numbers"], batch, data["cell"], data["pbc"],
+                                               data["edge_index"], data["shifts"])
+            out["stress"] = stress
+        else:
+            energy, f = self.potential.energy_forces(x, data["atomic_numbers"], batch, data["cell"], data["pbc"],
+                                                     data["edge_index"], data["shifts"])
 
         # 4. Masked post-updates and per-stage step counters.
         for s in range(n_stages):
@@ -212,7 +243,6 @@ class FusedStep(torch.nn.Module):
         out["velocities"] = v
         out["forces"] = f
         out["energy"] = energy
-        out["stress"] = stress
         out["status"] = status
         for key, value in state.items():
             out[key] = value

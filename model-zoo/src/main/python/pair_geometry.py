@@ -115,6 +115,33 @@ class HalfListPairPotential(torch.nn.Module):
     def forward(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor,
                 cell: torch.Tensor, pbc: torch.Tensor, edge_index: torch.Tensor,
                 translation: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        energy, forces, dx, dy, dz, gx, gy, gz, system_of_edge = self.pair_forces(positions, batch, cell, edge_index,
+                                                                                 translation)
+        # Virial W = sum over pairs d (x) g, symmetric for central forces: six sums per
+        # system, each scattered by the edge's system directly (no per-component index arithmetic).
+        n_systems = cell.shape[0]
+        parts = [torch.zeros(n_systems, dtype=dx.dtype, device=dx.device).scatter_add_(0, system_of_edge, value)
+                 for value in [dx * gx, dx * gy, dx * gz, dy * gy, dy * gz, dz * gz]]
+        virial = torch.stack([parts[0], parts[1], parts[2], parts[1], parts[3], parts[4], parts[2], parts[4], parts[5]],
+                             1).reshape(n_systems, 3, 3)
+        return energy, forces, stress_from_virial(virial, cell, pbc)
+
+    @torch.jit.export
+    def energy_forces(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor,
+                      cell: torch.Tensor, pbc: torch.Tensor, edge_index: torch.Tensor,
+                      translation: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(energy, forces) without the stress: the virial's six per-system sums over the edges cost
+        about a third of the forward, and relaxations at fixed cell and MD at fixed volume read none."""
+        energy, forces, dx, dy, dz, gx, gy, gz, system_of_edge = self.pair_forces(positions, batch, cell, edge_index,
+                                                                                 translation)
+        return energy, forces
+
+    def pair_forces(self, positions: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor, edge_index: torch.Tensor,
+                    translation: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                                        torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                                                        torch.Tensor]:
+        """Energy per system, forces, the edge vectors' rows dx, dy, dz, the gradient rows g = dE/dd
+        and each edge's system."""
         n_atoms = positions.shape[0]
         n_systems = cell.shape[0]
         i = edge_index[0]
@@ -130,21 +157,14 @@ class HalfListPairPotential(torch.nn.Module):
         inside = (r2 < self.cutoff * self.cutoff).to(r2.dtype)
         system_of_edge = batch.index_select(0, i)
         energy, coefficient = self.edge_terms(r2, inside, i, j, system_of_edge, batch, n_atoms, n_systems)
+        # F_i = +g (the edge vector points from i to j), F_j = -g: the two sums are taken apart and
+        # subtracted per atom, which spares negating g over every edge.
         gx = dx * coefficient
         gy = dy * coefficient
         gz = dz * coefficient
-        # F_i = +g (the edge vector points from i to j), F_j = -g: the two sums are taken apart and
-        # subtracted per atom, which spares negating g over every edge.
         components = []
         for g in [gx, gy, gz]:
             on_i = torch.zeros(n_atoms, dtype=r2.dtype, device=r2.device).scatter_add_(0, i, g)
             on_j = torch.zeros(n_atoms, dtype=r2.dtype, device=r2.device).scatter_add_(0, j, g)
             components.append(on_i - on_j)
-        forces = torch.stack(components, 1)
-        # Virial W = sum over pairs d (x) g, symmetric for central forces: six sums per system,
-        # each scattered by the edge's system directly (no per-component index arithmetic).
-        parts = [torch.zeros(n_systems, dtype=r2.dtype, device=r2.device).scatter_add_(0, system_of_edge, value)
-                 for value in [dx * gx, dx * gy, dx * gz, dy * gy, dy * gz, dz * gz]]
-        virial = torch.stack([parts[0], parts[1], parts[2], parts[1], parts[3], parts[4], parts[2], parts[4], parts[5]],
-                             1).reshape(n_systems, 3, 3)
-        return energy, forces, stress_from_virial(virial, cell, pbc)
+        return energy, torch.stack(components, 1), dx, dy, dz, gx, gy, gz, system_of_edge

@@ -50,7 +50,7 @@ public final class StepGraph implements AutoCloseable {
 
     private static final String[] TABLE_KEYS = {"code", "target", "kind", "dt", "budget", "fmax", "energy_change",
         "temperature", "friction", "damping", "mb_temperature", "max_step", "step_size", "dt_max", "n_min", "f_inc",
-        "f_dec", "alpha_start", "f_alpha"};
+        "f_dec", "alpha_start", "f_alpha", "stress"};
 
     private final ZooModel<NDList, NDList> module;
     private final Block block;
@@ -82,6 +82,7 @@ public final class StepGraph implements AutoCloseable {
             table.get("code")[s] = stage.code();
             table.get("target")[s] = stage.target();
             table.get("budget")[s] = stage.dynamics().stepBudget();
+            table.get("stress")[s] = potential.computesStress() ? 1 : 0;
             ConvergenceHook hook = stage.convergence();
             if (hook != null) {
                 for (Criterion c : hook.criteria()) {
@@ -182,13 +183,18 @@ public final class StepGraph implements AutoCloseable {
         }
         inputs.addAll(tableColumns);
         NDList out = block.forward(parameterStore, inputs, true);
+        boolean stressOut = false;
         for (NDArray a : out) {
             String key = a.getName();
+            stressOut |= Batch.STRESS.equals(key);
             if (batch.has(key)) {
                 batch.set(key, a.stopGradient());
             } else {
                 a.close();
             }
+        }
+        if (!stressOut) {
+            batch.clearStress(); // the potential left it out (optStress(false))
         }
     }
 

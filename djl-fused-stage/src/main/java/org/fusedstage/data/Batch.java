@@ -701,6 +701,21 @@ public final class Batch implements AutoCloseable {
     }
 
     /**
+     * Records that the latest forward pass computed no stress: the stress field is zeroed (once,
+     * if any sample carried one) and results and snapshots carry no stress.
+     */
+    public void clearStress() {
+        boolean any = false;
+        for (boolean has : hasStress) {
+            any |= has;
+        }
+        if (any) {
+            adopt(systemFields, STRESS, stress().zerosLike());
+            Arrays.fill(hasStress, false);
+        }
+    }
+
+    /**
      * Adds (or replaces) a named per-atom field for stage state; its first dimension must be N.
      */
     public void putAtomField(String name, NDArray value) {

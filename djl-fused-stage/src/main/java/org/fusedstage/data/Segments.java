@@ -9,9 +9,12 @@ import java.util.Arrays;
 
 /**
  * Per-system reductions of per-atom values (sum, max, mean) and per-system to per-atom
- * broadcasts for one batch layout, with no host syncs.
+ * broadcasts for one batch layout.
  *
- * <p>DJL exposes no segment reductions or scatter-add; this uses a padded gather: an index
+ * <p>On a CPU they run on the host: copying a few arrays out and back costs less than the four
+ * or five small libtorch ops of the device form (measured 20 vs 40 us at 512 atoms, 45 vs 200 us
+ * at 6912). On a GPU they stay on the device with no host syncs. DJL exposes no segment
+ * reductions or scatter-add; the device form uses a padded gather: an index
  * {@code [B, M]} (M = largest system) points at each system's atom rows (which need not be
  * contiguous; the pool of an inflight batch counts as empty), padding points at one extra
  * row appended to the values (0 for sums, -inf for maxima), so a reduction over the second axis
@@ -25,6 +28,8 @@ public final class Segments implements AutoCloseable {
     private final NDArray atomCounts; // [B] float64
     private final int[][] rows; // host copy of each system's atom rows
     private final int numAtoms;
+    private final boolean onHost; // CPU batch: reductions and broadcasts run on the host
+    private int[] hostBatchIndex; // read on first use
 
     Segments(NDManager parent, int[][] rows, int n, NDArray batchIndex) {
         this.manager = parent.newSubManager();
@@ -46,17 +51,24 @@ public final class Segments implements AutoCloseable {
         this.batchIndex = batchIndex;
         this.rows = rows;
         this.numAtoms = n;
+        this.onHost = ai.djl.Device.Type.CPU.equals(batchIndex.getDevice().getDeviceType());
         // Lives as long as the batch layout, also when first used inside a step scope.
         NDScope.unregister(paddedIndex, atomCounts);
     }
 
     /** Sum over each system's atoms: [N, ...] -> [B, ...]. */
     public NDArray sum(NDArray perAtom) {
+        if (onHost && hostFloat(perAtom)) {
+            return hostReduce(perAtom, 0, false);
+        }
         return gatherPadded(perAtom, 0f).sum(new int[] {1});
     }
 
-    /** Maximum over each system's atoms: [N, ...] -> [B, ...]. */
+    /** Maximum over each system's atoms: [N, ...] -> [B, ...] (-inf for a system with no atoms). */
     public NDArray max(NDArray perAtom) {
+        if (onHost && hostFloat(perAtom)) {
+            return hostReduce(perAtom, Double.NEGATIVE_INFINITY, true);
+        }
         return gatherPadded(perAtom, Float.NEGATIVE_INFINITY).max(new int[] {1});
     }
 
@@ -71,7 +83,80 @@ public final class Segments implements AutoCloseable {
 
     /** Per-system values [B, ...] repeated for each of its atoms: [N, ...]. */
     public NDArray toAtoms(NDArray perSystem) {
-        return perSystem.get(batchIndex);
+        if (!onHost) {
+            return perSystem.get(batchIndex);
+        }
+        int[] index = hostBatchIndex();
+        int width = Math.toIntExact(perSystem.size() / Math.max(1, perSystem.getShape().get(0)));
+        Shape shape = new Shape(numAtoms).addAll(perSystem.getShape().slice(1));
+        NDManager target = perSystem.getManager();
+        switch (perSystem.getDataType()) {
+            case BOOLEAN -> {
+                return toAtoms(perSystem.toBooleanArray(), width, target).reshape(shape);
+            }
+            case FLOAT64, FLOAT32 -> {
+                double[] in = HostArrays.doubles(perSystem);
+                double[] out = new double[numAtoms * width];
+                for (int row = 0; row < numAtoms; row++) {
+                    System.arraycopy(in, index[row] * width, out, row * width, width);
+                }
+                return HostArrays.create(target, out, shape, perSystem.getDataType());
+            }
+            default -> {
+                return perSystem.get(batchIndex);
+            }
+        }
+    }
+
+    /**
+     * A per-system flag given on the host, repeated for each atom {@code width} times: [N] for
+     * width 1, else [N, width] (a mask that fits per-atom vectors without broadcasting). Built on
+     * the host, on {@code manager}'s device.
+     */
+    public NDArray toAtoms(boolean[] perSystem, int width, NDManager manager) {
+        int[] index = hostBatchIndex();
+        boolean[] out = new boolean[numAtoms * width];
+        for (int row = 0; row < numAtoms; row++) {
+            if (perSystem[index[row]]) {
+                Arrays.fill(out, row * width, row * width + width, true);
+            }
+        }
+        return manager.create(out, width == 1 ? new Shape(numAtoms) : new Shape(numAtoms, width));
+    }
+
+    /** Per-system sums (or maxima) of a float array on the host, in its dtype. */
+    private NDArray hostReduce(NDArray perAtom, double identity, boolean maximum) {
+        double[] in = HostArrays.doubles(perAtom);
+        int width = Math.toIntExact(perAtom.size() / Math.max(1, numAtoms));
+        double[] out = new double[rows.length * width];
+        Arrays.fill(out, identity);
+        for (int s = 0; s < rows.length; s++) {
+            for (int row : rows[s]) {
+                for (int k = 0; k < width; k++) {
+                    double value = in[row * width + k];
+                    int at = s * width + k;
+                    // NaN propagates through a maximum, as the device's max does.
+                    out[at] = maximum ? (value > out[at] || Double.isNaN(value) ? value : out[at]) : out[at] + value;
+                }
+            }
+        }
+        Shape shape = new Shape(rows.length).addAll(perAtom.getShape().slice(1));
+        return HostArrays.create(perAtom.getManager(), out, shape, perAtom.getDataType());
+    }
+
+    private static boolean hostFloat(NDArray array) {
+        return array.getDataType() == DataType.FLOAT64 || array.getDataType() == DataType.FLOAT32;
+    }
+
+    private int[] hostBatchIndex() {
+        if (hostBatchIndex == null) {
+            long[] index = batchIndex.toLongArray();
+            hostBatchIndex = new int[index.length];
+            for (int i = 0; i < index.length; i++) {
+                hostBatchIndex[i] = Math.toIntExact(index[i]);
+            }
+        }
+        return hostBatchIndex;
     }
 
     /**

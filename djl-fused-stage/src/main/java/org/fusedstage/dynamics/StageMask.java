@@ -2,6 +2,7 @@ package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import org.fusedstage.data.Batch;
 
@@ -20,9 +21,16 @@ public final class StageMask {
     /** Builds the masks from a per-system boolean mask [B]. */
     public StageMask(Batch batch, NDArray systemMask) {
         this.systems = systemMask;
-        this.atoms = batch.segments().toAtoms(systemMask);
-        // Contiguous, not a broadcast view: a where-select over [N,3] runs twice as fast with it.
-        this.atomVectors = atoms.reshape(new Shape(batch.numAtoms(), 1)).repeat(1, 3);
+        if (batch.getDevice().isGpu()) {
+            this.atoms = batch.segments().toAtoms(systemMask);
+            // Contiguous, not a broadcast view: a where-select over [N,3] runs twice as fast with it.
+            this.atomVectors = atoms.reshape(new Shape(batch.numAtoms(), 1)).repeat(1, 3);
+        } else {
+            // On a CPU the per-atom masks cost less built on the host than gathered on the device.
+            NDManager manager = systemMask.getManager();
+            this.atoms = batch.segments().toAtoms(hostSystems(), 1, manager);
+            this.atomVectors = batch.segments().toAtoms(hostSystems(), 3, manager);
+        }
     }
 
     /** Per-system mask [B]. */

@@ -44,6 +44,9 @@ public final class TorchScriptPotential implements Potential {
 
     private static final ThreadLocal<Boolean> THREAD_CONFIGURED = ThreadLocal.withInitial(() -> false);
 
+    /** The optional method of native modules that returns (energy, forces) without the stress. */
+    public static final String ENERGY_FORCES = "energy_forces";
+
     private static final String[] NEQUIP_EXTRA_FILES = {"nequip_version", "r_max", "type_names", "model_dtype"};
 
     private final ZooModel<NDList, NDList> model;
@@ -56,9 +59,13 @@ public final class TorchScriptPotential implements Potential {
     private volatile PotentialMetadata metadata;
     private NDArray typeIndexByZ; // NequIP: atom type index of each atomic number (-1 if unknown)
     private boolean checkedCall;
+    private final boolean computeStress;
+    // Names the module's energy_forces method in a call's inputs (DJL's "module_method:" convention);
+    // null when stress is wanted or the module has no such method.
+    private final NDArray energyForcesMethod;
 
     private TorchScriptPotential(ZooModel<NDList, NDList> model, PotentialMetadata metadata, double skin,
-            ModelInterface modelInterface) {
+            ModelInterface modelInterface, boolean computeStress) {
         Preconditions.checkArgument(!Double.isNaN(metadata.cutoff()),
                 "model '%s' declares no cutoff: give one with optMetadata(PotentialMetadata.builder(..).optCutoff(..))",
                 metadata.name());
@@ -68,6 +75,15 @@ public final class TorchScriptPotential implements Potential {
         this.metadata = metadata;
         this.skin = skin;
         this.modelInterface = modelInterface;
+        this.computeStress = computeStress;
+        boolean hasEnergyForces = block instanceof ai.djl.pytorch.engine.PtSymbolBlock symbol
+                && java.util.Arrays.asList(JniUtils.getMethodNames(symbol)).contains(ENERGY_FORCES);
+        if (!computeStress && hasEnergyForces && modelInterface.isNative()) {
+            energyForcesMethod = model.getNDManager().create(0f);
+            energyForcesMethod.setName("module_method:" + ENERGY_FORCES);
+        } else {
+            energyForcesMethod = null;
+        }
         if (!modelInterface.isNative()) {
             Preconditions.checkArgument(!metadata.elements().isEmpty(),
                     "a %s model needs its elements (NequIP: type_names extra file; MACE: metadata elements=...)",
@@ -85,6 +101,15 @@ public final class TorchScriptPotential implements Potential {
     /** The Verlet skin of this model's neighbor lists, in A. */
     public double skin() {
         return skin;
+    }
+
+    /**
+     * Whether forward passes compute the stress. False only when it was turned off
+     * ({@link Builder#optStress}) and the module offers {@value #ENERGY_FORCES}; a module without that
+     * method computes it anyway.
+     */
+    public boolean computesStress() {
+        return energyForcesMethod == null;
     }
 
     /** The calling convention the module follows. */
@@ -142,6 +167,9 @@ public final class TorchScriptPotential implements Potential {
             NDList out = forward(batch, batch.positions());
             if (out.size() >= 2) {
                 store(batch, out);
+                if (energyForcesMethod != null) {
+                    batch.clearStress();
+                }
                 return;
             }
             // The module returned energy only: remember it and take forces by autograd from now on.
@@ -173,6 +201,9 @@ public final class TorchScriptPotential implements Potential {
         NeighborList neighbors = neighborList(batch);
         NDList inputs = new NDList(positions, batch.atomicNumbers(), batch.batchIndex(), batch.cell(), batch.pbc(),
                 neighbors.edgeIndex(), edgeShiftInput(neighbors));
+        if (energyForcesMethod != null && !positions.hasGradient()) {
+            inputs.add(energyForcesMethod); // not an input: selects the method
+        }
         return call(() -> block.forward(parameterStore, inputs, true));
     }
 
@@ -356,6 +387,18 @@ public final class TorchScriptPotential implements Potential {
         private double skin = 1.0;
         private int rebuildEvery;
         private ModelInterface modelInterface;
+        private boolean computeStress = true;
+
+        /**
+         * Whether forward passes compute the stress (default true). Relaxations at fixed cell and MD
+         * at fixed volume read none, and for the zoo's pair potentials the virial costs about a
+         * third of the forward: with false, modules that offer {@value #ENERGY_FORCES} skip it and
+         * results carry no stress (other modules compute it anyway).
+         */
+        public Builder optStress(boolean computeStress) {
+            this.computeStress = computeStress;
+            return this;
+        }
 
         /**
          * Rebuild neighbor lists every {@code k} forward passes without checking displacements,
@@ -452,7 +495,7 @@ public final class TorchScriptPotential implements Potential {
                 if (chosen == ModelInterface.NEQUIP && metadata == null && isNequip(model)) {
                     resolved = nequipMetadata(model, resolved);
                 }
-                TorchScriptPotential potential = new TorchScriptPotential(model, resolved, skin, chosen);
+                TorchScriptPotential potential = new TorchScriptPotential(model, resolved, skin, chosen, computeStress);
                 potential.rebuildEvery = rebuildEvery;
                 return potential;
             } catch (IOException | RuntimeException e) {

@@ -428,6 +428,12 @@ public final class NeighborList implements AutoCloseable {
             }
         }
         double[] wrap = new double[3 * n];
+        double[] fractional = new double[3 * n]; // of the wrapped positions, in [0, 1) on periodic axes
+        double[] spacing = new double[3]; // distance between lattice planes of each axis
+        for (int axis = 0; axis < 3; axis++) {
+            spacing[axis] = 1 / Math.sqrt(reciprocal[3 * axis] * reciprocal[3 * axis]
+                    + reciprocal[3 * axis + 1] * reciprocal[3 * axis + 1] + reciprocal[3 * axis + 2] * reciprocal[3 * axis + 2]);
+        }
         for (int a = 0; a < n; a++) {
             for (int axis = 0; axis < 3; axis++) {
                 if (!pbc[axis]) {
@@ -437,12 +443,24 @@ public final class NeighborList implements AutoCloseable {
                         + p[3 * a + 2] * reciprocal[3 * axis + 2];
                 double w = Math.floor(frac);
                 wrap[3 * a + axis] = w;
+                fractional[3 * a + axis] = frac - w;
                 for (int k = 0; k < 3; k++) {
                     p[3 * a + k] -= w * cell[3 * axis + k];
                 }
             }
         }
         double r2max = radius * radius;
+        // Coordinates as separate rows and distances in a pass of their own: the JIT vectorizes
+        // that pass; the hits (a few % of the checks) are picked out in a second one.
+        double[] px = new double[n];
+        double[] py = new double[n];
+        double[] pz = new double[n];
+        for (int a = 0; a < n; a++) {
+            px[a] = p[3 * a];
+            py[a] = p[3 * a + 1];
+            pz[a] = p[3 * a + 2];
+        }
+        double[] r2 = new double[n];
         for (int u = -images[0]; u <= images[0]; u++) {
             for (int v = -images[1]; v <= images[1]; v++) {
                 for (int w = -images[2]; w <= images[2]; w++) {
@@ -451,27 +469,52 @@ public final class NeighborList implements AutoCloseable {
                     double tx = u * cell[0] + v * cell[3] + w * cell[6];
                     double ty = u * cell[1] + v * cell[4] + w * cell[7];
                     double tz = u * cell[2] + v * cell[5] + w * cell[8];
+                    int[] t = {u, v, w};
                     for (int i = 0; i < n; i++) {
-                        double xi = p[3 * i] - tx;
-                        double yi = p[3 * i + 1] - ty;
-                        double zi = p[3 * i + 2] - tz;
-                        for (int j = half ? i : 0; j < n; j++) {
-                            if (i == j && !selfImage) {
-                                continue;
-                            }
-                            double dx = p[3 * j] - xi;
-                            double dy = p[3 * j + 1] - yi;
-                            double dz = p[3 * j + 2] - zi;
-                            double r2 = dx * dx + dy * dy + dz * dz;
-                            if (r2 < r2max) {
+                        if (outOfReach(fractional, 3 * i, t, pbc, spacing, radius)) {
+                            continue; // the image of atom i is too far from the whole cell
+                        }
+                        double xi = px[i] - tx;
+                        double yi = py[i] - ty;
+                        double zi = pz[i] - tz;
+                        int first = half ? i : 0;
+                        for (int j = first; j < n; j++) {
+                            double dx = px[j] - xi;
+                            double dy = py[j] - yi;
+                            double dz = pz[j] - zi;
+                            r2[j] = dx * dx + dy * dy + dz * dz;
+                        }
+                        for (int j = first; j < n; j++) {
+                            if (r2[j] < r2max && (i != j || selfImage)) {
                                 sink.accept(i, j, u - wrap[3 * j] + wrap[3 * i], v - wrap[3 * j + 1] + wrap[3 * i + 1],
-                                        w - wrap[3 * j + 2] + wrap[3 * i + 2], r2);
+                                        w - wrap[3 * j + 2] + wrap[3 * i + 2], r2[j]);
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    /**
+     * Whether the point with fractional coordinates f - t (f at {@code fractional[at..at+2]}) lies
+     * farther than {@code radius} from every point of the cell: its distance to the slab between
+     * two lattice planes of one periodic axis bounds its distance to the cell from below. Skips
+     * most images of atoms near the far side of the cell (2-3x fewer pair checks in 108-atom cells).
+     */
+    private static boolean outOfReach(double[] fractional, int at, int[] t, boolean[] pbc, double[] spacing, double radius) {
+        double reach = radius + 1e-9; // rounding of the fractional coordinates stays far below this
+        for (int axis = 0; axis < 3; axis++) {
+            if (!pbc[axis] || t[axis] == 0) {
+                continue;
+            }
+            double g = fractional[at + axis] - t[axis];
+            double outside = g < 0 ? -g : g > 1 ? g - 1 : 0;
+            if (outside * spacing[axis] > reach) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

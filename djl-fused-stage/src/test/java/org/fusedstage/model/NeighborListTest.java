@@ -33,6 +33,23 @@ class NeighborListTest extends WithLennardJones {
         }
         out.add(AtomicSystem.builder().positions(p).symbols("Ar", "Ar", "Ar", "Ar", "Ar")
                 .optCell(new double[] {7, 0, 0, 0, 7, 0, 0, 0, 7}).optPbc(true, true, true).optSampleId("unwrapped").build());
+        // Cells wider than the radius, where the search skips images that cannot reach the cell:
+        // a rattled 108-atom crystal and a skewed cell with atoms at random, some outside it.
+        out.add(TestSystems.fccArgon(3, TestSystems.ARGON_LATTICE, 0.3, 11));
+        double[] wide = {14, 0, 0, 5, 13, 0, -3, 4, 12};
+        double[] q = new double[3 * 30];
+        for (int a = 0; a < 30; a++) {
+            double f0 = 1.4 * random.nextDouble() - 0.2;
+            double f1 = random.nextDouble();
+            double f2 = random.nextDouble();
+            for (int k = 0; k < 3; k++) {
+                q[3 * a + k] = f0 * wide[k] + f1 * wide[3 + k] + f2 * wide[6 + k];
+            }
+        }
+        String[] argon = new String[30];
+        java.util.Arrays.fill(argon, "Ar");
+        out.add(AtomicSystem.builder().positions(q).symbols(argon).optCell(wide).optPbc(true, true, true)
+                .optSampleId("wide-skewed").build());
         return out;
     }
 
@@ -62,7 +79,7 @@ class NeighborListTest extends WithLennardJones {
     @Test
     void halfListHoldsEachPairOnceWithCartesianTranslations() {
         List<AtomicSystem> systems = awkward();
-        try (Batch batch = Batch.builder(systems).optCapacity(systems.size(), 40).build(lj.manager)) {
+        try (Batch batch = Batch.builder(systems).optCapacity(systems.size(), 200).build(lj.manager)) {
             for (int round = 0; round < 2; round++) {
                 if (round == 1) {
                     batch.replace(java.util.Set.of(), java.util.Map.of(1, TestSystems.triclinicArgon(2, 4),
@@ -242,12 +259,15 @@ class NeighborListTest extends WithLennardJones {
         return i + "," + j + "," + Math.round(d[0] * 1e6) + "," + Math.round(d[1] * 1e6) + "," + Math.round(d[2] * 1e6);
     }
 
-    /** Every translation within a generous range on the raw (unwrapped) coordinates. */
+    /**
+     * Every translation within a generous range on the raw (unwrapped) coordinates: 30 cells for
+     * the small awkward systems, 4 for the wide ones (cells above 11 A, atoms within 0.2 cells).
+     */
     private static List<String> bruteForce(AtomicSystem s, double radius) {
         double[] r = s.positions();
         double[] c = s.cell();
         boolean[] pbc = s.pbc();
-        int range = 30;
+        int range = s.size() > 20 ? 4 : 30;
         List<String> out = new ArrayList<>();
         for (int u = pbc[0] ? -range : 0; u <= (pbc[0] ? range : 0); u++) {
             for (int v = pbc[1] ? -range : 0; v <= (pbc[1] ? range : 0); v++) {

@@ -72,6 +72,30 @@ public final class Segments implements AutoCloseable {
         return gatherPadded(perAtom, Float.NEGATIVE_INFINITY).max(new int[] {1});
     }
 
+    /**
+     * Largest row norm over each system's atoms, e.g. fmax: [N,3] -> [B] (-inf for a system with
+     * no atoms, NaN if a row holds one). On a CPU one copy out, instead of five ops and a copy.
+     */
+    public NDArray maxRowNorm(NDArray vectors) {
+        if (!onHost || !hostFloat(vectors)) {
+            return max(vectors.mul(vectors).sum(new int[] {1}).sqrt());
+        }
+        double[] in = HostArrays.doubles(vectors);
+        double[] out = new double[rows.length];
+        for (int s = 0; s < rows.length; s++) {
+            double largest = Double.NEGATIVE_INFINITY;
+            for (int row : rows[s]) {
+                double r2 = in[3 * row] * in[3 * row] + in[3 * row + 1] * in[3 * row + 1] + in[3 * row + 2] * in[3 * row + 2];
+                largest = r2 > largest || Double.isNaN(r2) ? r2 : largest;
+                if (Double.isNaN(largest)) {
+                    break;
+                }
+            }
+            out[s] = largest == Double.NEGATIVE_INFINITY ? largest : Math.sqrt(largest);
+        }
+        return HostArrays.create(vectors.getManager(), out, vectors.getDataType());
+    }
+
     /** Mean over each system's atoms: [N, ...] -> [B, ...]. */
     public NDArray mean(NDArray perAtom) {
         NDArray sums = sum(perAtom);

@@ -94,7 +94,7 @@ public final class ConvergenceHook {
     private static NDArray value(Batch batch, Dynamics owner, StageMask mask, Criterion c) {
         switch (c.key()) {
             case Criterion.FMAX:
-                return reduce(batch, rowNorm(batch.forces()), Criterion.Reduction.MAX);
+                return batch.segments().maxRowNorm(batch.forces());
             case Criterion.ENERGY_CHANGE: {
                 String name = owner.stateName("previous_energy");
                 NDArray previous = batch.get(name);

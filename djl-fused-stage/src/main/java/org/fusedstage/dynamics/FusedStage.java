@@ -57,6 +57,7 @@ public final class FusedStage {
     private final ImmutableList<DataSink> sinks;
     private final long maxSteps;
     private final boolean hasStageHooks; // any sub-stage hook: the compiled step builds stage masks only then
+    private final boolean hooksMayMoveSamples; // a hook runs between the pre- and post-update masks
     private long stepCount;
     private RunReport lastReport;
     private org.fusedstage.compile.StepGraph stepGraph;
@@ -140,6 +141,10 @@ public final class FusedStage {
         this.sinks = ImmutableList.copyOf(b.sinks);
         this.maxSteps = b.maxSteps;
         this.hasStageHooks = subStages.stream().anyMatch(st -> !st.dynamics().hooks().isEmpty());
+        java.util.Set<HookStage> afterPostMasks = java.util.EnumSet.of(HookStage.BEFORE_POST_UPDATE,
+                HookStage.AFTER_POST_UPDATE, HookStage.AFTER_STEP, HookStage.ON_CONVERGE);
+        this.hooksMayMoveSamples = hooks.stream().anyMatch(h -> h.stage() != HookStage.BEFORE_STEP && !afterPostMasks.contains(h.stage()))
+                || subStages.stream().flatMap(st -> st.dynamics().hooks().stream()).anyMatch(h -> !afterPostMasks.contains(h.stage()));
         if (compileStep) {
             for (SubStage st : subStages) {
                 for (Hook h : st.dynamics().hooks()) {
@@ -293,7 +298,9 @@ public final class FusedStage {
             for (SubStage s : subStages) {
                 s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, step, null);
             }
-            masks = masks(batch); // AFTER_COMPUTE hooks may have quarantined samples
+            if (hooksMayMoveSamples) {
+                masks = masks(batch); // e.g. an AFTER_COMPUTE guard may have quarantined samples
+            }
             for (int i = 0; i < subStages.size(); i++) {
                 Dynamics d = subStages.get(i).dynamics();
                 d.fireHooks(HookStage.BEFORE_POST_UPDATE, batch, step, masks.get(i).systems());

@@ -53,6 +53,16 @@ class SegmentsTest {
                 }
                 assertTrue(members[b - 1].length == 0 && maxima[3 * (b - 1)] == Double.NEGATIVE_INFINITY,
                         "the pool slot has no atoms: its maximum is -inf");
+                double[] norms = HostArrays.doubles(batch.segments().maxRowNorm(perAtom));
+                for (int s = 0; s < b; s++) {
+                    double largest = Double.NEGATIVE_INFINITY;
+                    for (int row : members[s]) {
+                        double[] v = HostArrays.doubles(perAtom);
+                        largest = Math.max(largest, Math.sqrt(v[3 * row] * v[3 * row] + v[3 * row + 1] * v[3 * row + 1]
+                                + v[3 * row + 2] * v[3 * row + 2]));
+                    }
+                    assertEquals(largest, norms[s], tolerance, "largest row norm of system " + s);
+                }
                 // Broadcasts: every atom row gets its slot's value (the pool rows the pool slot's).
                 double[] perSystem = new double[b];
                 boolean[] flags = new boolean[b];

@@ -139,6 +139,25 @@ class FusedStageCliTest {
     }
 
     @Test
+    void noStressLeavesTheStressOutOfTheResults() throws Exception {
+        for (boolean noStress : new boolean[] {false, true}) {
+            Path out = dir.resolve(noStress ? "without-stress" : "with-stress");
+            List<String> args = new java.util.ArrayList<>(List.of("run", "--demo-size", "3", "--output", out.toString(),
+                    "--stage", "fire:fmax=0.5", "--stage", "nve:steps=3"));
+            if (noStress) {
+                args.add("--no-stress");
+            }
+            Object[] result = run(args.toArray(new String[0]));
+            assertEquals(0, (int) result[0], (String) result[1]);
+            List<AtomicSystem> results = ExtxyzReader.readAll(out.resolve("results.extxyz"));
+            assertEquals(3, results.size());
+            for (AtomicSystem s : results) {
+                assertEquals(!noStress, s.stress().isPresent(), (noStress ? "--no-stress" : "default") + ": stress of " + s.sampleId());
+            }
+        }
+    }
+
+    @Test
     void writesAreAseReadable() throws Exception {
         Path file = dir.resolve("x.extxyz");
         ExtxyzWriter.writeAll(file, RunCommand.demoDataset(2, 1));

@@ -10,8 +10,8 @@ so one exported graph serves any chain of built-in stages.
 Stage kinds: 0 DemoDynamics, 1 VelocityVerlet, 2 Langevin (BAOAB), 3 FIRE, 4 SteepestDescent.
 Random numbers come in as inputs (``data["noise.<code>"]`` for Langevin, ``data["mb.<code>"]`` for
 Maxwell-Boltzmann velocities of entering samples), drawn by Java from the same per-sample streams as
-the eager step, so eager and compiled runs agree. The arithmetic mirrors the Java code operation by
-operation.
+the eager step, so eager and compiled runs agree. The arithmetic mirrors the Java code formula by
+formula.
 
 Inputs (all on the batch device except ``table``, which stays on the CPU):
   data:  positions, velocities, forces, energy, stress, masses, atomic_numbers, batch, cell, pbc,
@@ -257,31 +257,36 @@ class FusedStep(torch.nn.Module):
         alpha = state[prefix + "alpha"]
         n = state[prefix + "n_positive"]
         n_min = int(table["n_min"][s])
-        power = segment_sum((f * v).sum(1), batch, n_systems)
-        v_norm = system_norm(v, batch, n_systems)
-        f_norm = system_norm(f, batch, n_systems)
+        # As the eager FIRE: every per-atom update is cv v + cf F (displacement: step times the
+        # new v), and the rule needs only v.v, F.F and F.v per sample.
+        vv = segment_sum((v * v).sum(1), batch, n_systems)
+        ff = segment_sum((f * f).sum(1), batch, n_systems)
+        fv = segment_sum((f * v).sum(1), batch, n_systems)
         started = n >= 0
-        downhill = (power > 0) & started
+        downhill = (fv > 0) & started
         uphill = started & ~downhill
         accelerate = downhill & (n > n_min)
-        ratio = torch.where(f_norm > 0, v_norm / f_norm, torch.zeros_like(f_norm))
-        a = alpha[batch].unsqueeze(1)
-        mixed = v * (-a + 1) + f * (a * ratio[batch].unsqueeze(1))
-        new_v = torch.where(downhill[batch].unsqueeze(1).expand(v.shape[0], 3), mixed, v)
-        new_v = torch.where(uphill[batch].unsqueeze(1).expand(v.shape[0], 3), torch.zeros_like(v), new_v)
+        ones = torch.ones_like(dt)
+        zeros = torch.zeros_like(dt)
+        ratio = torch.where(ff > 0, vv.sqrt() / ff.sqrt(), zeros)
+        cv = torch.where(downhill, 1 - alpha, torch.where(uphill, zeros, ones))
+        cf = torch.where(downhill, alpha * ratio, zeros)
         new_dt = torch.where(accelerate, (dt * float(table["f_inc"][s])).clamp(max=float(table["dt_max"][s])), dt)
         new_dt = torch.where(uphill, dt * float(table["f_dec"][s]), new_dt)
         new_alpha = torch.where(accelerate, alpha * float(table["f_alpha"][s]), alpha)
-        new_alpha = torch.where(uphill, torch.ones_like(alpha) * float(table["alpha_start"][s]), new_alpha)
+        new_alpha = torch.where(uphill, ones * float(table["alpha_start"][s]), new_alpha)
         new_n = torch.where(downhill, n + 1, n)
         new_n = torch.where(uphill | ~started, torch.zeros_like(n), new_n)
-        dt_atoms = new_dt[batch].unsqueeze(1)
-        new_v = new_v + f * dt_atoms * self.conversion
-        dr = clamp_per_system(new_v * dt_atoms, float(table["max_step"][s]), batch, n_systems)
+        cf = cf + new_dt * self.conversion
+        dr = new_dt * (cv * cv * vv + 2 * cv * cf * fv + cf * cf * ff).clamp(min=0.0).sqrt()
+        max_step = float(table["max_step"][s])
+        step = torch.where(dr > max_step, new_dt * max_step / dr, new_dt)
+        coefficients = torch.stack([cv, cf, step], 1)[batch]
+        new_v = v * coefficients[:, 0:1] + f * coefficients[:, 1:2]
         updated: Dict[str, torch.Tensor] = {
             prefix + "velocity": torch.where(mask3, new_v, v),
             prefix + "dt": torch.where(system_mask, new_dt, dt),
             prefix + "alpha": torch.where(system_mask, new_alpha, alpha),
             prefix + "n_positive": torch.where(system_mask, new_n, n),
         }
-        return torch.where(mask3, x + dr, x), updated
+        return torch.where(mask3, x + new_v * coefficients[:, 2:3], x), updated

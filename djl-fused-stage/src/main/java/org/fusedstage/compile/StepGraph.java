@@ -162,18 +162,23 @@ public final class StepGraph implements AutoCloseable {
         inputs.add(named(neighbors.edgeIndex(), "data.edge_index"));
         inputs.add(named(potential.edgeShiftInput(neighbors), "data.shifts"));
         // Same streams as the eager step: stage noise at the current ages, velocity draws for
-        // entering samples after the ages advance (the eager step draws them in enter()).
+        // entering samples after the ages advance (the eager step draws them in enter()). On a CPU
+        // (status read back: microseconds) noise is drawn only for the stage's samples, and
+        // velocities only for samples outside the stage (only they can enter it in this step).
+        long[] status = batch.getDevice().isGpu() ? null : batch.status().toLongArray();
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
             if (table.get("kind")[k] == 2.0) {
-                inputs.add(named(NoiseStreams.normal(batch, s.dynamics().stepGraphSeed(), s.code()), "data.noise." + s.code()));
+                NDArray noise = NoiseStreams.normal(batch, s.dynamics().stepGraphSeed(), s.code(), systemsWhere(status, s.code(), true));
+                inputs.add(named(noise, "data.noise." + s.code()));
             }
         }
         batch.advanceAges();
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
             if (table.get("mb_temperature")[k] >= 0) {
-                inputs.add(named(MaxwellBoltzmann.standardNormals(batch, s.dynamics().stepGraphSeed()), "data.mb." + s.code()));
+                NDArray xi = MaxwellBoltzmann.standardNormals(batch, s.dynamics().stepGraphSeed(), systemsWhere(status, s.code(), false));
+                inputs.add(named(xi, "data.mb." + s.code()));
             }
         }
         List<String> stateKeys = stateKeys(batch);
@@ -195,6 +200,18 @@ public final class StepGraph implements AutoCloseable {
         if (!stressOut) {
             batch.clearStress(); // the potential left it out (optStress(false))
         }
+    }
+
+    /** Systems whose status is (or, with {@code inStage} false, is not) {@code code}; null (all) without a host status. */
+    private static boolean[] systemsWhere(long[] status, int code, boolean inStage) {
+        if (status == null) {
+            return null;
+        }
+        boolean[] out = new boolean[status.length];
+        for (int i = 0; i < status.length; i++) {
+            out[i] = (status[i] == code) == inStage;
+        }
+        return out;
     }
 
     private List<String> stateKeys(Batch batch) {

@@ -57,7 +57,7 @@ public class Langevin extends Dynamics {
     @Override
     protected void onEnter(Batch batch, StageMask entering) {
         if (initializeVelocities) {
-            NDArray v = MaxwellBoltzmann.velocities(batch, temperature, seed);
+            NDArray v = MaxwellBoltzmann.velocities(batch, temperature, seed, entering.systemsToDraw());
             batch.set(Batch.VELOCITIES, entering.select(v, batch.velocities()));
         }
     }
@@ -81,7 +81,7 @@ public class Langevin extends Dynamics {
      * samples draw (reading the mask costs microseconds there); on a GPU every sample draws.
      */
     private NDArray thermalKick(Batch batch, StageMask mask, double c2) {
-        double[] kick = NoiseStreams.hostNormal(batch, seed, statusCode(), batch.getDevice().isGpu() ? null : mask.hostSystems());
+        double[] kick = NoiseStreams.hostNormal(batch, seed, statusCode(), mask.systemsToDraw());
         double[] masses = HostArrays.doubles(batch.masses());
         double kT = Units.BOLTZMANN_EV_PER_K * temperature * Units.EV_PER_A_AMU_TO_A_PER_FS2; // amu A^2/fs^2
         for (int i = 0; i < masses.length; i++) {

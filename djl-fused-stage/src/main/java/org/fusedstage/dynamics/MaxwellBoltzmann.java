@@ -17,7 +17,12 @@ public final class MaxwellBoltzmann {
 
     /** The standard normal deviates [N,3] behind {@link #velocities} (fed to compiled step graphs). */
     public static NDArray standardNormals(Batch batch, long seed) {
-        return NoiseStreams.normal(batch, seed, PURPOSE);
+        return standardNormals(batch, seed, null);
+    }
+
+    /** As {@link #standardNormals(Batch, long)}, drawn only for the marked systems (null: all; others get 0). */
+    public static NDArray standardNormals(Batch batch, long seed, boolean[] systems) {
+        return NoiseStreams.normal(batch, seed, PURPOSE, systems);
     }
 
     /**
@@ -29,7 +34,15 @@ public final class MaxwellBoltzmann {
      * @param seed the stream seed
      */
     public static NDArray velocities(Batch batch, double temperature, long seed) {
-        NDArray xi = standardNormals(batch, seed);
+        return velocities(batch, temperature, seed, null);
+    }
+
+    /**
+     * As {@link #velocities(Batch, double, long)}, drawn only for the marked systems (null: all);
+     * the others get zero velocities. A drawn sample's velocities do not depend on the others.
+     */
+    public static NDArray velocities(Batch batch, double temperature, long seed, boolean[] systems) {
+        NDArray xi = standardNormals(batch, seed, systems);
         NDArray masses = Kinematics.columnMasses(batch);
         NDArray sigma = masses.pow(-1).mul(Units.BOLTZMANN_EV_PER_K * temperature * Units.EV_PER_A_AMU_TO_A_PER_FS2).sqrt();
         NDArray v = xi.mul(sigma);

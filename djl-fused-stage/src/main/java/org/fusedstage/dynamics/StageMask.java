@@ -46,6 +46,15 @@ public final class StageMask {
         return hostSystems;
     }
 
+    /**
+     * The systems to draw random numbers for (noise, velocities): this mask on a CPU, where the
+     * host copy costs microseconds; null, meaning every system, on a GPU, where reading the mask
+     * back would stall the queue. A sample's numbers are the same either way.
+     */
+    public boolean[] systemsToDraw() {
+        return systems.getDevice().isGpu() ? null : hostSystems();
+    }
+
     /** Per-atom mask [N]. */
     public NDArray atoms() {
         return atoms;

@@ -32,7 +32,7 @@ public class VelocityVerlet extends Dynamics {
     @Override
     protected void onEnter(Batch batch, StageMask entering) {
         if (initialTemperature >= 0) {
-            NDArray v = MaxwellBoltzmann.velocities(batch, initialTemperature, seed);
+            NDArray v = MaxwellBoltzmann.velocities(batch, initialTemperature, seed, entering.systemsToDraw());
             batch.set(Batch.VELOCITIES, entering.select(v, batch.velocities()));
         }
     }

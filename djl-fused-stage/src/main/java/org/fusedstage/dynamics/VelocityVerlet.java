@@ -50,7 +50,7 @@ public class VelocityVerlet extends Dynamics {
     }
 
     private void halfKick(Batch batch, StageMask mask) {
-        NDArray kicked = batch.velocities().add(Kinematics.accelerations(batch).mul(0.5 * timeStep()));
+        NDArray kicked = batch.velocities().add(batch.forces().mul(Kinematics.halfKickFactors(batch, timeStep())));
         batch.set(Batch.VELOCITIES, mask.select(kicked, batch.velocities()));
     }
 

@@ -156,6 +156,10 @@ public final class FusedStage {
             }
             try {
                 stepGraph = org.fusedstage.compile.StepGraph.load(subStages, compileOptions);
+                if (!potential.device().isGpu()) {
+                    logger.info("compileStep on a CPU: the eager step is usually faster there (it does per-sample work "
+                            + "on the host; see BENCHMARKS.md); the step graph is meant for GPUs");
+                }
             } catch (IOException | ai.djl.MalformedModelException | ai.djl.repository.zoo.ModelNotFoundException e) {
                 throw new IllegalArgumentException("compileStep: cannot load the step graph: " + e.getMessage(), e);
             }

@@ -8,8 +8,9 @@ import org.fusedstage.data.Batch;
 
 /**
  * The samples one stage updates in a step, as full-shape boolean masks so masked updates are
- * {@code where}-selects: shapes stay static and nothing is read back to the host. Samples outside
- * the mask keep their old values bit for bit.
+ * {@code where}-selects: shapes stay static. Samples outside the mask keep their old values bit
+ * for bit. On a GPU nothing is read back to the host; on a CPU the per-system mask is read once
+ * (microseconds) and the per-atom masks are built from it on the host.
  */
 public final class StageMask {
 

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import org.fusedstage.DjlRuntime;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostWork;
 import org.fusedstage.dynamics.ConvergenceHook;
 import org.fusedstage.dynamics.Criterion;
 import org.fusedstage.dynamics.Dynamics;
@@ -165,7 +166,7 @@ public final class StepGraph implements AutoCloseable {
         // entering samples after the ages advance (the eager step draws them in enter()). On a CPU
         // (status read back: microseconds) noise is drawn only for the stage's samples, and
         // velocities only for samples outside the stage (only they can enter it in this step).
-        long[] status = batch.getDevice().isGpu() ? null : batch.status().toLongArray();
+        long[] status = HostWork.onHost(batch.getDevice()) ? batch.status().toLongArray() : null;
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
             if (table.get("kind")[k] == 2.0) {

@@ -51,7 +51,7 @@ public final class Segments implements AutoCloseable {
         this.batchIndex = batchIndex;
         this.rows = rows;
         this.numAtoms = n;
-        this.onHost = ai.djl.Device.Type.CPU.equals(batchIndex.getDevice().getDeviceType());
+        this.onHost = HostWork.onHost(batchIndex.getDevice());
         // Lives as long as the batch layout, also when first used inside a step scope.
         NDScope.unregister(paddedIndex, atomCounts);
     }

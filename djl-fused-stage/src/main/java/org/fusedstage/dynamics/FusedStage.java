@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostWork;
 import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
@@ -441,7 +442,7 @@ public final class FusedStage {
      * step reads nothing and runs the masked updates.
      */
     private static boolean readsFlags(Batch batch) {
-        return !batch.getDevice().isGpu();
+        return HostWork.onHost(batch.getDevice());
     }
 
     private void fire(HookStage stage, Batch batch, long step, NDArray mask) {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostWork;
 
 /**
  * The samples one stage updates in a step, as full-shape boolean masks so masked updates are
@@ -22,7 +23,7 @@ public final class StageMask {
     /** Builds the masks from a per-system boolean mask [B]. */
     public StageMask(Batch batch, NDArray systemMask) {
         this.systems = systemMask;
-        if (batch.getDevice().isGpu()) {
+        if (!HostWork.onHost(batch.getDevice())) {
             this.atoms = batch.segments().toAtoms(systemMask);
             // Contiguous, not a broadcast view: a where-select over [N,3] runs twice as fast with it.
             this.atomVectors = atoms.reshape(new Shape(batch.numAtoms(), 1)).repeat(1, 3);
@@ -53,7 +54,7 @@ public final class StageMask {
      * back would stall the queue. A sample's numbers are the same either way.
      */
     public boolean[] systemsToDraw() {
-        return systems.getDevice().isGpu() ? null : hostSystems();
+        return HostWork.onHost(systems.getDevice()) ? hostSystems() : null;
     }
 
     /** Per-atom mask [N]. */

@@ -43,12 +43,15 @@ class InflightRunTest extends WithLennardJones {
     }
 
     static FusedStage chain(HostMemory sink) {
+        return chainBuilder(sink).build();
+    }
+
+    static FusedStage.Builder chainBuilder(HostMemory sink) {
         return FusedStage.builder()
                 .addSubStage(0, FIRE.builder(lj.potential).optFmax(0.02).build())
                 .addSubStage(1, Langevin.builder(lj.potential).optTemperature(40).optFriction(0.02).optTimeStep(2.0)
                         .optNSteps(15).optSeed(11).build())
-                .addSink(sink)
-                .build();
+                .addSink(sink);
     }
 
     /** Checks the budgets of the samples still running, at every step. */

@@ -414,6 +414,10 @@ public final class FusedStage {
             done.add(idle(i) ? masks.get(i).systems().zerosLike() : s.dynamics().finished(batch, masks.get(i), s.convergence()));
         }
         boolean flags = readsFlags(batch);
+        if (flags) {
+            migrateOnHost(batch, before, done);
+            return done;
+        }
         boolean anyDone = false;
         for (int i = 0; i < subStages.size(); i++) {
             if (flags && !done.get(i).any().getBoolean()) {
@@ -433,6 +437,46 @@ public final class FusedStage {
             s.dynamics().enter(batch, new StageMask(batch, entering), s.convergence());
         }
         return done;
+    }
+
+    /**
+     * {@link #migrateFinished} on a CPU: the done flags and the status come back once, the new
+     * statuses and each stage's entering samples are worked out on the host, and only stages that
+     * gain samples run their entry resets (one status write instead of a few masked ops per stage).
+     */
+    private void migrateOnHost(Batch batch, NDArray previous, List<NDArray> done) {
+        long[] before = previous.toLongArray(); // the status the entries are measured from
+        long[] after = batch.status().toLongArray();
+        boolean moved = false;
+        for (int i = 0; i < subStages.size(); i++) {
+            if (idle(i)) {
+                continue;
+            }
+            boolean[] leaving = done.get(i).toBooleanArray();
+            for (int b = 0; b < leaving.length; b++) {
+                if (leaving[b]) {
+                    after[b] = subStages.get(i).target();
+                    moved = true;
+                }
+            }
+        }
+        NDManager manager = batch.getManager();
+        if (moved) {
+            batch.set(Batch.STATUS, manager.create(after));
+        } else if (java.util.Arrays.equals(before, after)) {
+            return; // nobody moved, so nobody enters a stage
+        }
+        for (SubStage s : subStages) {
+            boolean[] entering = new boolean[after.length];
+            boolean any = false;
+            for (int b = 0; b < after.length; b++) {
+                entering[b] = after[b] == s.code() && before[b] != s.code();
+                any |= entering[b];
+            }
+            if (any) {
+                s.dynamics().enter(batch, new StageMask(batch, manager.create(entering)), s.convergence());
+            }
+        }
     }
 
     /**

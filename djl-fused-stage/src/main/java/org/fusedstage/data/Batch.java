@@ -349,6 +349,13 @@ public final class Batch implements AutoCloseable {
         }
     }
 
+    /** Sets the age of these slots back to 0: samples whose first step is still to come. */
+    public void restartAges(java.util.Collection<Integer> slots) {
+        for (int slot : slots) {
+            ages[slot] = 0;
+        }
+    }
+
     /** Stable 64-bit keys of the sample ids, for per-sample random streams (0 for a vacant slot). */
     public long[] sampleKeys() {
         return sampleKeys.clone();

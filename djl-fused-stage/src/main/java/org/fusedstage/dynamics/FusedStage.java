@@ -71,6 +71,7 @@ public final class FusedStage {
             HookStage.BEFORE_COMPUTE, HookStage.AFTER_COMPUTE, HookStage.AFTER_STEP, HookStage.ON_CONVERGE);
     private SizeAwareSampler sampler;
     private int refillFrequency = 1;
+    private boolean admitting; // a refill put samples in that wait for the next step's forward pass
     private long maxStepsPerSample;
     private DataType batchDataType = DataType.FLOAT64;
 
@@ -736,6 +737,10 @@ public final class FusedStage {
                     hintOccupied(status);
                 }
                 step(batch).close();
+                if (admitting) {
+                    admitWaiting(batch);
+                    admitting = false;
+                }
                 fresh = (stepCount - lastRefill) % refillFrequency == 0;
                 if (!fresh) {
                     continue; // read the status (the one device-to-host read) every refillFrequency steps
@@ -864,87 +869,46 @@ public final class FusedStage {
         for (int slot : emptied) {
             slotEdges[slot] = 0;
         }
-        batch.replace(emptied, assignments, entryStatus);
-        if (!picked.isEmpty()) {
-            admit(batch, fresh, assignments);
-        }
-        long[] updated = batch.status().toLongArray();
-        writeGraduates(batch, freshOnly(status, fresh), updated);
-        return updated;
-    }
-
-    /** A "previous status" under which only the fresh slots can count as newly graduated. */
-    private long[] freshOnly(long[] status, boolean[] fresh) {
-        long[] out = status.clone();
-        for (int i = 0; i < out.length; i++) {
-            if (fresh[i]) {
-                out[i] = Batch.VACANT;
-            } else {
-                out[i] = exitStatus; // nothing else graduates during a refill
-            }
-        }
-        return out;
+        // New samples wait for the next batch step's forward pass (no stage updates them in it),
+        // then enter the first stage: no forward pass of their own (see admitWaiting).
+        batch.replace(emptied, assignments, Status.ADMITTING);
+        admitting |= !picked.isEmpty();
+        return batch.status().toLongArray();
     }
 
     /**
-     * New samples: reset their entry stage's state, compute their forces (one forward pass over the
-     * new samples only), and apply the convergence check that precedes their first step, for them only.
+     * After the step whose forward pass gave the refilled samples their forces: they enter the
+     * first stage (state reset, velocities drawn where the stage asks), restart their age so their
+     * random streams start where a sample loaded in a fresh batch starts, and get the convergence
+     * check that precedes a first step. A sample a hook quarantined in that step stays out.
      */
-    private void admit(Batch batch, boolean[] fresh, Map<Integer, AtomicSystem> newcomers) {
+    private void admitWaiting(Batch batch) {
+        long[] status = batch.status().toLongArray();
+        boolean[] fresh = new boolean[status.length];
+        List<Integer> slots = new ArrayList<>();
+        for (int i = 0; i < status.length; i++) {
+            if (status[i] == Status.ADMITTING) {
+                fresh[i] = true;
+                slots.add(i);
+                status[i] = entryStatus;
+            }
+        }
+        if (slots.isEmpty()) {
+            return;
+        }
+        batch.restartAges(slots);
         try (NDScope scope = new NDScope()) {
+            setStatus(batch, status);
             NDArray isNew = batch.getManager().create(fresh);
             NDArray before = batch.status().duplicate();
-            for (SubStage s : subStages) {
-                s.dynamics().initialize(batch, s.convergence());
-                NDArray entering = batch.status().eq(s.code()).logicalAnd(isNew);
-                s.dynamics().enter(batch, new StageMask(batch, entering), s.convergence());
-            }
-            computeFor(batch, newcomers);
-            fire(HookStage.AFTER_COMPUTE, batch, stepCount, null);
-            for (SubStage s : subStages) {
-                s.dynamics().fireHooks(HookStage.AFTER_COMPUTE, batch, stepCount, null);
-            }
             List<StageMask> masks = new ArrayList<>();
             for (SubStage s : subStages) {
-                masks.add(new StageMask(batch, batch.status().eq(s.code()).logicalAnd(isNew)));
+                s.dynamics().initialize(batch, s.convergence());
+                StageMask entering = new StageMask(batch, batch.status().eq(s.code()).logicalAnd(isNew));
+                s.dynamics().enter(batch, entering, s.convergence());
+                masks.add(entering);
             }
             migrateFinished(batch, before, masks);
-        }
-    }
-
-    /**
-     * Energy, forces and stress of the given slots by a forward pass over a batch of those samples
-     * alone, written into their rows; the other slots keep theirs (still valid: positions move only
-     * in pre-updates, which precede the step's forward). A refill of a few slots then costs a few
-     * samples' forward instead of the whole batch's.
-     */
-    private void computeFor(Batch batch, Map<Integer, AtomicSystem> samples) {
-        List<Integer> slots = new ArrayList<>(samples.keySet());
-        NDManager m = batch.getManager();
-        try (NDManager local = m.newSubManager();
-                Batch small = Batch.builder(new ArrayList<>(samples.values())).optDataType(batch.getDataType())
-                        .optDevice(batch.getDevice()).build(local)) {
-            potential.compute(small);
-            long[] rowInSmall = new long[batch.numAtoms()];
-            long[] slotInSmall = new long[batch.numSystems()];
-            boolean[] isNewSlot = new boolean[batch.numSystems()];
-            int next = 0;
-            for (int k = 0; k < slots.size(); k++) {
-                int slot = slots.get(k);
-                slotInSmall[slot] = k;
-                isNewSlot[slot] = true;
-                for (int row : batch.atomRows(slot)) {
-                    rowInSmall[row] = next++;
-                }
-            }
-            StageMask newcomers = new StageMask(batch, m.create(isNewSlot));
-            NDArray slotIndex = m.create(slotInSmall);
-            batch.set(Batch.FORCES, newcomers.select(small.forces().get(m.create(rowInSmall)), batch.forces()));
-            batch.set(Batch.ENERGY, newcomers.select(small.energy().get(slotIndex), batch.energy()));
-            if (small.has(Batch.STRESS) && batch.has(Batch.STRESS)) {
-                NDArray stressMask = newcomers.systems().reshape(-1, 1, 1).broadcast(batch.stress().getShape());
-                batch.set(Batch.STRESS, NDArrays.where(stressMask, small.stress().get(slotIndex), batch.stress()));
-            }
         }
     }
 

@@ -6,5 +6,11 @@ public final class Status {
     /** A sample taken out of the dynamics because its energy or forces became non-finite. */
     public static final int QUARANTINED = -1;
 
+    /**
+     * A sample put into a slot by a refill, waiting for the batch step whose forward pass gives it
+     * forces; no stage updates it in that step. After it the sample enters the first stage.
+     */
+    public static final int ADMITTING = -3;
+
     private Status() {}
 }

@@ -682,8 +682,9 @@ public final class FusedStage {
     /**
      * Inflight mode: builds the batch from the sampler, runs, writes every graduated sample to the
      * sinks once, and every {@code refillFrequency} steps replaces graduated (and quarantined)
-     * samples in place with new ones from the sampler, which start at the entry status with fresh
-     * stage state and real forces (one forward pass over the new samples after each refill). The
+     * samples in place with new ones from the sampler. A new sample waits one batch step as
+     * {@link Status#ADMITTING} (that step's forward pass gives it forces; no stage updates it),
+     * then starts at the entry status with fresh stage state and a restarted age. The
      * safety cap of {@code optMaxSteps} steps ends the run early, with a report of the samples left
      * in the batch (see {@link #lastReport()}); samples still in the sampler stay there.
      *

@@ -47,6 +47,7 @@ import org.slf4j.LoggerFactory;
 public final class FusedStage {
 
     private static final Logger logger = LoggerFactory.getLogger(FusedStage.class);
+    private static final java.util.concurrent.atomic.AtomicBoolean CPU_COMPILE_NOTE_LOGGED = new java.util.concurrent.atomic.AtomicBoolean();
 
     private final ImmutableList<SubStage> subStages;
     private final int entryStatus;
@@ -158,7 +159,7 @@ public final class FusedStage {
             }
             try {
                 stepGraph = org.fusedstage.compile.StepGraph.load(subStages, compileOptions);
-                if (!potential.device().isGpu()) {
+                if (!potential.device().isGpu() && !CPU_COMPILE_NOTE_LOGGED.getAndSet(true)) {
                     logger.info("compileStep on a CPU: the eager step is usually faster there (it does per-sample work "
                             + "on the host; see BENCHMARKS.md); the step graph is meant for GPUs");
                 }

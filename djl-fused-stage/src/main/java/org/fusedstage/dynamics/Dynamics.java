@@ -10,6 +10,7 @@ import com.google.common.collect.ImmutableList;
 import java.util.ArrayList;
 import java.util.List;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostWork;
 import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
@@ -173,6 +174,15 @@ public abstract class Dynamics {
     public final void maskedPostUpdate(Batch batch, StageMask mask) {
         postUpdate(batch, mask);
         String steps = stateName("steps");
+        if (HostWork.onHost(batch.getDevice())) {
+            long[] counts = batch.get(steps).toLongArray(); // a few numbers: cheaper than two ops on a CPU
+            boolean[] owned = mask.hostSystems();
+            for (int s = 0; s < counts.length; s++) {
+                counts[s] += owned[s] ? 1 : 0;
+            }
+            batch.set(steps, batch.getManager().create(counts));
+            return;
+        }
         NDArray counted = batch.get(steps).add(1);
         batch.set(steps, mask.select(counted, batch.get(steps)));
     }

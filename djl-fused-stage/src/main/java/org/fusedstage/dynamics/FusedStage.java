@@ -1,7 +1,6 @@
 package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
@@ -415,27 +414,16 @@ public final class FusedStage {
             SubStage s = subStages.get(i);
             done.add(idle(i) ? masks.get(i).systems().zerosLike() : s.dynamics().finished(batch, masks.get(i), s.convergence()));
         }
-        boolean flags = readsFlags(batch);
-        if (flags) {
+        if (readsFlags(batch)) {
             migrateOnHost(batch, before, done);
             return done;
         }
-        boolean anyDone = false;
+        // On a GPU: masked updates, no reads back.
         for (int i = 0; i < subStages.size(); i++) {
-            if (flags && !done.get(i).any().getBoolean()) {
-                continue; // nobody leaves this stage: skip the masked no-op
-            }
-            anyDone = true;
             Dynamics.migrate(batch, done.get(i), subStages.get(i).target());
-        }
-        if (flags && !anyDone) {
-            return done; // nobody moved, so nobody enters a stage
         }
         for (SubStage s : subStages) {
             NDArray entering = batch.status().eq(s.code()).logicalAnd(before.eq(s.code()).logicalNot());
-            if (flags && !entering.any().getBoolean()) {
-                continue;
-            }
             s.dynamics().enter(batch, new StageMask(batch, entering), s.convergence());
         }
         return done;

@@ -28,7 +28,11 @@ final class Kinematics {
      * 0 for rows of no atom).
      */
     static NDArray halfKickFactors(Batch batch, double dt) {
-        double[] masses = HostArrays.doubles(batch.masses());
+        return halfKickFactors(batch, HostArrays.doubles(batch.masses()), dt);
+    }
+
+    /** As {@link #halfKickFactors(Batch, double)} from the batch's masses already read, in amu. */
+    static NDArray halfKickFactors(Batch batch, double[] masses, double dt) {
         double[] factors = new double[3 * masses.length];
         for (int i = 0; i < masses.length; i++) {
             double factor = masses[i] > 0 ? 0.5 * dt * Units.EV_PER_A_AMU_TO_A_PER_FS2 / masses[i] : 0;

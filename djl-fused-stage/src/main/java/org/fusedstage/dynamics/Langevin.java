@@ -65,11 +65,12 @@ public class Langevin extends Dynamics {
     @Override
     protected void preUpdate(Batch batch, StageMask mask) {
         double dt = timeStep();
-        NDArray halfKick = Kinematics.halfKickFactors(batch, dt);
+        double[] masses = HostArrays.doubles(batch.masses()); // read once for both host-built arrays
+        NDArray halfKick = Kinematics.halfKickFactors(batch, masses, dt);
         NDArray v = batch.velocities().add(batch.forces().mul(halfKick)); // B
         NDArray x = batch.positions().add(v.mul(0.5 * dt)); // A
         double c1 = Math.exp(-friction * dt);
-        v = v.mul(c1).add(thermalKick(batch, mask, Math.sqrt(1 - c1 * c1))); // O
+        v = v.mul(c1).add(thermalKick(batch, mask, masses, Math.sqrt(1 - c1 * c1))); // O
         x = x.add(v.mul(0.5 * dt)); // A
         batch.set(Batch.VELOCITIES, mask.select(v, batch.velocities()));
         batch.set(Batch.POSITIONS, mask.select(x, batch.positions()));
@@ -80,9 +81,8 @@ public class Langevin extends Dynamics {
      * the noise is drawn (per-sample streams, see {@link NoiseStreams}). On a CPU only this stage's
      * samples draw (reading the mask costs microseconds there); on a GPU every sample draws.
      */
-    private NDArray thermalKick(Batch batch, StageMask mask, double c2) {
+    private NDArray thermalKick(Batch batch, StageMask mask, double[] masses, double c2) {
         double[] kick = NoiseStreams.hostNormal(batch, seed, statusCode(), mask.systemsToDraw());
-        double[] masses = HostArrays.doubles(batch.masses());
         double kT = Units.BOLTZMANN_EV_PER_K * temperature * Units.EV_PER_A_AMU_TO_A_PER_FS2; // amu A^2/fs^2
         for (int i = 0; i < masses.length; i++) {
             double scale = masses[i] > 0 ? c2 * Math.sqrt(kT / masses[i]) : 0;

@@ -1,9 +1,9 @@
 package org.fusedstage.hooks;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
 import org.fusedstage.Units;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostArrays;
 
 /**
  * Per-system observables read back to the host in one place, for hooks that report: energy (eV),
@@ -19,16 +19,12 @@ public record SystemObservables(double[] energy, double[] fmax, double[] kinetic
     public static SystemObservables read(Batch batch) {
         NDArray f = batch.forces();
         NDArray v = batch.velocities();
-        double[] fmax = toDoubles(batch.segments().max(f.mul(f).sum(new int[] {1}).sqrt()));
-        double[] mv2 = toDoubles(batch.segments().sum(v.mul(v).sum(new int[] {1}).mul(batch.masses())));
+        double[] fmax = HostArrays.doubles(batch.segments().maxRowNorm(f));
+        double[] mv2 = HostArrays.doubles(batch.segments().sum(v.mul(v).sum(new int[] {1}).mul(batch.masses())));
         double[] kinetic = new double[mv2.length];
         for (int i = 0; i < mv2.length; i++) {
             kinetic[i] = 0.5 * mv2[i] * Units.AMU_A2_PER_FS2_TO_EV;
         }
-        return new SystemObservables(toDoubles(batch.energy()), fmax, kinetic);
-    }
-
-    private static double[] toDoubles(NDArray array) {
-        return array.toType(DataType.FLOAT64, false).toDoubleArray();
+        return new SystemObservables(HostArrays.doubles(batch.energy()), fmax, kinetic);
     }
 }

@@ -59,7 +59,6 @@ public final class TorchScriptPotential implements Potential {
     private volatile PotentialMetadata metadata;
     private NDArray typeIndexByZ; // NequIP: atom type index of each atomic number (-1 if unknown)
     private boolean checkedCall;
-    private final boolean computeStress;
     // Names the module's energy_forces method in a call's inputs (DJL's "module_method:" convention);
     // null when stress is wanted or the module has no such method.
     private final NDArray energyForcesMethod;
@@ -75,7 +74,6 @@ public final class TorchScriptPotential implements Potential {
         this.metadata = metadata;
         this.skin = skin;
         this.modelInterface = modelInterface;
-        this.computeStress = computeStress;
         boolean hasEnergyForces = block instanceof ai.djl.pytorch.engine.PtSymbolBlock symbol
                 && java.util.Arrays.asList(JniUtils.getMethodNames(symbol)).contains(ENERGY_FORCES);
         if (!computeStress && hasEnergyForces && modelInterface.isNative()) {

@@ -64,7 +64,6 @@ final class RunMetrics implements Hook {
         SystemObservables observed = SystemObservables.read(batch);
         double[] energy = observed.energy();
         double[] fmax = observed.fmax();
-
         double relaxEnergy = 0;
         double relaxForce = 0;
         int relaxCount = 0;
@@ -134,5 +133,4 @@ final class RunMetrics implements Hook {
             out.println();
         }
     }
-
 }

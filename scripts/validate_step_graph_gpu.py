@@ -1,15 +1,22 @@
 """Validates the exported compile_step graph on a CUDA device, in Python (no Java needed).
 
-    python3 scripts/validate_step_graph_gpu.py [model-id]     (default: lennard-jones)
+    python3 scripts/validate_step_graph_gpu.py [model-id] [--no-timings] [--cpu-timings]
+                                                               (default model: lennard-jones)
 
-The batch is argon crystals, so the model must accept argon (the zoo's lennard-jones); full-list and
-half-list (interface=native-half-list) models get their own neighbor lists. Without CUDA it runs the
-CPU part only, which checks the inputs and the graph.
+The batch is fcc crystals of the model's element (argon or copper: lennard-jones, morse-cu,
+sutton-chen-cu, nnp-demo-cu); full-list and half-list (interface=native-half-list) models get their
+own neighbor lists, out to the cutoff + 1 A. Without CUDA it runs the CPU part only, which checks
+the inputs and the graph.
 
 1. Runs the same FIRE -> Langevin chain for 60 steps on the CPU and on CUDA in float64 with the same
    random inputs and compares the trajectories (expected: equal to ~1e-10).
-2. Measures steps/s and atom-steps/s of the step graph on CUDA in float32 and float64 for a batch of
-   64 x 108-atom argon crystals.
+2. Compares forces with the graph executor's optimizations on and off over changing batch shapes
+   (FusedStage runs with them off: the profiling executor has produced wrong autograd gradients on
+   CUDA in older torch releases).
+3. Prints a table per batch size (8 x 108 to 512 x 108 atoms) and dtype: the bare forward pass, the
+   step graph, and the same step module run op by op from Python, half the samples relaxing and half
+   in Langevin MD, inputs resident on the device, the stress left out (as in the bench job).
+   ``--cpu-timings`` prints a small table on the CPU when there is no CUDA device (a dry run).
 Needs a CUDA-enabled torch (<= 2.7.1 to match DJL, or newer for this check only).
 """
 import itertools
@@ -58,15 +65,23 @@ def pairs(positions, cell, radius, half):
     return torch.cat(out_i), torch.cat(out_j), torch.cat(out_s)
 
 
+# fcc crystals of the zoo's single-element models: atomic number, mass (amu), lattice constant (A).
+CRYSTALS = {"Ar": (18, 39.948, 5.26), "Cu": (29, 63.546, 3.61)}
+ELEMENT = "Ar"
+RADIUS = 9.5  # the model's cutoff + the library's 1 A skin
+
+
 def make_batch(systems, reps, seed, half):
-    """Inputs of the step graph; a half-list model takes cartesian translations [3,E] as shifts."""
+    """Inputs of the step graph for fcc crystals of ELEMENT; a half-list model takes cartesian
+    translations [3,E] as shifts."""
+    number, mass, a = CRYSTALS[ELEMENT]
     g = torch.Generator().manual_seed(seed)
     pos, batch, cells, ei, es = [], [], [], [], []
     offset = 0
     for b in range(systems):
-        p = fcc(5.26, reps) + 0.1 * torch.randn(4 * reps ** 3, 3, generator=g, dtype=torch.float64)
-        cell = torch.eye(3, dtype=torch.float64) * 5.26 * reps
-        i, j, s = pairs(p, cell, 9.5, half)
+        p = fcc(a, reps) + 0.1 * torch.randn(4 * reps ** 3, 3, generator=g, dtype=torch.float64)
+        cell = torch.eye(3, dtype=torch.float64) * a * reps
+        i, j, s = pairs(p, cell, RADIUS, half)
         ei.append(torch.stack([i + offset, j + offset]))
         es.append(s @ cell if half else s)
         pos.append(p)
@@ -77,8 +92,8 @@ def make_batch(systems, reps, seed, half):
     data = {
         "positions": torch.cat(pos), "velocities": torch.zeros(n, 3, dtype=torch.float64),
         "forces": torch.zeros(n, 3, dtype=torch.float64), "energy": torch.zeros(systems, dtype=torch.float64),
-        "stress": torch.zeros(systems, 3, 3, dtype=torch.float64), "masses": torch.full((n,), 39.948, dtype=torch.float64),
-        "atomic_numbers": torch.full((n,), 18, dtype=torch.long), "batch": torch.cat(batch),
+        "stress": torch.zeros(systems, 3, 3, dtype=torch.float64), "masses": torch.full((n,), mass, dtype=torch.float64),
+        "atomic_numbers": torch.full((n,), number, dtype=torch.long), "batch": torch.cat(batch),
         "cell": torch.stack(cells), "pbc": torch.ones(systems, 3, dtype=torch.bool),
         "status": torch.zeros(systems, dtype=torch.long), "edge_index": torch.cat(ei, 1),
         "shifts": torch.cat(es).t().contiguous() if half else torch.cat(es),
@@ -100,9 +115,7 @@ def make_batch(systems, reps, seed, half):
 
 
 def run(step, data, state, table, device, dtype, steps, seed):
-    floats = {"positions", "velocities", "forces", "energy", "stress", "masses", "cell", "shifts"}
-    d = {k: (v.to(dtype) if k in floats else v).to(device) for k, v in data.items()}
-    s = {k: (v.to(dtype) if v.is_floating_point() else v).to(device) for k, v in state.items()}
+    d, s = on_device(data, state, device, dtype)
     g = torch.Generator().manual_seed(seed)
     noises = [torch.randn(d["positions"].shape, generator=g, dtype=torch.float64) for _ in range(steps)]
     trajectory = []
@@ -110,44 +123,151 @@ def run(step, data, state, table, device, dtype, steps, seed):
         d["noise.1"] = noises[k].to(dtype).to(device)
         out = step(d, s, table)
         for key in ["positions", "velocities", "forces", "energy", "stress", "status"]:
-            d[key] = out[key]
+            if key in out:  # no stress when the table leaves it out
+                d[key] = out[key]
         for key in s:
             s[key] = out[key]
         trajectory.append(d["positions"].double().cpu())
     return trajectory
 
 
-def half_list(model):
-    """Whether the model's metadata declares the native-half-list interface."""
+def read_metadata(model):
     with open(os.path.join(ZOO, model, "metadata.properties")) as f:
-        return any(line.strip() == "interface=native-half-list" for line in f)
+        return dict(line.strip().split("=", 1) for line in f if "=" in line and not line.startswith("#"))
+
+
+def optimizer_check(potential, device):
+    """Forces with the graph executor's optimizations on against off, over changing batch shapes
+    (as FusedStage feeds them): the profiling executor has produced wrong autograd gradients on
+    CUDA in older torch releases, which is why FusedStage turns it off."""
+    worst = 0.0
+    for systems, reps, seed in [(2, 2, 11), (3, 2, 12), (2, 3, 13), (5, 2, 14), (2, 2, 15)]:
+        data, _, _ = make_batch(systems, reps, seed=seed, half=HALF)
+        d, _ = on_device(data, {}, device, torch.float64)
+        args = [d[k] for k in ("positions", "atomic_numbers", "batch", "cell", "pbc", "edge_index", "shifts")]
+        torch._C._set_graph_executor_optimize(False)
+        reference = potential(*args)[1]
+        torch._C._set_graph_executor_optimize(True)
+        for _ in range(3):  # profiled, then optimized runs
+            worst = max(worst, (potential(*args)[1] - reference).abs().max().item())
+    torch._C._set_graph_executor_optimize(True)
+    return worst
+
+
+def on_device(data, state, device, dtype):
+    floats = {"positions", "velocities", "forces", "energy", "stress", "masses", "cell", "shifts"}
+    d = {k: (v.to(dtype) if k in floats else v).to(device) for k, v in data.items()}
+    s = {k: (v.to(dtype) if v.is_floating_point() else v).to(device) for k, v in state.items()}
+    return d, s
+
+
+def seconds_per_call(call, device, repeats, rounds=5):
+    """Fastest round's mean time of ``repeats`` calls (after two warm-up calls: the profiling
+    executor specializes a graph on its second run)."""
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+    call()
+    call()
+    sync()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            call()
+        sync()
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return best
+
+
+def timings(step_graph, potential, device, sizes, dtypes, repeats):
+    """Per executor setting, size and dtype: the bare forward, the step graph (compile_step) and
+    the same step module run op by op from Python (the un-scripted FusedStep around the same
+    scripted potential: a host language dispatching every op, as an eager step does), with all
+    inputs resident on the device and the stress left out, as in the whole job. FusedStage runs
+    TorchScript with the graph executor's optimizations off (JniUtils.setGraphExecutorOptimize(false):
+    see README), the first block; the second turns them on (kernel fusion) for comparison."""
+    sys.path.insert(0, os.path.join(ROOT, "model-zoo", "src", "main", "python"))
+    from fused_step import FusedStep
+    step_ops = FusedStep(potential)
+    print("| executor optimizations | systems x atoms | dtype | forward ms | compiled step ms | compiled orchestration "
+          "| op-by-op step ms | op-by-op orchestration | compiled speed-up | atom-steps/s compiled |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for optimize in (False, True):
+        torch._C._set_graph_executor_optimize(optimize)
+        for systems, reps in sizes:
+            data, state, table = make_batch(systems, reps, seed=2, half=HALF)
+            table["stress"] = torch.zeros(2, dtype=torch.float64)
+            # Half the samples relax (FIRE), half run Langevin: both stages work every step.
+            data["status"][systems // 2:] = 1
+            atoms = data["positions"].shape[0]
+            for dtype in dtypes:
+                d, s = on_device(data, state, device, dtype)
+                d["noise.1"] = torch.randn(d["positions"].shape, dtype=dtype, device=device)
+                args = [d[k] for k in ("positions", "atomic_numbers", "batch", "cell", "pbc", "edge_index", "shifts")]
+
+                # What the graph calls: energy_forces where the potential has one, else its forward.
+                bare = potential.energy_forces if hasattr(potential, "energy_forces") else potential
+
+                def forward():
+                    bare(*args)
+
+                def stepper(module):
+                    dd, ss = dict(d), dict(s)
+
+                    def call():
+                        out = module(dd, ss, table)
+                        for key in ("positions", "velocities", "forces", "energy", "status"):
+                            dd[key] = out[key]
+                        for key in ss:
+                            ss[key] = out[key]
+                    return call
+
+                t_forward = seconds_per_call(forward, device, repeats)
+                t_graph = seconds_per_call(stepper(step_graph), device, repeats)
+                t_ops = seconds_per_call(stepper(step_ops), device, repeats)
+                print("| %s | %d x %d | %s | %.3f | %.3f | %.0f %% | %.3f | %.0f %% | %.2fx | %.3e |" % (
+                    "on" if optimize else "off (as FusedStage)", systems, atoms // systems,
+                    str(dtype).replace("torch.", ""), t_forward * 1e3, t_graph * 1e3, (t_graph / t_forward - 1) * 100,
+                    t_ops * 1e3, (t_ops / t_forward - 1) * 100, t_ops / t_graph, atoms / t_graph))
+                sys.stdout.flush()
+    torch._C._set_graph_executor_optimize(True)
 
 
 def main():
-    model = sys.argv[1] if len(sys.argv) > 1 else "lennard-jones"
-    half = half_list(model)
+    global HALF, ELEMENT, RADIUS
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    model = args[0] if args else "lennard-jones"
+    metadata = read_metadata(model)
+    HALF = metadata.get("interface") == "native-half-list"
+    ELEMENT = metadata["elements"].split(",")[0]
+    RADIUS = float(metadata["cutoff"]) + 1.0
+    if ELEMENT not in CRYSTALS:
+        sys.exit("no test crystal for %s (models of %s)" % (model, ", ".join(CRYSTALS)))
     step = torch.jit.load(os.path.join(ZOO, model, "fused_step.pt"), map_location="cpu")
-    data, state, table = make_batch(4, 2, seed=1, half=half)
+    data, state, table = make_batch(4, 2, seed=1, half=HALF)
     cpu = run(step, data, state, table, "cpu", torch.float64, 60, seed=7)
     if not torch.cuda.is_available():
-        print("CPU: 60 steps of FIRE -> Langevin ran (%s list), max |x| = %.3f A" % ("half" if half else "full",
-                                                                                  cpu[-1].abs().max().item()))
+        print("CPU: 60 steps of FIRE -> Langevin ran (%s, %s list), max |x| = %.3f A" % (
+            model, "half" if HALF else "full", cpu[-1].abs().max().item()))
+        if "--cpu-timings" in sys.argv:  # a dry run of the timing table on the CPU, small sizes
+            potential = torch.jit.load(os.path.join(ZOO, model, metadata["file"]), map_location="cpu")
+            print("forces, executor optimizations on vs off, changing shapes: max |dF| = %.3e eV/A" % optimizer_check(potential, "cpu"))
+            timings(step, potential, "cpu", [(8, 2)], (torch.float64,), 5)
         sys.exit("no CUDA device: the comparison with a GPU and its timings need one")
+    print("torch %s, %s, model %s" % (torch.__version__, torch.cuda.get_device_name(0), model))
     step_gpu = torch.jit.load(os.path.join(ZOO, model, "fused_step.pt"), map_location="cuda")
     gpu = run(step_gpu, data, state, table, "cuda", torch.float64, 60, seed=7)
     worst = max((a - b).abs().max().item() for a, b in zip(cpu, gpu))
     print("float64 CPU vs CUDA, 60 steps of FIRE -> Langevin: max |dx| = %.3e A (%s)" % (worst, "OK" if worst < 1e-9 else "MISMATCH"))
-    data, state, table = make_batch(64, 3, seed=2, half=half)
-    atoms = data["positions"].shape[0]
-    for dtype in (torch.float32, torch.float64):
-        run(step_gpu, data, state, table, "cuda", dtype, 5, seed=3)  # warm-up
-        torch.cuda.synchronize()
-        start = time.time()
-        run(step_gpu, data, state, table, "cuda", dtype, 50, seed=3)
-        torch.cuda.synchronize()
-        elapsed = (time.time() - start) / 50
-        print("%s: %.2f ms/step, %.0f steps/s, %.3e atom-steps/s (64 x 108 atoms)" % (dtype, elapsed * 1e3, 1 / elapsed, atoms / elapsed))
+    potential = torch.jit.load(os.path.join(ZOO, model, metadata["file"]), map_location="cuda")
+    print("CUDA forces, executor optimizations on vs off, changing shapes: max |dF| = %.3e eV/A" % optimizer_check(potential, "cuda"))
+    if "--no-timings" not in sys.argv:
+        sizes = [(8, 3), (64, 3), (512, 2), (512, 3)]
+        timings(step_gpu, potential, "cuda", sizes, (torch.float32, torch.float64), 20)
 
+
+HALF = False
 
 if __name__ == "__main__":
     main()

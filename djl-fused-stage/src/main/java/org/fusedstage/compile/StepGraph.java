@@ -36,6 +36,10 @@ import org.fusedstage.model.TorchScriptPotential;
  * tensors, so one exported graph serves any chain of built-in stages; random numbers come from
  * the same per-sample streams as the eager step, so eager and compiled runs agree.
  *
+ * <p>Compile options ({@code FusedStage.Builder.optCompileOption}): {@value #STEP_MODULE_OPTION}
+ * (the step module's path) and {@value #EXECUTOR_OPTIMIZATIONS_OPTION}; any other key fails at
+ * construction.
+ *
  * <p>Java cannot compile TorchScript at run time (DJL has no binding for it), so the graph is
  * exported ahead of time: zoo models ship theirs ({@code fused_step.pt}); for your own potential
  * run {@code model-zoo/src/main/python/export_step.py}.
@@ -44,6 +48,19 @@ public final class StepGraph implements AutoCloseable {
 
     /** Compile option naming the step module file. */
     public static final String STEP_MODULE_OPTION = "step_module";
+
+    /**
+     * Compile option {@code "true"} or {@code "false"} (default): run the step graph with
+     * libtorch's graph-executor optimizations (profiling, kernel fusion) on. FusedStage turns them
+     * off for every TorchScript call because the profiling executor has produced wrong autograd
+     * forces on CUDA in older torch releases, and on a CPU, where batch shapes change with every
+     * neighbor-list rebuild, re-profiling made the compiled job slower. On a GPU the step is
+     * bound by kernel launches and fusion shortens it (BENCHMARKS.md, "GPU"); check your
+     * potential's forces with it on (scripts/validate_step_graph_gpu.py does) before relying on it.
+     */
+    public static final String EXECUTOR_OPTIMIZATIONS_OPTION = "executor_optimizations";
+
+    private static final java.util.Set<String> OPTIONS = java.util.Set.of(STEP_MODULE_OPTION, EXECUTOR_OPTIMIZATIONS_OPTION);
 
     /** Neighbor lists rebuild this much earlier (A) because the compiled step moves atoms after the check. */
     static final double NEIGHBOR_MARGIN = 0.3;
@@ -57,13 +74,16 @@ public final class StepGraph implements AutoCloseable {
     private final ParameterStore parameterStore = new ParameterStore();
     private final List<FusedStage.SubStage> stages;
     private final TorchScriptPotential potential;
+    private final boolean executorOptimizations;
     private final Map<String, double[]> table = new LinkedHashMap<>();
     // The stage table as named CPU tensors, built once: it does not change between steps.
     private final NDManager tableManager = NDManager.newBaseManager(Device.cpu());
     private final List<NDArray> tableColumns = new ArrayList<>();
 
-    private StepGraph(ZooModel<NDList, NDList> module, List<FusedStage.SubStage> stages, TorchScriptPotential potential) {
+    private StepGraph(ZooModel<NDList, NDList> module, List<FusedStage.SubStage> stages, TorchScriptPotential potential,
+            boolean executorOptimizations) {
         this.module = module;
+        this.executorOptimizations = executorOptimizations;
         this.block = module.getBlock();
         block.freezeParameters(true);
         this.stages = List.copyOf(stages);
@@ -105,6 +125,13 @@ public final class StepGraph implements AutoCloseable {
      */
     public static StepGraph load(List<FusedStage.SubStage> stages, Map<String, String> options)
             throws IOException, ModelNotFoundException, MalformedModelException {
+        for (String key : options.keySet()) {
+            Preconditions.checkArgument(OPTIONS.contains(key), "compileStep: unknown compile option '%s' (known: %s)",
+                    key, OPTIONS);
+        }
+        String optimize = options.getOrDefault(EXECUTOR_OPTIMIZATIONS_OPTION, "false");
+        Preconditions.checkArgument(optimize.equals("true") || optimize.equals("false"),
+                "compileStep: option %s must be true or false, not '%s'", EXECUTOR_OPTIMIZATIONS_OPTION, optimize);
         TorchScriptPotential potential = null;
         for (FusedStage.SubStage stage : stages) {
             Dynamics d = stage.dynamics();
@@ -143,7 +170,7 @@ public final class StepGraph implements AutoCloseable {
         Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class)
                 .optEngine("PyTorch").optOption("trainParam", "true").optDevice(potential.device())
                 .optModelPath(file).optModelName(name.substring(0, name.lastIndexOf('.'))).build();
-        return new StepGraph(criteria.loadModel(), stages, potential);
+        return new StepGraph(criteria.loadModel(), stages, potential, optimize.equals("true"));
     }
 
     /**
@@ -152,7 +179,6 @@ public final class StepGraph implements AutoCloseable {
      */
     public void step(Batch batch) {
         JniUtils.setGradMode(true);
-        JniUtils.setGraphExecutorOptimize(false);
         org.fusedstage.model.NeighborList neighbors = potential.neighborList(batch, NEIGHBOR_MARGIN);
         NDList inputs = new NDList();
         String[] dataKeys = {Batch.POSITIONS, Batch.VELOCITIES, Batch.FORCES, Batch.ENERGY, Batch.STRESS, Batch.MASSES,
@@ -187,7 +213,14 @@ public final class StepGraph implements AutoCloseable {
             inputs.add(named(batch.get(key), "state." + key));
         }
         inputs.addAll(tableColumns);
-        NDList out = block.forward(parameterStore, inputs, true);
+        NDList out;
+        JniUtils.setGraphExecutorOptimize(executorOptimizations);
+        try {
+            out = block.forward(parameterStore, inputs, true);
+        } finally {
+            // The flag is per thread: eager potential calls on this thread keep it off.
+            JniUtils.setGraphExecutorOptimize(false);
+        }
         boolean stressOut = false;
         for (NDArray a : out) {
             String key = a.getName();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
@@ -33,8 +34,9 @@ class CompiledStepTest extends WithLennardJones {
     }
 
     /** Runs a chain step by step, recording positions every step and each sample's graduation step. */
-    private static Trace run(Supplier<List<Dynamics>> chain, boolean compiled) {
+    private static Trace run(Supplier<List<Dynamics>> chain, boolean compiled, Map<String, String> options) {
         FusedStage.Builder b = FusedStage.builder().optCompileStep(compiled);
+        options.forEach(b::optCompileOption);
         List<Dynamics> stages = chain.get();
         for (int i = 0; i < stages.size(); i++) {
             b.addSubStage(i, stages.get(i));
@@ -70,8 +72,12 @@ class CompiledStepTest extends WithLennardJones {
     }
 
     private static void assertSame(Supplier<List<Dynamics>> chain) {
-        Trace eager = run(chain, false);
-        Trace compiled = run(chain, true);
+        assertSame(chain, Map.of());
+    }
+
+    private static void assertSame(Supplier<List<Dynamics>> chain, Map<String, String> options) {
+        Trace eager = run(chain, false, Map.of());
+        Trace compiled = run(chain, true, options);
         assertArrayEquals(eager.graduation, compiled.graduation, "graduation steps");
         assertTrue(java.util.Arrays.stream(eager.graduation).allMatch(g -> g > 0), "every sample graduated");
         assertEquals(eager.positions.size(), compiled.positions.size());
@@ -91,6 +97,25 @@ class CompiledStepTest extends WithLennardJones {
     void fireThenLangevin() {
         assertSame(() -> List.of(FIRE.builder(lj.potential).optFmax(0.05).build(),
                 Langevin.builder(lj.potential).optTemperature(60).optFriction(0.02).optTimeStep(2.0).optNSteps(40).optSeed(4).build()));
+    }
+
+    @Test
+    void executorOptimizationsOnGiveTheSameTrajectories() {
+        assertSame(() -> List.of(FIRE.builder(lj.potential).optFmax(0.05).build(),
+                Langevin.builder(lj.potential).optTemperature(60).optTimeStep(2.0).optNSteps(40).optSeed(4).build()),
+                Map.of(StepGraph.EXECUTOR_OPTIMIZATIONS_OPTION, "true"));
+    }
+
+    @Test
+    void unknownCompileOptionsAndBadValuesFail() {
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> FusedStage.builder()
+                .addSubStage(0, FIRE.builder(lj.potential).build()).optCompileStep(true)
+                .optCompileOption("step_modul", "/tmp/x.pt").build());
+        assertTrue(unknown.getMessage().contains("unknown compile option 'step_modul'"), unknown.getMessage());
+        IllegalArgumentException value = assertThrows(IllegalArgumentException.class, () -> FusedStage.builder()
+                .addSubStage(0, FIRE.builder(lj.potential).build()).optCompileStep(true)
+                .optCompileOption(StepGraph.EXECUTOR_OPTIMIZATIONS_OPTION, "yes").build());
+        assertTrue(value.getMessage().contains("must be true or false, not 'yes'"), value.getMessage());
     }
 
     @Test

@@ -1,6 +1,6 @@
 """Validates the exported compile_step graph on a CUDA device, in Python (no Java needed).
 
-    python3 scripts/validate_step_graph_gpu.py [model-id] [--no-timings] [--cpu-timings]
+    python3 scripts/validate_step_graph_gpu.py [model-id] [--no-timings] [--systems=8,64] [--cpu-timings]
                                                                (default model: lennard-jones)
 
 The batch is fcc crystals of the model's element (argon or copper: lennard-jones, morse-cu,
@@ -253,7 +253,7 @@ def main():
         if "--cpu-timings" in sys.argv:  # a dry run of the timing table on the CPU, small sizes
             potential = torch.jit.load(os.path.join(ZOO, model, metadata["file"]), map_location="cpu")
             print("forces, executor optimizations on vs off, changing shapes: max |dF| = %.3e eV/A" % optimizer_check(potential, "cpu"))
-            timings(step, potential, "cpu", [(8, 2)], (torch.float64,), 5)
+            timings(step, potential, "cpu", [(8, 2)], [torch.float64], 5)
         sys.exit("no CUDA device: the comparison with a GPU and its timings need one")
     print("torch %s, %s, model %s" % (torch.__version__, torch.cuda.get_device_name(0), model))
     step_gpu = torch.jit.load(os.path.join(ZOO, model, "fused_step.pt"), map_location="cuda")
@@ -264,7 +264,11 @@ def main():
     print("CUDA forces, executor optimizations on vs off, changing shapes: max |dF| = %.3e eV/A" % optimizer_check(potential, "cuda"))
     if "--no-timings" not in sys.argv:
         sizes = [(8, 3), (64, 3), (512, 2), (512, 3)]
-        timings(step_gpu, potential, "cuda", sizes, (torch.float32, torch.float64), 20)
+        for arg in sys.argv:
+            if arg.startswith("--systems="):  # e.g. --systems=8,64: those counts of 108-atom crystals
+                sizes = [(int(count), 3) for count in arg.split("=", 1)[1].split(",")]
+        dtypes = [getattr(torch, name) for name in metadata.get("dtype", "float64").split(",")]
+        timings(step_gpu, potential, "cuda", sizes, sorted(dtypes, key=str), 20)
 
 
 HALF = False

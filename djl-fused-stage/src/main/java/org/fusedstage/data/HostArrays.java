@@ -52,17 +52,26 @@ public final class HostArrays {
             }
         }
         ByteBuffer buffer = staging(Math.max(1, values.length * dataType.getNumOfBytes()));
-        if (dataType == DataType.FLOAT64) {
-            buffer.asDoubleBuffer().put(values);
-        } else {
-            FloatBuffer floats = buffer.asFloatBuffer();
-            for (double value : values) {
-                floats.put((float) value);
-            }
-        }
+        write(buffer, 0, values, 0, values.length, dataType);
         // The wrapper aliases the staging buffer; the copy lives in libtorch's memory.
         try (NDArray wrapped = manager.create(buffer, shape, dataType)) {
             return wrapped.duplicate();
+        }
+    }
+
+    /**
+     * Writes {@code length} values of {@code source} from {@code offset} into a native-order
+     * buffer as float64 or float32 elements, starting at element {@code index} (absolute: the
+     * buffer's position is left as it is).
+     */
+    public static void write(ByteBuffer buffer, int index, double[] source, int offset, int length, DataType dataType) {
+        if (dataType == DataType.FLOAT64) {
+            buffer.asDoubleBuffer().put(index, source, offset, length);
+        } else {
+            FloatBuffer floats = buffer.asFloatBuffer();
+            for (int k = 0; k < length; k++) {
+                floats.put(index + k, (float) source[offset + k]);
+            }
         }
     }
 

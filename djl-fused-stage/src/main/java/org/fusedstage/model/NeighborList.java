@@ -215,7 +215,7 @@ public final class NeighborList implements AutoCloseable {
         Preconditions.checkState(segments != null, "the neighbor list has not been built yet: call update(batch)");
         if (shifts == null) {
             shifts = upload(1, 3, dataType, total -> new Shape(total, 3),
-                    (buffer, segment, at, total) -> put(buffer, 3 * at, segment.shifts, 0, 3 * segment.size));
+                    (buffer, segment, at, total) -> HostArrays.write(buffer, 3 * at, segment.shifts, 0, 3 * segment.size, dataType));
         }
         return shifts;
     }
@@ -230,23 +230,11 @@ public final class NeighborList implements AutoCloseable {
         if (translations == null) {
             translations = upload(2, 3, dataType, total -> new Shape(3, total), (buffer, segment, at, total) -> {
                 for (int k = 0; k < 3; k++) {
-                    put(buffer, k * total + at, segment.translations, k * segment.size, segment.size);
+                    HostArrays.write(buffer, k * total + at, segment.translations, k * segment.size, segment.size, dataType);
                 }
             });
         }
         return translations;
-    }
-
-    /** Writes {@code length} values of {@code source} from {@code offset} at element {@code index} of a float64 or float32 buffer. */
-    private void put(java.nio.ByteBuffer buffer, int index, double[] source, int offset, int length) {
-        if (dataType == DataType.FLOAT64) {
-            buffer.asDoubleBuffer().put(index, source, offset, length);
-        } else {
-            java.nio.FloatBuffer floats = buffer.asFloatBuffer();
-            for (int k = 0; k < length; k++) {
-                floats.put(index + k, (float) source[offset + k]);
-            }
-        }
     }
 
     /** Number of edges per system at the last build (with skin), [B]. */

@@ -375,10 +375,11 @@ final class BenchCommand implements Callable<Integer> {
                     sequential / best[w].seconds());
         }
         System.out.printf("compile_step vs eager, inflight: %.2fx%n", best[0].seconds() / best[1].seconds());
-        double ours = (double) atoms / structures.size() * best[0].sampleSteps() / best[0].seconds();
-        double oursCompiled = (double) atoms / structures.size() * best[1].sampleSteps() / best[1].seconds();
-        double oursTwo = (double) atoms / structures.size() * best[4].sampleSteps() / best[4].seconds();
-        double oursStress = (double) atoms / structures.size() * best[5].sampleSteps() / best[5].seconds();
+        double atomsPerSample = (double) atoms / structures.size(); // every sample has as many atoms
+        double ours = best[0].atomSteps(atomsPerSample);
+        double oursCompiled = best[1].atomSteps(atomsPerSample);
+        double oursTwo = best[4].atomSteps(atomsPerSample);
+        double oursStress = best[5].atomSteps(atomsPerSample);
         System.out.printf("%nFusedStage inflight: %.3g atoms*steps/s (compile_step: %.3g; 2 workers: %.3g; with stress: %.3g)%n", ours,
                 oursCompiled, oursTwo, oursStress);
         if (!noAse) {
@@ -394,7 +395,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** One timed way of running the job: wall seconds, sample-steps done, FIRE steps per sample. */
-    private record JobResult(double seconds, long sampleSteps, long[] relaxSteps, long batchSteps) {}
+    private record JobResult(double seconds, long sampleSteps, long[] relaxSteps, long batchSteps) {
+        /** Atoms * steps per second, for samples of {@code atomsPerSample} atoms. */
+        double atomSteps(double atomsPerSample) {
+            return atomsPerSample * sampleSteps / seconds;
+        }
+    }
 
     private static JobResult job(List<AtomicSystem> structures, String way, boolean compile, long mdSteps, boolean stress)
             throws Exception {

@@ -16,11 +16,12 @@ formula.
 Inputs (all on the batch device except ``table``, which stays on the CPU):
   data:  positions, velocities, forces, energy, stress, masses, atomic_numbers, batch, cell, pbc,
          status, edge_index, shifts, noise.<code>, mb.<code>
-  state: stage<code>.steps, stage<code>.previous_energy, and for FIRE stage<code>.dt,
+  state: stage<code>.steps, stage<code>.converged (1 once the sample completed the stage), stage<code>.previous_energy, and for FIRE stage<code>.dt,
          stage<code>.alpha, stage<code>.n_positive, stage<code>.velocity
   table: per-stage tensors of length S (see FIELDS below); optional ``stress`` (0 in every entry:
          the forward leaves the stress out, through the potential's ``energy_forces``)
-Output: a dict with the updated data and state entries (no ``stress`` when it was left out).
+Output: a dict with the updated data and state entries (no ``stress`` when it was left out) and the
+marker ``graph_version_2``.
 """
 import math
 from typing import Dict, Tuple
@@ -184,14 +185,15 @@ class FusedStep(torch.nn.Module):
         # 5. Convergence and budgets (all evaluated on the masks from step 1), then migration.
         before = status
         fmax = segment_max((f * f).sum(1).sqrt(), batch, n_systems)
-        done_list = []
+        leaving_list = []
+        converged_list = []
         for s in range(n_stages):
             code = int(codes[s])
-            done = system_masks[s]
+            met = system_masks[s]
             criteria = False
             fmax_threshold = float(table["fmax"][s])
             if fmax_threshold >= 0:
-                done = done & (fmax <= fmax_threshold)
+                met = met & (fmax <= fmax_threshold)
                 criteria = True
             change_threshold = float(table["energy_change"][s])
             if change_threshold >= 0:
@@ -200,16 +202,26 @@ class FusedStep(torch.nn.Module):
                 change = (energy - previous).abs()
                 change = torch.where(torch.isnan(change), torch.full_like(change, float("inf")), change)
                 state[key] = torch.where(system_masks[s], energy, previous)
-                done = done & (change <= change_threshold)
+                met = met & (change <= change_threshold)
                 criteria = True
             if not criteria:
-                done = torch.zeros_like(done)
+                met = torch.zeros_like(met)
+            leaving = met
             budget = int(table["budget"][s])
             if budget > 0:
-                done = done | ((state["stage" + str(code) + ".steps"] >= budget) & system_masks[s])
-            done_list.append(done)
+                spent = (state["stage" + str(code) + ".steps"] >= budget) & system_masks[s]
+                leaving = met | spent
+                if not criteria:
+                    met = spent  # a budget-only stage (MD) completes by its budget
+            key = "stage" + str(code) + ".converged"
+            state[key] = torch.where(leaving, met.to(state[key].dtype), state[key])
+            leaving_list.append(leaving)
+            converged_list.append(met)
+        # Samples that ran out of steps before their criteria held go to the unconverged target
+        # (the next stage, the exit status or REJECTED, as the chain asks); converged ones to the target.
         for s in range(n_stages):
-            status = torch.where(done_list[s], torch.full_like(status, int(table["target"][s])), status)
+            status = torch.where(leaving_list[s], torch.full_like(status, int(table["unconverged_target"][s])), status)
+            status = torch.where(converged_list[s], torch.full_like(status, int(table["target"][s])), status)
 
         # 6. Samples entering a stage get its state reset (and Maxwell-Boltzmann velocities if asked).
         for s in range(n_stages):
@@ -219,7 +231,8 @@ class FusedStep(torch.nn.Module):
             if reads_flags and not bool(entering.any()):
                 continue
             prefix = "stage" + str(code) + "."
-            state[prefix + "steps"] = torch.where(entering, torch.zeros_like(state[prefix + "steps"]), state[prefix + "steps"])
+            for counter in [prefix + "steps", prefix + "converged"]:
+                state[counter] = torch.where(entering, torch.zeros_like(state[counter]), state[counter])
             if prefix + "previous_energy" in state:
                 previous = state[prefix + "previous_energy"]
                 state[prefix + "previous_energy"] = torch.where(entering, torch.full_like(previous, float("inf")), previous)
@@ -244,6 +257,7 @@ class FusedStep(torch.nn.Module):
         out["forces"] = f
         out["energy"] = energy
         out["status"] = status
+        out["graph_version_2"] = torch.ones(1)  # marks graphs that record per-stage convergence
         for key, value in state.items():
             out[key] = value
         return out

@@ -60,16 +60,39 @@ public final class StepGraph implements AutoCloseable {
      */
     public static final String EXECUTOR_OPTIMIZATIONS_OPTION = "executor_optimizations";
 
+    /**
+     * The seed's {@code compile_kwargs} (torch.compile's keys), accepted for parity, with what each
+     * means for an exported TorchScript step graph (logged once per key) and its allowed values.
+     */
+    private static final Map<String, SeedOption> SEED_OPTIONS = Map.of(
+            "mode", new SeedOption(java.util.Set.of("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"),
+                    "torch.compile's tuning mode has no counterpart: the exported graph runs on libtorch's graph executor "
+                            + "(kernel fusion: option executor_optimizations); 'reduce-overhead' (CUDA graphs) is not exposed by DJL"),
+            "fullgraph", new SeedOption(java.util.Set.of("true", "false"),
+                    "the step graph is always one whole graph without breaks, which is what fullgraph=true asks"),
+            "dynamic", new SeedOption(java.util.Set.of("true", "false"),
+                    "the step graph takes any batch shape (TorchScript is shape-generic), as dynamic=true; false changes nothing"),
+            "backend", new SeedOption(java.util.Set.of("inductor", "torchscript"),
+                    "the only backend on the JVM is TorchScript through libtorch; 'inductor' has no counterpart"));
+
+    private record SeedOption(java.util.Set<String> values, String meaning) {}
+
+    private static final java.util.Set<String> SEED_OPTIONS_LOGGED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(StepGraph.class);
+
     private static final java.util.Set<String> OPTIONS = java.util.Set.of(STEP_MODULE_OPTION, EXECUTOR_OPTIMIZATIONS_OPTION);
+
+    /** Output entry that graphs exported by the current fused_step.py carry (older ones lack per-stage converged flags). */
+    private static final String GRAPH_VERSION_KEY = "graph_version_2";
 
     /** Neighbor lists rebuild this much earlier (A) because the compiled step moves atoms after the check. */
     static final double NEIGHBOR_MARGIN = 0.3;
 
     private static final String[] TABLE_KEYS = {"code", "target", "kind", "dt", "budget", "fmax", "energy_change",
         "temperature", "friction", "damping", "mb_temperature", "max_step", "step_size", "dt_max", "n_min", "f_inc",
-        "f_dec", "alpha_start", "f_alpha", "stress"};
+        "f_dec", "alpha_start", "f_alpha", "stress", "unconverged_target"};
 
-    private final ZooModel<NDList, NDList> module;
+    private final LoadedModule module;
     private final Block block;
     private final ParameterStore parameterStore = new ParameterStore();
     private final List<FusedStage.SubStage> stages;
@@ -79,13 +102,36 @@ public final class StepGraph implements AutoCloseable {
     // The stage table as named CPU tensors, built once: it does not change between steps.
     private final NDManager tableManager = NDManager.newBaseManager(Device.cpu());
     private final List<NDArray> tableColumns = new ArrayList<>();
+    private boolean closed;
 
-    private StepGraph(ZooModel<NDList, NDList> module, List<FusedStage.SubStage> stages, TorchScriptPotential potential,
+    /** The loaded module, shared by the step graphs of chains built from one another; closed with the last. */
+    private static final class LoadedModule {
+        private final ZooModel<NDList, NDList> model;
+        private int users = 1;
+
+        LoadedModule(ZooModel<NDList, NDList> model) {
+            this.model = model;
+            model.getBlock().freezeParameters(true);
+        }
+
+        synchronized LoadedModule retain() {
+            Preconditions.checkState(users > 0, "the step graph was closed");
+            users++;
+            return this;
+        }
+
+        synchronized void release() {
+            if (users > 0 && --users == 0) {
+                model.close();
+            }
+        }
+    }
+
+    private StepGraph(LoadedModule module, List<FusedStage.SubStage> stages, TorchScriptPotential potential,
             boolean executorOptimizations) {
         this.module = module;
         this.executorOptimizations = executorOptimizations;
-        this.block = module.getBlock();
-        block.freezeParameters(true);
+        this.block = module.model.getBlock();
         this.stages = List.copyOf(stages);
         this.potential = potential;
         for (String key : TABLE_KEYS) {
@@ -101,6 +147,7 @@ public final class StepGraph implements AutoCloseable {
             row.forEach((k, v) -> table.get(k)[index] = v);
             table.get("code")[s] = stage.code();
             table.get("target")[s] = stage.target();
+            table.get("unconverged_target")[s] = stage.unconvergedTarget();
             table.get("budget")[s] = stage.dynamics().stepBudget();
             table.get("stress")[s] = potential.computesStress() ? 1 : 0;
             ConvergenceHook hook = stage.convergence();
@@ -125,35 +172,13 @@ public final class StepGraph implements AutoCloseable {
      */
     public static StepGraph load(List<FusedStage.SubStage> stages, Map<String, String> options)
             throws IOException, ModelNotFoundException, MalformedModelException {
-        for (String key : options.keySet()) {
-            Preconditions.checkArgument(OPTIONS.contains(key), "compileStep: unknown compile option '%s' (known: %s)",
-                    key, OPTIONS);
-        }
+        checkOptions(options);
         String optimize = options.getOrDefault(EXECUTOR_OPTIMIZATIONS_OPTION, "false");
         Preconditions.checkArgument(optimize.equals("true") || optimize.equals("false"),
                 "compileStep: option %s must be true or false, not '%s'", EXECUTOR_OPTIMIZATIONS_OPTION, optimize);
         TorchScriptPotential potential = null;
         for (FusedStage.SubStage stage : stages) {
-            Dynamics d = stage.dynamics();
-            try {
-                d.stepGraphParameters();
-            } catch (UnsupportedOperationException e) {
-                throw new IllegalArgumentException("compileStep: sub-stage " + stage.code() + " (" + d.getClass().getSimpleName()
-                        + ") has no compiled counterpart; built-in stages are FIRE, VelocityVerlet, Langevin, "
-                        + "DemoDynamics and SteepestDescent", e);
-            }
-            if (stage.convergence() != null) {
-                for (Criterion c : stage.convergence().criteria()) {
-                    Preconditions.checkArgument(
-                            (Criterion.FMAX.equals(c.key()) || Criterion.ENERGY_CHANGE.equals(c.key()))
-                                    && c.reduction() == Criterion.Reduction.MAX,
-                            "compileStep: criterion '%s' of sub-stage %s has no compiled counterpart (only fmax and energy_change)",
-                            c.key(), stage.code());
-                }
-            }
-            Preconditions.checkArgument(d.potential() instanceof TorchScriptPotential,
-                    "compileStep needs a TorchScriptPotential, sub-stage %s has %s", stage.code(), d.potential());
-            potential = (TorchScriptPotential) d.potential();
+            potential = checkCompiled(stage);
         }
         Preconditions.checkArgument(potential.modelInterface().isNative(),
                 "compileStep wraps potentials of the native convention; %s is %s", potential.metadata().name(),
@@ -170,7 +195,66 @@ public final class StepGraph implements AutoCloseable {
         Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class)
                 .optEngine("PyTorch").optOption("trainParam", "true").optDevice(potential.device())
                 .optModelPath(file).optModelName(name.substring(0, name.lastIndexOf('.'))).build();
-        return new StepGraph(criteria.loadModel(), stages, potential, optimize.equals("true"));
+        return new StepGraph(new LoadedModule(criteria.loadModel()), stages, potential, optimize.equals("true"));
+    }
+
+    /**
+     * A step graph for another chain of the same potential (e.g. {@code fused.plus(next)}) that
+     * shares this one's loaded module instead of loading it again; each is closed on its own.
+     */
+    public StepGraph sharedWith(List<FusedStage.SubStage> otherStages) {
+        for (FusedStage.SubStage stage : otherStages) {
+            checkCompiled(stage);
+        }
+        return new StepGraph(module.retain(), otherStages, potential, executorOptimizations);
+    }
+
+    /**
+     * Checks compile options: this graph's own, and the seed's torch.compile keys (values checked,
+     * meaning logged once per key); any other key fails, naming the accepted ones.
+     */
+    public static void checkOptions(Map<String, String> options) {
+        for (Map.Entry<String, String> e : options.entrySet()) {
+            String key = e.getKey();
+            SeedOption seed = SEED_OPTIONS.get(key);
+            if (seed == null) {
+                java.util.Set<String> known = new java.util.TreeSet<>(OPTIONS);
+                known.addAll(SEED_OPTIONS.keySet());
+                Preconditions.checkArgument(OPTIONS.contains(key), "compileStep: unknown compile option '%s' (accepted: %s)",
+                        key, known);
+                continue;
+            }
+            String value = e.getValue().toLowerCase(java.util.Locale.ROOT);
+            Preconditions.checkArgument(seed.values().contains(value), "compileStep: compile option %s must be one of %s, not '%s'",
+                    key, new java.util.TreeSet<>(seed.values()), e.getValue());
+            if (SEED_OPTIONS_LOGGED.add(key)) {
+                logger.info("compile option {}={}: {}", key, e.getValue(), seed.meaning());
+            }
+        }
+    }
+
+    /** Checks that a stage and its criteria have compiled counterparts; returns its potential. */
+    private static TorchScriptPotential checkCompiled(FusedStage.SubStage stage) {
+        Dynamics d = stage.dynamics();
+        try {
+            d.stepGraphParameters();
+        } catch (UnsupportedOperationException e) {
+            throw new IllegalArgumentException("compileStep: sub-stage " + stage.code() + " (" + d.getClass().getSimpleName()
+                    + ") has no compiled counterpart; built-in stages are FIRE, VelocityVerlet, Langevin, "
+                    + "DemoDynamics and SteepestDescent", e);
+        }
+        if (stage.convergence() != null) {
+            for (Criterion c : stage.convergence().criteria()) {
+                Preconditions.checkArgument(
+                        (Criterion.FMAX.equals(c.key()) || Criterion.ENERGY_CHANGE.equals(c.key()))
+                                && c.reduction() == Criterion.Reduction.MAX,
+                        "compileStep: criterion '%s' of sub-stage %s has no compiled counterpart (only fmax and energy_change)",
+                        c.key(), stage.code());
+            }
+        }
+        Preconditions.checkArgument(d.potential() instanceof TorchScriptPotential,
+                "compileStep needs a TorchScriptPotential, sub-stage %s has %s", stage.code(), d.potential());
+        return (TorchScriptPotential) d.potential();
     }
 
     /**
@@ -222,15 +306,20 @@ public final class StepGraph implements AutoCloseable {
             JniUtils.setGraphExecutorOptimize(false);
         }
         boolean stressOut = false;
+        boolean current = false;
         for (NDArray a : out) {
             String key = a.getName();
             stressOut |= Batch.STRESS.equals(key);
+            current |= GRAPH_VERSION_KEY.equals(key);
             if (batch.has(key)) {
                 batch.set(key, a.stopGradient());
             } else {
                 a.close();
             }
         }
+        Preconditions.checkState(current, "the step graph %s was exported by an older version of fused_step.py (it "
+                + "does not record whether samples converged): export it again with model-zoo/src/main/python/export_step.py",
+                module.model.getModelPath());
         if (!stressOut) {
             batch.clearStress(); // the potential left it out (optStress(false))
         }
@@ -251,7 +340,7 @@ public final class StepGraph implements AutoCloseable {
     private List<String> stateKeys(Batch batch) {
         List<String> keys = new ArrayList<>();
         for (FusedStage.SubStage s : stages) {
-            for (String part : new String[] {"steps", "previous_energy", "dt", "alpha", "n_positive", "velocity"}) {
+            for (String part : new String[] {"steps", Dynamics.CONVERGED, "previous_energy", "dt", "alpha", "n_positive", "velocity"}) {
                 String key = s.dynamics().stateName(part);
                 if (batch.has(key)) {
                     keys.add(key);
@@ -269,7 +358,11 @@ public final class StepGraph implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         tableManager.close();
-        module.close();
+        module.release();
     }
 }

@@ -99,6 +99,8 @@ public final class Batch implements AutoCloseable {
     private final boolean[] hasEnergy;
     private final boolean[] hasForces;
     private final boolean[] hasStress;
+    // False until someone sets the status field: a run then starts every sample at its entry status.
+    private boolean statusAssigned;
 
     private Batch(List<AtomicSystem> systems, NDManager parent, Device device, DataType dataType,
             int slotCapacity, int atomCapacity) {
@@ -703,8 +705,18 @@ public final class Batch implements AutoCloseable {
             case ENERGY -> Arrays.fill(hasEnergy, true);
             case STRESS -> Arrays.fill(hasStress, true);
             case VELOCITIES -> Arrays.fill(hasVelocities, true);
+            case STATUS -> statusAssigned = true;
             default -> { }
         }
+    }
+
+    /**
+     * Whether the statuses were set explicitly ({@code set(STATUS, ...)}) since the batch was
+     * built. A batch whose statuses were never set starts every sample at the entry status of the
+     * stage that runs it; explicit statuses are honoured.
+     */
+    public boolean statusAssigned() {
+        return statusAssigned;
     }
 
     /**
@@ -848,7 +860,9 @@ public final class Batch implements AutoCloseable {
             if (hasEnergy[i]) {
                 b.optEnergy(energy[i]);
             }
-            if (hasStress[i]) {
+            // The stress is defined for cells periodic in all three directions only (as ASE's
+            // calculators): a slab, wire or cluster is written without one, never with zeros.
+            if (hasStress[i] && pbc[3 * i] && pbc[3 * i + 1] && pbc[3 * i + 2]) {
                 b.optStress(Arrays.copyOfRange(stress, 9 * i, 9 * i + 9));
             }
             extraArrays.get(i).forEach(b::optArray);

@@ -18,6 +18,9 @@ import org.fusedstage.data.Batch;
  */
 public final class ConvergenceHook {
 
+    /** The fmax of a relaxation given no criteria, eV/A: ASE's optimizers' default. */
+    public static final double DEFAULT_FMAX = 0.05;
+
     private final ImmutableList<Criterion> criteria;
     private final Integer sourceStatus;
     private final Integer targetStatus;

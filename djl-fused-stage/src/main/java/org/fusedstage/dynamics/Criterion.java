@@ -37,6 +37,10 @@ public record Criterion(String key, double threshold, Reduction reduction) {
         Preconditions.checkArgument(key != null && !key.isBlank(), "criterion key must not be blank");
         Preconditions.checkArgument(threshold >= 0 && Double.isFinite(threshold),
                 "criterion '%s': threshold must be finite and >= 0, got %s", key, threshold);
+        // Forces and energy changes are never exactly zero in floating point: a threshold of 0
+        // would never end the stage.
+        Preconditions.checkArgument(threshold > 0 || !(FMAX.equals(key) || ENERGY_CHANGE.equals(key)),
+                "criterion '%s': threshold must be > 0 (a zero %s is never reached, so the stage would never end)", key, key);
         Preconditions.checkNotNull(reduction, "reduction");
     }
 

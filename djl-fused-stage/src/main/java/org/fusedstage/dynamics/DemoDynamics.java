@@ -48,13 +48,19 @@ public class DemoDynamics extends Dynamics {
         return java.util.Map.of("kind", 0.0, "dt", timeStep(), "damping", damping);
     }
 
+    /** {@inheritDoc} */
+    @Override
+    public boolean isRelaxation() {
+        return damping > 0;
+    }
+
     /** Builder of {@link DemoDynamics}. */
     public static class Builder extends BaseBuilder<Builder> {
         private double damping = 0.02;
 
         protected Builder(Potential potential) {
             super(potential, 1.0);
-            optFmax(0.05);
+            optFmax(ConvergenceHook.DEFAULT_FMAX);
         }
 
         @Override

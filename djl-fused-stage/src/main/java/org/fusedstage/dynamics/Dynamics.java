@@ -37,6 +37,13 @@ public abstract class Dynamics {
 
     private static final Logger logger = LoggerFactory.getLogger(Dynamics.class);
 
+    /**
+     * Per-sample state: 1 once a sample completed this stage (its criteria held, or a budget-only
+     * stage ran its budget), 0 while it is in the stage or when it left at its step budget with
+     * criteria unmet.
+     */
+    public static final String CONVERGED = "converged";
+
     private final Potential potential;
     private final double timeStep;
     private final ImmutableList<Hook> hooks;
@@ -45,6 +52,7 @@ public abstract class Dynamics {
     private int statusCode;
     private int targetStatus = 1;
     private String statePrefix;
+    private boolean assigned;
     private long stepCount;
 
     /** Creates the dynamics from its builder's common settings. */
@@ -113,10 +121,31 @@ public abstract class Dynamics {
         return statePrefix + name;
     }
 
-    /** Wires the dynamics into a chain: its status code and the prefix of its state fields. */
+    /**
+     * Whether this dynamics relaxes structures (an optimizer), so that without criteria or a step
+     * budget it ends by the default fmax, as ASE's optimizers do; MD stages answer false and must
+     * be given a budget or criteria.
+     */
+    public boolean isRelaxation() {
+        return false;
+    }
+
+    /** Whether this dynamics was wired into a chain (see {@link #assign}). */
+    boolean isAssigned() {
+        return assigned;
+    }
+
+    /**
+     * Wires the dynamics into a chain: its status code and the prefix of its state fields. A
+     * dynamics keeps one code: a chain that needs another code for it is refused (by
+     * {@link FusedStage}) before any sub-stage is wired, so a first chain is never re-coded.
+     */
     void assign(int code, String prefix) {
+        Preconditions.checkState(!assigned || (code == statusCode && prefix.equals(statePrefix)),
+                "%s is already sub-stage %s of another FusedStage", getClass().getSimpleName(), statusCode);
         this.statusCode = code;
         this.statePrefix = prefix;
+        this.assigned = true;
     }
 
     /** Fuses this dynamics with {@code next}: [0: this, 1: next], one forward pass per step. */
@@ -132,9 +161,10 @@ public abstract class Dynamics {
     }
 
     void initialize(Batch batch, ConvergenceHook hook) {
-        String steps = stateName("steps");
-        if (!batch.has(steps)) {
-            batch.putSystemField(steps, batch.getManager().zeros(new Shape(batch.numSystems()), DataType.INT64));
+        for (String counter : new String[] {stateName("steps"), stateName(CONVERGED)}) {
+            if (!batch.has(counter)) {
+                batch.putSystemField(counter, batch.getManager().zeros(new Shape(batch.numSystems()), DataType.INT64));
+            }
         }
         if (hook != null) {
             hook.initState(batch, this);
@@ -154,8 +184,9 @@ public abstract class Dynamics {
     }
 
     void enter(Batch batch, StageMask entering, ConvergenceHook hook) {
-        String steps = stateName("steps");
-        batch.set(steps, entering.select(batch.get(steps).zerosLike(), batch.get(steps)));
+        for (String counter : new String[] {stateName("steps"), stateName(CONVERGED)}) {
+            batch.set(counter, entering.select(batch.get(counter).zerosLike(), batch.get(counter)));
+        }
         if (hook != null) {
             hook.reset(batch, this, entering);
         }
@@ -218,11 +249,34 @@ public abstract class Dynamics {
 
     /** As {@link #finished(Batch, StageMask)} with the given convergence hook (may be null). */
     NDArray finished(Batch batch, StageMask mask, ConvergenceHook hook) {
-        NDArray done = hook != null ? hook.evaluate(batch, this, mask) : mask.systems().zerosLike();
-        if (stepBudget > 0) {
-            done = done.logicalOr(batch.get(stateName("steps")).gte(stepBudget).logicalAnd(mask.systems()));
+        return leaving(batch, mask, hook).all();
+    }
+
+    /**
+     * The samples of a stage that leave it now, and which of them completed it: their criteria
+     * held, or, in a stage with a step budget and no criteria (MD), they ran their budget.
+     *
+     * @param all [B] boolean: every sample that leaves the stage now
+     * @param converged [B] boolean: those that completed it; {@code all} and not {@code
+     *     converged} ran out of steps before their criteria held
+     */
+    record Leaving(NDArray all, NDArray converged) {}
+
+    /** Evaluates criteria (once: stateful ones advance) and budget for the samples of {@code mask}. */
+    Leaving leaving(Batch batch, StageMask mask, ConvergenceHook hook) {
+        NDArray met = hook != null ? hook.evaluate(batch, this, mask) : mask.systems().zerosLike();
+        if (stepBudget <= 0) {
+            return new Leaving(met, met);
         }
-        return done;
+        NDArray spent = batch.get(stateName("steps")).gte(stepBudget).logicalAnd(mask.systems());
+        return new Leaving(met.logicalOr(spent), hook != null ? met : spent);
+    }
+
+    /** Records, for the samples leaving now, whether they completed this stage (state {@value #CONVERGED}). */
+    void recordLeaving(Batch batch, Leaving leaving) {
+        String name = stateName(CONVERGED);
+        NDArray flags = leaving.converged().toType(DataType.INT64, false);
+        batch.set(name, NDArrays.where(leaving.all(), flags, batch.get(name)));
     }
 
     /** Moves the {@code done} samples to this dynamics' target status. */
@@ -284,9 +338,10 @@ public abstract class Dynamics {
             fireHooks(HookStage.AFTER_POST_UPDATE, batch, step, mask.systems());
             batch.advanceAges();
             fireHooks(HookStage.AFTER_STEP, batch, step, mask.systems());
-            NDArray done = finished(batch, mask);
-            migrate(batch, done);
-            fireHooks(HookStage.ON_CONVERGE, batch, step, done);
+            Leaving leaving = leaving(batch, mask, convergence);
+            recordLeaving(batch, leaving);
+            migrate(batch, leaving.all());
+            fireHooks(HookStage.ON_CONVERGE, batch, step, leaving.all());
         }
     }
 
@@ -300,6 +355,10 @@ public abstract class Dynamics {
     public Batch run(Batch batch, long maxSteps) {
         potential.validate(batch);
         try (NDScope scope = new NDScope()) {
+            if (!batch.statusAssigned()) { // a new batch starts in this stage
+                batch.set(Batch.STATUS, NDArrays.where(batch.status().gte(0),
+                        batch.status().onesLike().mul(statusCode), batch.status()));
+            }
             initialize(batch);
             StageMask mask = ownedSamples(batch);
             enter(batch, mask);

@@ -202,6 +202,12 @@ public class FIRE extends Dynamics {
         return p;
     }
 
+    /** {@inheritDoc} */
+    @Override
+    public boolean isRelaxation() {
+        return true;
+    }
+
     /** Builder of {@link FIRE}; defaults are ASE's, converted to fs. */
     public static class Builder extends BaseBuilder<Builder> {
         private double dtMax = 1.0 * Units.ASE_TIME_UNIT_FS;
@@ -214,7 +220,7 @@ public class FIRE extends Dynamics {
 
         protected Builder(Potential potential) {
             super(potential, 0.1 * Units.ASE_TIME_UNIT_FS);
-            optFmax(0.05);
+            optFmax(ConvergenceHook.DEFAULT_FMAX);
         }
 
         @Override

@@ -43,12 +43,13 @@ import org.slf4j.LoggerFactory;
  * convergence and budgets move samples on; entering samples get their new stage's state reset;
  * ON_CONVERGE. Graduations are taken from a status snapshot before the migrations.
  */
-public final class FusedStage {
+public final class FusedStage implements AutoCloseable {
 
     private static final Logger logger = LoggerFactory.getLogger(FusedStage.class);
     private static final java.util.concurrent.atomic.AtomicBoolean CPU_COMPILE_NOTE_LOGGED = new java.util.concurrent.atomic.AtomicBoolean();
 
     private final ImmutableList<SubStage> subStages;
+    private final com.google.common.collect.ImmutableSet<Long> ownedCodes;
     private final int entryStatus;
     private final int exitStatus;
     private final boolean compileStep;
@@ -56,6 +57,8 @@ public final class FusedStage {
     private final Potential potential;
     private final ImmutableList<Hook> hooks;
     private final ImmutableList<DataSink> sinks;
+    private final ImmutableList<DataSink> rejectSinks;
+    private final OnUnconverged onUnconverged;
     private final long maxSteps;
     private final boolean hasStageHooks; // any sub-stage hook: the compiled step builds stage masks only then
     private final boolean hooksMayMoveSamples; // a hook runs between the pre- and post-update masks
@@ -81,9 +84,11 @@ public final class FusedStage {
      * @param code the status code of the samples it updates
      * @param dynamics the dynamics
      * @param convergence its effective convergence hook (null: budget only)
-     * @param target the status its finished samples move to
+     * @param target the status its converged samples move to
+     * @param unconvergedTarget the status of samples that ran out of their step budget before the
+     *     criteria held (see {@link OnUnconverged}); equals {@code target} under CONTINUE
      */
-    public record SubStage(int code, Dynamics dynamics, ConvergenceHook convergence, int target) {}
+    public record SubStage(int code, Dynamics dynamics, ConvergenceHook convergence, int target, int unconvergedTarget) {}
 
     private FusedStage(Builder b) {
         Preconditions.checkArgument(!b.stages.isEmpty(), "a FusedStage needs at least one sub-stage");
@@ -94,29 +99,46 @@ public final class FusedStage {
         }
         int lastCode = b.stages.get(b.stages.size() - 1).getKey();
         this.exitStatus = b.exitStatus != null ? b.exitStatus : b.stages.size() == 1 ? lastCode + 1 : maxCode(b) + 1;
+        Preconditions.checkArgument(exitStatus >= 0, "exit status must be >= 0, got %s", exitStatus);
         Preconditions.checkArgument(!codes.contains(exitStatus),
                 "exit status %s collides with a sub-stage status code %s", exitStatus, codes);
         this.entryStatus = b.entryStatus != null ? b.entryStatus : b.stages.get(0).getKey();
         Preconditions.checkArgument(codes.contains(entryStatus),
                 "entry status %s is not the code of any sub-stage %s", entryStatus, codes);
+        this.onUnconverged = b.onUnconverged;
         Potential shared = b.stages.get(0).getValue().potential();
         Set<Dynamics> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Map.Entry<Integer, Dynamics> e : b.stages) {
             Dynamics d = e.getValue();
+            int code = e.getKey();
             Preconditions.checkArgument(seen.add(d),
                     "the same %s instance appears twice in the chain; create one per stage", d.getClass().getSimpleName());
+            Preconditions.checkArgument(!d.isAssigned() || d.statusCode() == code,
+                    "%s is already sub-stage %s of another FusedStage and cannot be sub-stage %s of this one (a "
+                            + "dynamics keeps its status code; the first chain stays as it was): create a new instance",
+                    d.getClass().getSimpleName(), d.statusCode(), code);
             Preconditions.checkArgument(d.potential().device().equals(shared.device()),
                     "sub-stage %s runs on %s but sub-stage %s on %s: all sub-stages of a FusedStage share one device",
-                    e.getKey(), d.potential().device(), b.stages.get(0).getKey(), shared.device());
+                    code, d.potential().device(), b.stages.get(0).getKey(), shared.device());
             Preconditions.checkArgument(d.potential() == shared,
                     "sub-stage %s uses a different potential than sub-stage %s: a FusedStage shares one forward pass, "
-                            + "so every sub-stage must use the same Potential instance", e.getKey(), b.stages.get(0).getKey());
+                            + "so every sub-stage must use the same Potential instance", code, b.stages.get(0).getKey());
             for (Hook h : d.hooks()) {
                 Preconditions.checkArgument(h.stage() != HookStage.BEFORE_COMPUTE,
                         "hook %s on sub-stage %s is registered for BEFORE_COMPUTE, which only the fused stage has "
                                 + "(the forward pass is shared): register it with FusedStage.builder().addHook",
-                        h.getClass().getSimpleName(), e.getKey());
+                        h.getClass().getSimpleName(), code);
             }
+            ConvergenceHook own = d.convergence();
+            Preconditions.checkArgument(own == null || own.sourceStatus() == null || own.sourceStatus() == code,
+                    "the convergence hook of sub-stage %s (%s) has source status %s, but the sub-stage's code is %s: "
+                            + "give the sub-stage code %s, or leave the hook's source status unset",
+                    code, d.getClass().getSimpleName(), own == null ? null : own.sourceStatus(), code,
+                    own == null ? null : own.sourceStatus());
+            Preconditions.checkArgument(own != null || d.stepBudget() > 0 || d.isRelaxation(),
+                    "sub-stage %s (%s) has neither a step budget nor convergence criteria, so its samples would never "
+                            + "leave it: give it a budget (optNSteps, CLI steps=N) or criteria (optConvergence)",
+                    code, d.getClass().getSimpleName());
         }
         List<SubStage> wired = new ArrayList<>();
         for (int i = 0; i < b.stages.size(); i++) {
@@ -125,22 +147,35 @@ public final class FusedStage {
             boolean last = i == b.stages.size() - 1;
             int nextCode = last ? exitStatus : b.stages.get(i + 1).getKey();
             ConvergenceHook own = d.convergence();
-            if (own == null && d.stepBudget() == 0 && !last) {
-                own = ConvergenceHook.fromFmax(0.05);
+            if (own == null && d.stepBudget() == 0) {
+                own = ConvergenceHook.fromFmax(ConvergenceHook.DEFAULT_FMAX); // a relaxation: ASE's default
             }
             int target = own != null && own.targetStatus() != null ? own.targetStatus() : nextCode;
+            Preconditions.checkArgument(target == exitStatus || codes.contains(target),
+                    "sub-stage %s sends its finished samples to status %s, which no sub-stage owns and which is not "
+                            + "the exit status %s: they would never finish", code, target, exitStatus);
             if (own != null) {
                 own = own.withStatuses(code, target);
             }
-            d.assign(code, "stage" + code + ".");
-            wired.add(new SubStage(code, d, own, target));
+            int unconvergedTarget = switch (onUnconverged) {
+                case CONTINUE -> target;
+                case STOP -> exitStatus;
+                case REJECT -> Status.REJECTED;
+            };
+            wired.add(new SubStage(code, d, own, target, unconvergedTarget));
+        }
+        checkExitReachable(wired);
+        for (SubStage st : wired) { // only now: a refused chain leaves its dynamics as they were
+            st.dynamics().assign(st.code(), "stage" + st.code() + ".");
         }
         this.subStages = ImmutableList.copyOf(wired);
+        this.ownedCodes = wired.stream().map(st -> (long) st.code()).collect(com.google.common.collect.ImmutableSet.toImmutableSet());
         this.potential = shared;
         this.compileStep = b.compileStep;
         this.compileOptions = ImmutableMap.copyOf(b.compileOptions);
         this.hooks = ImmutableList.copyOf(b.hooks);
         this.sinks = ImmutableList.copyOf(b.sinks);
+        this.rejectSinks = ImmutableList.copyOf(b.rejectSinks);
         this.maxSteps = b.maxSteps;
         this.hasStageHooks = subStages.stream().anyMatch(st -> !st.dynamics().hooks().isEmpty());
         java.util.Set<HookStage> afterPostMasks = java.util.EnumSet.of(HookStage.BEFORE_POST_UPDATE,
@@ -157,7 +192,9 @@ public final class FusedStage {
                 }
             }
             try {
-                stepGraph = org.fusedstage.compile.StepGraph.load(subStages, compileOptions);
+                stepGraph = b.stepGraphSource != null && b.stepGraphSource.compileOptions.equals(compileOptions)
+                        ? b.stepGraphSource.stepGraph.sharedWith(subStages)
+                        : org.fusedstage.compile.StepGraph.load(subStages, compileOptions);
                 if (!potential.device().isGpu() && !CPU_COMPILE_NOTE_LOGGED.getAndSet(true)) {
                     logger.info("compileStep on a CPU: the eager step is usually faster there (it does per-sample work "
                             + "on the host; see BENCHMARKS.md); the step graph is meant for GPUs");
@@ -166,10 +203,27 @@ public final class FusedStage {
                 throw new IllegalArgumentException("compileStep: cannot load the step graph: " + e.getMessage(), e);
             }
         }
-        SubStage lastStage = subStages.get(subStages.size() - 1);
-        if (lastStage.convergence() == null && lastStage.dynamics().stepBudget() == 0) {
-            logger.warn("the last sub-stage ({}) has neither criteria nor a step budget: samples graduate only "
-                    + "at the safety cap", lastStage.dynamics().getClass().getSimpleName());
+    }
+
+    /**
+     * Follows each stage's target from the entry status: a chain whose path never reaches the exit
+     * status (a loop of stages) would run for ever, so it is refused.
+     */
+    private void checkExitReachable(List<SubStage> wired) {
+        Map<Integer, Integer> next = new java.util.HashMap<>();
+        for (SubStage s : wired) {
+            next.put(s.code(), s.target());
+        }
+        for (SubStage start : wired) {
+            List<Integer> path = new ArrayList<>();
+            int at = start.code();
+            while (at != exitStatus) {
+                Preconditions.checkArgument(!path.contains(at),
+                        "the sub-stages %s send finished samples round in a loop that never reaches the exit status %s",
+                        path, exitStatus);
+                path.add(at);
+                at = next.get(at);
+            }
         }
     }
 
@@ -209,7 +263,10 @@ public final class FusedStage {
         b.compileOptions.putAll(compileOptions);
         b.hooks.addAll(hooks);
         b.sinks.addAll(sinks);
+        b.rejectSinks.addAll(rejectSinks);
+        b.onUnconverged = onUnconverged;
         b.maxSteps = maxSteps;
+        b.stepGraphSource = stepGraph != null ? this : null; // the new stage shares the loaded graph
         return b;
     }
 
@@ -255,6 +312,14 @@ public final class FusedStage {
         Preconditions.checkArgument(batch.getDevice().equals(potential.device()),
                 "the batch is on %s but the model on %s", batch.getDevice(), potential.device());
         try (NDScope scope = new NDScope()) {
+            if (!batch.statusAssigned()) { // a new batch starts at the entry status; explicit statuses are honoured
+                long[] status = batch.status().toLongArray();
+                for (int i = 0; i < status.length; i++) {
+                    status[i] = status[i] == Batch.VACANT ? Batch.VACANT : entryStatus;
+                }
+                setStatus(batch, status);
+            }
+            checkOwned(batch, batch.status().toLongArray());
             for (SubStage s : subStages) {
                 s.dynamics().initialize(batch, s.convergence());
             }
@@ -404,23 +469,53 @@ public final class FusedStage {
     }
 
     /**
+     * Fails, naming them, when samples sit at statuses that no sub-stage owns and that are neither
+     * the exit status nor reserved: no step would ever move them, so the run could never end.
+     */
+    private void checkOwned(Batch batch, long[] status) {
+        List<String> stuck = new ArrayList<>();
+        for (int i = 0; i < status.length; i++) {
+            if (status[i] != exitStatus && !Status.isReserved(status[i]) && !ownedCodes.contains(status[i])) {
+                stuck.add(batch.sampleIds().get(i) + " (status " + status[i] + ")");
+            }
+        }
+        if (!stuck.isEmpty()) {
+            List<Integer> codes = subStages.stream().map(SubStage::code).toList();
+            throw new IllegalStateException(stuck.size() + " sample(s) sit at a status no sub-stage owns (sub-stages "
+                    + codes + ", exit " + exitStatus + "), so they could never finish: "
+                    + String.join(", ", stuck.subList(0, Math.min(20, stuck.size()))) + (stuck.size() > 20 ? ", ..." : ""));
+        }
+    }
+
+    /**
      * Evaluates every stage's criteria and budgets on its samples (masks taken before any
      * migration, so a sample moves at most one stage per step), moves finished samples on and
      * resets the state of the stage each one enters.
      */
     private List<NDArray> migrateFinished(Batch batch, NDArray before, List<StageMask> masks) {
+        List<Dynamics.Leaving> leaving = new ArrayList<>(subStages.size());
         List<NDArray> done = new ArrayList<>(subStages.size());
         for (int i = 0; i < subStages.size(); i++) {
             SubStage s = subStages.get(i);
-            done.add(idle(i) ? masks.get(i).systems().zerosLike() : s.dynamics().finished(batch, masks.get(i), s.convergence()));
+            if (idle(i)) {
+                NDArray none = masks.get(i).systems().zerosLike();
+                leaving.add(new Dynamics.Leaving(none, none));
+            } else {
+                leaving.add(s.dynamics().leaving(batch, masks.get(i), s.convergence()));
+            }
+            done.add(leaving.get(i).all());
         }
         if (readsFlags(batch)) {
-            migrateOnHost(batch, before, done);
+            migrateOnHost(batch, before, leaving);
             return done;
         }
-        // On a GPU: masked updates, no reads back.
+        // On a GPU: masked updates, no reads back. Unconverged leavers first: the converged ones
+        // are a subset of the leavers and take the regular target.
         for (int i = 0; i < subStages.size(); i++) {
-            Dynamics.migrate(batch, done.get(i), subStages.get(i).target());
+            SubStage s = subStages.get(i);
+            s.dynamics().recordLeaving(batch, leaving.get(i));
+            Dynamics.migrate(batch, leaving.get(i).all(), s.unconvergedTarget());
+            Dynamics.migrate(batch, leaving.get(i).converged(), s.target());
         }
         for (SubStage s : subStages) {
             NDArray entering = batch.status().eq(s.code()).logicalAnd(before.eq(s.code()).logicalNot());
@@ -430,11 +525,11 @@ public final class FusedStage {
     }
 
     /**
-     * {@link #migrateFinished} on a CPU: the done flags and the status come back once, the new
+     * {@link #migrateFinished} on a CPU: the leaving flags and the status come back once, the new
      * statuses and each stage's entering samples are worked out on the host, and only stages that
      * gain samples run their entry resets (one status write instead of a few masked ops per stage).
      */
-    private void migrateOnHost(Batch batch, NDArray previous, List<NDArray> done) {
+    private void migrateOnHost(Batch batch, NDArray previous, List<Dynamics.Leaving> leaving) {
         long[] before = previous.toLongArray(); // the status the entries are measured from
         long[] after = batch.status().toLongArray();
         boolean moved = false;
@@ -442,12 +537,18 @@ public final class FusedStage {
             if (idle(i)) {
                 continue;
             }
-            boolean[] leaving = done.get(i).toBooleanArray();
-            for (int b = 0; b < leaving.length; b++) {
-                if (leaving[b]) {
-                    after[b] = subStages.get(i).target();
+            boolean[] leaves = leaving.get(i).all().toBooleanArray();
+            boolean[] converged = null;
+            for (int b = 0; b < leaves.length; b++) {
+                if (leaves[b]) {
+                    converged = converged != null ? converged : leaving.get(i).converged().toBooleanArray();
+                    SubStage s = subStages.get(i);
+                    after[b] = converged[b] ? s.target() : s.unconvergedTarget();
                     moved = true;
                 }
+            }
+            if (converged != null) {
+                subStages.get(i).dynamics().recordLeaving(batch, leaving.get(i));
             }
         }
         NDManager manager = batch.getManager();
@@ -527,49 +628,83 @@ public final class FusedStage {
         return batch;
     }
 
+    /**
+     * Writes the samples that reached the exit status since {@code previous} to the sinks, and those
+     * that reached {@link Status#REJECTED} to the reject sinks, once each; fails on statuses no
+     * stage owns.
+     */
     private void writeGraduates(Batch batch, long[] previous, long[] status) {
-        if (sinks.isEmpty()) {
-            return;
-        }
-        List<Integer> fresh = new ArrayList<>();
-        // A slot counts once: it graduates when it reaches exit from any other status.
+        List<Integer> graduated = new ArrayList<>();
+        List<Integer> rejected = new ArrayList<>();
+        // A slot counts once: it graduates (or is rejected) when it reaches that status from another.
         for (int i = 0; i < status.length; i++) {
             if (status[i] == exitStatus && previous[i] != exitStatus) {
-                fresh.add(i);
+                graduated.add(i);
+            } else if (status[i] == Status.REJECTED && previous[i] != Status.REJECTED) {
+                rejected.add(i);
             }
         }
-        if (fresh.isEmpty()) {
+        checkOwned(batch, status);
+        if (graduated.isEmpty() && rejected.isEmpty()) {
             return;
         }
-        List<AtomicSystem> graduates = batch.systems(fresh);
-        Map<String, long[]> steps = stageSteps(batch);
-        List<AtomicSystem> out = new ArrayList<>(fresh.size());
-        for (int k = 0; k < fresh.size(); k++) {
-            int i = fresh.get(k);
-            AtomicSystem.Builder sb = graduates.get(k).toBuilder().optInfo("status", status[i]).optInfo("converged", Boolean.TRUE);
-            steps.forEach((name, values) -> sb.optInfo(name, values[i]));
-            out.add(sb.build());
+        if (!graduated.isEmpty() && !sinks.isEmpty()) {
+            writeToSinks(sinks, records(batch, graduated, status, Map.of()));
         }
-        writeToSinks(out);
+        if (!rejected.isEmpty() && !rejectSinks.isEmpty()) {
+            writeToSinks(rejectSinks, records(batch, rejected, status, Map.of()));
+        }
     }
 
-    private void writeToSinks(List<AtomicSystem> out) {
-        for (DataSink sink : sinks) {
+    /**
+     * The records of finished samples: their state with {@code status}, {@code steps_stage<k>},
+     * {@code converged_stage<k>} (whether it completed stage k), {@code converged} (whether it
+     * completed every stage), a {@code rejected} reason for rejected samples, and {@code extra}
+     * (which may override {@code converged}).
+     */
+    private List<AtomicSystem> records(Batch batch, List<Integer> slots, long[] status, Map<String, Object> extra) {
+        List<AtomicSystem> systems = batch.systems(slots);
+        Map<String, long[]> steps = new LinkedHashMap<>();
+        Map<String, long[]> converged = new LinkedHashMap<>();
+        for (SubStage s : subStages) {
+            steps.put("steps_stage" + s.code(), batch.get(s.dynamics().stateName("steps")).toLongArray());
+            converged.put("converged_stage" + s.code(), batch.get(s.dynamics().stateName(Dynamics.CONVERGED)).toLongArray());
+        }
+        List<AtomicSystem> out = new ArrayList<>(slots.size());
+        for (int k = 0; k < slots.size(); k++) {
+            int i = slots.get(k);
+            AtomicSystem.Builder sb = systems.get(k).toBuilder().optInfo("status", status[i]);
+            steps.forEach((name, values) -> sb.optInfo(name, values[i]));
+            boolean all = true;
+            String failed = null;
+            for (SubStage s : subStages) {
+                boolean done = converged.get("converged_stage" + s.code())[i] != 0;
+                sb.optInfo("converged_stage" + s.code(), done);
+                all &= done;
+                long taken = steps.get("steps_stage" + s.code())[i];
+                if (!done && taken > 0 && failed == null) {
+                    failed = "stage " + s.code() + " (" + s.dynamics().getClass().getSimpleName() + ") did not converge in "
+                            + taken + " steps";
+                }
+            }
+            sb.optInfo("converged", all);
+            if (status[i] == Status.REJECTED) {
+                sb.optInfo("rejected", failed != null ? failed : "did not converge");
+            }
+            extra.forEach(sb::optInfo);
+            out.add(sb.build());
+        }
+        return out;
+    }
+
+    private static void writeToSinks(List<DataSink> targets, List<AtomicSystem> out) {
+        for (DataSink sink : targets) {
             try {
                 sink.write(out);
             } catch (IOException e) {
-                throw new UncheckedIOException("writing graduated samples to " + sink, e);
+                throw new UncheckedIOException("writing finished samples to " + sink, e);
             }
         }
-    }
-
-    /** Steps each sample spent in each sub-stage: info key "steps_stage{code}". */
-    private Map<String, long[]> stageSteps(Batch batch) {
-        Map<String, long[]> steps = new LinkedHashMap<>();
-        for (SubStage s : subStages) {
-            steps.put("steps_stage" + s.code(), batch.get(s.dynamics().stateName("steps")).toLongArray());
-        }
-        return steps;
     }
 
     private String occupancy(long[] status) {
@@ -584,14 +719,17 @@ public final class FusedStage {
         List<String> ids = batch.sampleIds();
         List<String> unfinished = new ArrayList<>();
         List<String> quarantined = new ArrayList<>();
+        List<String> rejected = new ArrayList<>();
         for (int i = 0; i < status.length; i++) {
             if (status[i] == Status.QUARANTINED) {
                 quarantined.add(ids.get(i));
+            } else if (status[i] == Status.REJECTED) {
+                rejected.add(ids.get(i));
             } else if (status[i] != exitStatus && status[i] != Batch.VACANT) {
                 unfinished.add(ids.get(i) + " (status " + status[i] + ")");
             }
         }
-        return new RunReport(steps, capped, unfinished, quarantined);
+        return new RunReport(steps, capped, unfinished, quarantined, rejected);
     }
 
     // ---------------------------------------------------------------- stream scope
@@ -757,7 +895,7 @@ public final class FusedStage {
     /** Whether any sample is still in a stage (not graduated, quarantined or an empty slot). */
     private boolean anyActive(long[] status) {
         for (long s : status) {
-            if (s != exitStatus && s != Status.QUARANTINED && s != Batch.VACANT) {
+            if (s != exitStatus && s != Status.QUARANTINED && s != Status.REJECTED && s != Batch.VACANT) {
                 return true;
             }
         }
@@ -791,17 +929,7 @@ public final class FusedStage {
         if (capped.isEmpty()) {
             return status;
         }
-        List<AtomicSystem> systems = batch.systems(capped);
-        Map<String, long[]> steps = stageSteps(batch);
-        List<AtomicSystem> out = new ArrayList<>();
-        for (int k = 0; k < capped.size(); k++) {
-            int i = capped.get(k);
-            AtomicSystem.Builder sb = systems.get(k).toBuilder().optInfo("status", status[i])
-                    .optInfo("converged", Boolean.FALSE).optInfo("capped", Boolean.TRUE);
-            steps.forEach((name, values) -> sb.optInfo(name, values[i]));
-            out.add(sb.build());
-        }
-        writeToSinks(out);
+        writeToSinks(sinks, records(batch, capped, status, Map.of("converged", Boolean.FALSE, "capped", Boolean.TRUE)));
         long[] updated = status.clone();
         for (int i : capped) {
             updated[i] = Status.QUARANTINED; // out of the dynamics; its slot is refilled like a graduate
@@ -824,7 +952,8 @@ public final class FusedStage {
         long activeEdges = 0;
         int active = 0;
         for (int i = 0; i < slots; i++) {
-            if (status[i] == exitStatus || status[i] == Status.QUARANTINED || status[i] == Batch.VACANT) {
+            if (status[i] == exitStatus || status[i] == Status.QUARANTINED || status[i] == Status.REJECTED
+                    || status[i] == Batch.VACANT) {
                 free.add(i);
             } else {
                 activeAtoms += batch.atomCount(i);
@@ -902,6 +1031,18 @@ public final class FusedStage {
         }
     }
 
+    /**
+     * Releases what this fused stage owns: its step graph (compileStep), which a stage built from
+     * it with {@link #plus} shares until both are closed. The sub-stages, model, sinks and batches
+     * belong to the caller. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (stepGraph != null) {
+            stepGraph.close();
+        }
+    }
+
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("FusedStage(sub_stages=[");
@@ -921,8 +1062,10 @@ public final class FusedStage {
      * @param capped whether the safety cap ended it
      * @param unfinished ids (and statuses) of samples that never reached the exit status
      * @param quarantined ids of samples taken out for non-finite values
+     * @param rejected ids of samples rejected because a stage did not converge ({@link OnUnconverged#REJECT})
      */
-    public record RunReport(long steps, boolean capped, List<String> unfinished, List<String> quarantined) {}
+    public record RunReport(long steps, boolean capped, List<String> unfinished, List<String> quarantined,
+            List<String> rejected) {}
 
     /** Explicit construction of a {@link FusedStage}. */
     public static final class Builder {
@@ -933,7 +1076,10 @@ public final class FusedStage {
         private final Map<String, String> compileOptions = new LinkedHashMap<>();
         private final List<Hook> hooks = new ArrayList<>();
         private final List<DataSink> sinks = new ArrayList<>();
+        private final List<DataSink> rejectSinks = new ArrayList<>();
+        private OnUnconverged onUnconverged = OnUnconverged.CONTINUE;
         private long maxSteps;
+        private FusedStage stepGraphSource;
 
         private Builder() {}
 
@@ -976,6 +1122,24 @@ public final class FusedStage {
         /** Adds a sink that receives each graduated sample once. */
         public Builder addSink(DataSink sink) {
             sinks.add(Preconditions.checkNotNull(sink));
+            return this;
+        }
+
+        /**
+         * Adds a sink that receives each sample rejected under {@link OnUnconverged#REJECT} once,
+         * flagged {@code converged=false} with a {@code rejected} reason.
+         */
+        public Builder addRejectSink(DataSink sink) {
+            rejectSinks.add(Preconditions.checkNotNull(sink));
+            return this;
+        }
+
+        /**
+         * What happens to a sample whose step budget in a stage ran out before that stage's
+         * criteria held; default {@link OnUnconverged#CONTINUE}. Its results say so in any case.
+         */
+        public Builder optOnUnconverged(OnUnconverged policy) {
+            this.onUnconverged = Preconditions.checkNotNull(policy, "policy");
             return this;
         }
 

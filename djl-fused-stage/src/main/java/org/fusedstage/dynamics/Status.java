@@ -12,5 +12,16 @@ public final class Status {
      */
     public static final int ADMITTING = -3;
 
+    /**
+     * A sample that ran out of its step budget in a stage before that stage's criteria held, under
+     * {@link OnUnconverged#REJECT}: it leaves the chain and goes to the fused stage's reject sinks.
+     */
+    public static final int REJECTED = -4;
+
+    /** Whether {@code status} is one of the reserved codes above or an empty slot. */
+    public static boolean isReserved(long status) {
+        return status == QUARANTINED || status == ADMITTING || status == REJECTED || status == org.fusedstage.data.Batch.VACANT;
+    }
+
     private Status() {}
 }

@@ -43,6 +43,12 @@ public class SteepestDescent extends Dynamics {
         return java.util.Map.of("kind", 4.0, "dt", timeStep(), "step_size", stepSize, "max_step", maxStep);
     }
 
+    /** {@inheritDoc} */
+    @Override
+    public boolean isRelaxation() {
+        return true;
+    }
+
     /** Builder of {@link SteepestDescent}. */
     public static class Builder extends BaseBuilder<Builder> {
         private double stepSize = 0.01;
@@ -50,7 +56,7 @@ public class SteepestDescent extends Dynamics {
 
         protected Builder(Potential potential) {
             super(potential, 1.0);
-            optFmax(0.05);
+            optFmax(ConvergenceHook.DEFAULT_FMAX);
         }
 
         @Override

@@ -659,7 +659,7 @@ public final class FusedStage implements AutoCloseable {
     /**
      * The records of finished samples: their state with {@code status}, {@code steps_stage<k>},
      * {@code converged_stage<k>} (whether it completed stage k), {@code converged} (whether it
-     * completed every stage), a {@code rejected} reason for rejected samples, and {@code extra}
+     * completed every stage), a {@code reject_reason} for rejected samples, and {@code extra}
      * (which may override {@code converged}).
      */
     private List<AtomicSystem> records(Batch batch, List<Integer> slots, long[] status, Map<String, Object> extra) {
@@ -689,7 +689,7 @@ public final class FusedStage implements AutoCloseable {
             }
             sb.optInfo("converged", all);
             if (status[i] == Status.REJECTED) {
-                sb.optInfo("rejected", failed != null ? failed : "did not converge");
+                sb.optInfo("reject_reason", failed != null ? failed : "did not converge");
             }
             extra.forEach(sb::optInfo);
             out.add(sb.build());
@@ -1127,7 +1127,7 @@ public final class FusedStage implements AutoCloseable {
 
         /**
          * Adds a sink that receives each sample rejected under {@link OnUnconverged#REJECT} once,
-         * flagged {@code converged=false} with a {@code rejected} reason.
+         * flagged {@code converged=false} with a {@code reject_reason}.
          */
         public Builder addRejectSink(DataSink sink) {
             rejectSinks.add(Preconditions.checkNotNull(sink));

@@ -10,8 +10,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The {@code fused-stage} command line: {@code run} (the main job; the default), {@code models}
- * and {@code export-step}. User errors print one line and exit non-zero; {@code --verbose} adds
- * the stack trace.
+ * and {@code export-step}. Errors print one line and exit with a code of {@link ExitCode};
+ * {@code --verbose} adds the stack trace.
  */
 @Command(name = "fused-stage", mixinStandardHelpOptions = true, version = "fused-stage 0.1.0",
         description = "Batched relaxation and MD with machine-learned potentials: several stages, one batch, one forward pass per step.",
@@ -47,15 +47,25 @@ public final class FusedStageCli implements Callable<Integer> {
                 e.printStackTrace(err);
             }
             err.flush();
-            return 1;
+            return isUserError(e) ? ExitCode.USER_ERROR : ExitCode.INTERNAL_ERROR;
         });
         cli.setParameterExceptionHandler((e, args2) -> {
             PrintWriter err = e.getCommandLine().getErr();
             err.println("fused-stage: " + e.getMessage() + " (see --help)");
             err.flush();
-            return 2;
+            return ExitCode.USER_ERROR;
         });
         return cli.execute(args);
+    }
+
+    /** Bad options, models, chains, inputs and outputs are refused with IllegalArgumentException. */
+    private static boolean isUserError(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IllegalArgumentException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String message(Throwable e) {

@@ -18,6 +18,18 @@ final class Plots {
     private Plots() {}
 
     /**
+     * Column {@code column} of {@code points} as a series; a non-finite value becomes a null item,
+     * where the line renderer breaks the line instead of drawing across stretches without data.
+     */
+    static XYSeries series(String label, List<double[]> points, int column) {
+        XYSeries series = new XYSeries(label);
+        for (double[] p : points) {
+            series.add(p[0], Double.isFinite(p[column]) ? (Number) p[column] : null);
+        }
+        return series;
+    }
+
+    /**
      * Writes a chart with {@code left} on the left axis and {@code right} on the right axis.
      *
      * @param points rows of {x, left, right}
@@ -25,16 +37,8 @@ final class Plots {
     static void write(Path file, String title, String xLabel, String leftLabel, String rightLabel, List<double[]> points)
             throws IOException {
         System.setProperty("java.awt.headless", "true");
-        XYSeries left = new XYSeries(leftLabel);
-        XYSeries right = new XYSeries(rightLabel);
-        for (double[] p : points) {
-            if (Double.isFinite(p[1])) {
-                left.add(p[0], p[1]);
-            }
-            if (Double.isFinite(p[2])) {
-                right.add(p[0], p[2]);
-            }
-        }
+        XYSeries left = series(leftLabel, points, 1);
+        XYSeries right = series(rightLabel, points, 2);
         JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel, leftLabel, new XYSeriesCollection(left));
         XYPlot plot = chart.getXYPlot();
         NumberAxis rightAxis = new NumberAxis(rightLabel);

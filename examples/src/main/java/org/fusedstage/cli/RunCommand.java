@@ -22,6 +22,7 @@ import org.fusedstage.data.InputProblem;
 import org.fusedstage.data.ValidatedDataset;
 import org.fusedstage.data.Structures;
 import org.fusedstage.dynamics.FusedStage;
+import org.fusedstage.dynamics.OnUnconverged;
 import org.fusedstage.hooks.NonFiniteGuard;
 import org.fusedstage.hooks.SnapshotHook;
 import org.fusedstage.model.TorchScriptPotential;
@@ -84,6 +85,12 @@ final class RunCommand implements Callable<Integer> {
             description = "skip (report bad samples in invalid.csv and run the rest) or fail (stop before the run).")
     String onBadInput;
 
+    @Option(names = "--on-unconverged", defaultValue = "continue",
+            description = "What happens to a sample whose relaxation ran out of max-steps before its fmax held: continue (to the "
+                    + "next stage; the default), stop (written to results as it is, later stages skipped) or reject (written to "
+                    + "rejects.extxyz). Results say converged=false either way.")
+    String onUnconverged;
+
     @Option(names = "--demo-size", defaultValue = "200", hidden = true)
     int demoSize;
 
@@ -106,6 +113,12 @@ final class RunCommand implements Callable<Integer> {
             case "float64" -> DataType.FLOAT64;
             default -> throw new IllegalArgumentException("--dtype must be float32 or float64, got '" + dtype + "'");
         };
+        OnUnconverged unconvergedPolicy = switch (onUnconverged) {
+            case "continue" -> OnUnconverged.CONTINUE;
+            case "stop" -> OnUnconverged.STOP;
+            case "reject" -> OnUnconverged.REJECT;
+            default -> throw new IllegalArgumentException("--on-unconverged must be continue, stop or reject, got '" + onUnconverged + "'");
+        };
         ValidatedDataset.Policy policy = switch (onBadInput) {
             case "skip" -> ValidatedDataset.Policy.SKIP;
             case "fail" -> ValidatedDataset.Policy.FAIL_FAST;
@@ -120,10 +133,7 @@ final class RunCommand implements Callable<Integer> {
             throw new IllegalArgumentException(output + " already holds results.extxyz: add --resume to continue that run, "
                     + "or choose another --output");
         }
-        try (TorchScriptPotential potential = loadModel(model, dev, !noStress);
-                ExtxyzSink sink = ExtxyzSink.resume(results);
-                ExtxyzSink rejects = ExtxyzSink.resume(output.resolve("rejects.extxyz"));
-                ExtxyzSink trajectory = snapshotEvery > 0 ? ExtxyzSink.resume(output.resolve("trajectory.extxyz")) : null) {
+        try (TorchScriptPotential potential = loadModel(model, dev, !noStress)) {
             ValidatedDataset dataset = ValidatedDataset.check(raw, potential.metadata().elements(), policy);
             problems.addAll(dataset.problems());
             writeProblems(output.resolve("invalid.csv"), problems);
@@ -131,6 +141,20 @@ final class RunCommand implements Callable<Integer> {
                 System.out.printf("%d sample(s) left out for bad input, listed in %s (first: %s)%n", problems.size(),
                         output.resolve("invalid.csv"), problems.get(0));
             }
+            if (dataset.size() == 0) { // before any output is opened: nothing empty is left behind
+                throw new IllegalArgumentException("no valid sample in " + (input != null ? input : "the input") + ": "
+                        + problems.size() + " left out, listed in " + output.resolve("invalid.csv"));
+            }
+            return run(potential, dataset, problems, specs, results, dev, dataType, unconvergedPolicy);
+        }
+    }
+
+    /** The run proper, once the model and the input are known to be usable. */
+    private int run(TorchScriptPotential potential, ValidatedDataset dataset, List<InputProblem> problems, List<StageSpec> specs,
+            Path results, Device dev, DataType dataType, OnUnconverged unconvergedPolicy) throws Exception {
+        try (ExtxyzSink sink = ExtxyzSink.resume(results);
+                ExtxyzSink rejects = ExtxyzSink.resume(output.resolve("rejects.extxyz"));
+                ExtxyzSink trajectory = snapshotEvery > 0 ? ExtxyzSink.resume(output.resolve("trajectory.extxyz")) : null) {
             Set<String> finished = new HashSet<>(sink.existingIds());
             finished.addAll(rejects.existingIds()); // quarantined samples are finished too: exactly once in rejects
             SizeAwareSampler.Builder sb = SizeAwareSampler.builder(dataset).optMaxAtoms(maxAtoms).optMaxBatchSize(maxBatchSize)
@@ -140,7 +164,9 @@ final class RunCommand implements Callable<Integer> {
             }
             SizeAwareSampler sampler = sb.build();
             int todo = sampler.remaining();
-            FusedStage.Builder fb = FusedStage.builder().addSink(sink).optCompileStep(compile);
+            FusedStage.Builder fb = FusedStage.builder().addSink(sink).addRejectSink(rejects).optOnUnconverged(unconvergedPolicy)
+                    .optCompileStep(compile);
+            long rejectsBefore = rejects.size();
             Set<Long> relaxationCodes = new HashSet<>();
             Set<Long> mdCodes = new HashSet<>();
             for (int k = 0; k < specs.size(); k++) {
@@ -152,25 +178,38 @@ final class RunCommand implements Callable<Integer> {
             if (trajectory != null) {
                 fb.addHook(new SnapshotHook(trajectory, snapshotEvery));
             }
-            FusedStage fused = fb.build();
+            FusedStage fused = fb.build(); // not closed here: it owns nothing but a step graph, closed below
             fused.setSampler(sampler);
             fused.setRefillFrequency(refillFrequency);
             fused.setBatchDataType(dataType);
             System.out.printf("%s%nmodel %s, %d samples to run (%d already in %s), device %s, %s%n", fused,
                     potential.metadata().name(), todo, sink.existingIds().size(), results, dev, dtype);
             long start = System.nanoTime();
-            fused.run();
+            try (fused) {
+                fused.run();
+            }
             metrics.finish();
             double seconds = (System.nanoTime() - start) / 1e9;
-            writeSummary(results, output.resolve("summary.csv"), specs);
+            Summary summary = writeSummary(results, output.resolve("summary.csv"), specs);
             Plots.write(output.resolve("relaxation.png"), "Relaxation", "step", "mean energy (eV/atom)", "max force (eV/A)",
                     metrics.relaxation);
             Plots.write(output.resolve("md.png"), "Molecular dynamics", "step", "temperature (K)", "mean energy (eV/atom)", metrics.md);
             Plots.write(output.resolve("throughput.png"), "Throughput", "time (s)", "atom-steps/s", "samples done", metrics.throughput);
             System.out.printf("done: %d samples in %.1f s, %d steps, %.3g atom-steps/s; outputs in %s%n", todo, seconds,
                     fused.stepCount(), metrics.atomSteps() / seconds, output.toAbsolutePath());
+            int unconverged = summary.unconverged();
+            if (unconverged > 0) {
+                System.out.printf("%d sample(s) in results did not converge in every stage (converged=false; see summary.csv)%n",
+                        unconverged);
+            }
+            long rejected = rejects.size() - rejectsBefore;
+            if (rejected > 0 || !problems.isEmpty()) {
+                System.out.printf("%d sample(s) left out: %d bad input (invalid.csv), %d rejected or quarantined in this run "
+                        + "(rejects.extxyz)%n", problems.size() + rejected, problems.size(), rejected);
+                return ExitCode.SAMPLES_LEFT_OUT;
+            }
+            return ExitCode.OK;
         }
-        return 0;
     }
 
     /** Zoo name or file path. */
@@ -237,15 +276,19 @@ final class RunCommand implements Callable<Integer> {
         return out;
     }
 
+    /** What summary.csv holds: rows written, and rows of samples that did not converge in every stage. */
+    record Summary(int rows, int unconverged) {}
+
     /** One row per sample, from results.extxyz (so a resumed run's summary covers every sample). */
-    private static void writeSummary(Path results, Path summary, List<StageSpec> specs) throws IOException {
+    private static Summary writeSummary(Path results, Path summary, List<StageSpec> specs) throws IOException {
         List<AtomicSystem> systems = ExtxyzReader.readAll(results);
+        int unconverged = 0;
         try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(summary, StandardCharsets.UTF_8))) {
             StringBuilder header = new StringBuilder("sample_id,formula,atoms,energy_eV,fmax_eV_per_A");
             for (int k = 0; k < specs.size(); k++) {
                 header.append(",stage").append(k).append('_').append(specs.get(k).kind()).append("_steps");
             }
-            header.append(",converged,capped_stages");
+            header.append(",converged,unconverged_stages");
             out.println(header);
             for (AtomicSystem s : systems) {
                 double[] f = s.forces().orElse(new double[0]);
@@ -256,19 +299,20 @@ final class RunCommand implements Callable<Integer> {
                 StringBuilder row = new StringBuilder();
                 row.append(s.sampleId().orElse("")).append(',').append(s.formula()).append(',').append(s.size()).append(',')
                         .append(s.energy().map(String::valueOf).orElse("")).append(',').append(fmax);
-                List<String> capped = new ArrayList<>();
+                List<String> failed = new ArrayList<>();
                 for (int k = 0; k < specs.size(); k++) {
                     Object steps = s.info().get("steps_stage" + k);
                     row.append(',').append(steps == null ? "" : steps);
-                    Double max = specs.get(k).values().get("max-steps");
-                    if (specs.get(k).isRelaxation() && max != null && max > 0 && steps instanceof Long n && n >= max) {
-                        capped.add("stage" + k);
+                    if (Boolean.FALSE.equals(s.info().get("converged_stage" + k))) {
+                        failed.add("stage" + k);
                     }
                 }
                 Object converged = s.info().get("converged");
-                row.append(',').append(converged == null ? "" : converged).append(',').append(String.join(" ", capped));
+                unconverged += Boolean.FALSE.equals(converged) ? 1 : 0;
+                row.append(',').append(converged == null ? "" : converged).append(',').append(String.join(" ", failed));
                 out.println(row);
             }
         }
+        return new Summary(systems.size(), unconverged);
     }
 }

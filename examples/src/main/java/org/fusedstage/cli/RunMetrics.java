@@ -52,6 +52,13 @@ final class RunMetrics implements Hook {
         return HookStage.AFTER_STEP;
     }
 
+    /** A row of NaNs where a series has no data (e.g. no sample relaxing between waves): the plot breaks its line there. */
+    private static void markGap(List<double[]> series, long step) {
+        if (!series.isEmpty() && !Double.isNaN(series.get(series.size() - 1)[1])) {
+            series.add(new double[] {step, Double.NaN, Double.NaN});
+        }
+    }
+
     @Override
     public int frequency() {
         return every;
@@ -95,9 +102,13 @@ final class RunMetrics implements Hook {
         long step = context.step();
         if (relaxCount > 0) {
             relaxation.add(new double[] {step, relaxEnergy / relaxCount, relaxForce});
+        } else {
+            markGap(relaxation, step);
         }
         if (mdCount > 0) {
             md.add(new double[] {step, 2 * kinetic / (3.0 * mdAtoms * Units.BOLTZMANN_EV_PER_K), mdEnergy / mdCount});
+        } else {
+            markGap(md, step);
         }
         long now = System.nanoTime();
         double window = (now - lastTime) / 1e9;

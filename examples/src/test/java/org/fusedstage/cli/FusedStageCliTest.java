@@ -39,7 +39,7 @@ class FusedStageCliTest {
     private static void assertUserError(String fragment, String... args) {
         Object[] result = run(args);
         String err = (String) result[1];
-        assertTrue((int) result[0] != 0, "non-zero exit for " + List.of(args));
+        assertEquals(2, (int) result[0], "user errors exit 2: " + List.of(args));
         assertTrue(err.contains(fragment), "'" + err + "' lacks '" + fragment + "'");
         assertEquals(1, err.strip().lines().count(), "one line, no stack trace: " + err);
     }
@@ -71,6 +71,57 @@ class FusedStageCliTest {
                 "--input", cuInput.toString(), "--output", dir.resolve("o4").toString());
         Object[] verbose = run("run", "--model", "no-such-model", "--output", out.toString(), "--verbose");
         assertTrue(((String) verbose[1]).lines().count() > 3, "--verbose adds the stack trace");
+    }
+
+    /** Chains that could never end, and inputs with nothing to run, are refused before any work. */
+    @Test
+    void refusedChainsAndEmptyInputsExitTwoWithoutOutputs() throws Exception {
+        Path out = dir.resolve("never");
+        assertUserError("neither a step budget nor convergence criteria", "run", "--stage", "nve:dt=1", "--output", out.toString(),
+                "--demo-size", "2");
+        assertUserError("neither a step budget nor convergence criteria", "run", "--stage", "nvt-langevin:temperature=80",
+                "--output", out.toString(), "--demo-size", "2");
+        assertUserError("must be > 0", "run", "--stage", "fire:max-steps=0,fmax=0", "--output", out.toString(), "--demo-size", "2");
+        assertUserError("--on-unconverged must be continue, stop or reject", "run", "--on-unconverged", "maybe", "--output",
+                out.toString(), "--demo-size", "2");
+        Path junk = dir.resolve("junk.extxyz");
+        Files.writeString(junk, "1\nsample_id=q\nQq 0 0 0\n");
+        Path empty = dir.resolve("empty");
+        assertUserError("no valid sample in", "run", "--input", junk.toString(), "--output", empty.toString());
+        assertTrue(Files.exists(empty.resolve("invalid.csv")), "the reason is kept");
+        assertTrue(!Files.exists(empty.resolve("results.extxyz")) && !Files.exists(empty.resolve("relaxation.png")),
+                "no empty results or plots");
+    }
+
+    /** A relaxation capped by max-steps: converged=false in results; rejected ones leave with exit 3. */
+    @Test
+    void unconvergedRelaxationsAreFlaggedAndTheirFateIsTheUsersChoice() throws Exception {
+        String[] chain = {"--stage", "fire:fmax=0.001,max-steps=3", "--stage", "nve:steps=2", "--demo-size", "4"};
+        Path continued = dir.resolve("continue");
+        Object[] result = run(concat(new String[] {"run", "--output", continued.toString()}, chain));
+        assertEquals(0, (int) result[0], (String) result[1]);
+        List<AtomicSystem> results = ExtxyzReader.readAll(continued.resolve("results.extxyz"));
+        assertEquals(4, results.size());
+        for (AtomicSystem s : results) {
+            assertEquals(Boolean.FALSE, s.info().get("converged"));
+            assertEquals(Boolean.FALSE, s.info().get("converged_stage0"));
+            assertEquals(2L, s.info().get("steps_stage1"));
+        }
+        List<String> summary = Files.readAllLines(continued.resolve("summary.csv"));
+        assertTrue(summary.get(0).endsWith(",converged,unconverged_stages"), summary.get(0));
+        assertTrue(summary.get(1).endsWith(",false,stage0"), summary.get(1));
+
+        Path rejected = dir.resolve("reject");
+        result = run(concat(new String[] {"run", "--output", rejected.toString(), "--on-unconverged", "reject"}, chain));
+        assertEquals(3, (int) result[0], "samples left out: exit 3");
+        assertEquals(4, ExtxyzReader.readAll(rejected.resolve("rejects.extxyz")).size());
+        assertEquals(0, ExtxyzReader.readAll(rejected.resolve("results.extxyz")).size());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     /** Every command answers --help with its options and exits 0, without running anything. */

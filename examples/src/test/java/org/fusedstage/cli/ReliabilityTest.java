@@ -47,7 +47,7 @@ class ReliabilityTest {
         Path out = dir.resolve("out");
         String[] args = {"run", "--input", input.toString(), "--output", out.toString(), "--stage", "nve:steps=6",
             "--max-atoms", "70"};
-        assertEquals(0, FusedStageCli.execute(args));
+        assertEquals(3, FusedStageCli.execute(args), "samples left out: exit 3");
 
         Set<String> results = ids(ExtxyzReader.readAll(out.resolve("results.extxyz")));
         Set<String> expected = new TreeSet<>();
@@ -70,7 +70,7 @@ class ReliabilityTest {
         // Resume: nothing is written twice, neither results nor rejects.
         List<String> resumeArgs = new ArrayList<>(List.of(args));
         resumeArgs.add("--resume");
-        assertEquals(0, FusedStageCli.execute(resumeArgs.toArray(new String[0])));
+        assertEquals(3, FusedStageCli.execute(resumeArgs.toArray(new String[0])), "the bad input is still left out");
         assertEquals(results.size(), ExtxyzReader.readAll(out.resolve("results.extxyz")).size());
         assertEquals(1, ExtxyzReader.readAll(out.resolve("rejects.extxyz")).size());
     }

@@ -41,9 +41,8 @@ class CompiledStepTest extends WithLennardJones {
         for (int i = 0; i < stages.size(); i++) {
             b.addSubStage(i, stages.get(i));
         }
-        FusedStage fused = b.build();
         Trace trace = new Trace();
-        try (Batch batch = Batch.of(systems(), lj.manager)) {
+        try (FusedStage fused = b.build(); Batch batch = Batch.of(systems(), lj.manager)) {
             fused.prepare(batch);
             trace.graduation = new long[batch.numSystems()];
             java.util.Arrays.fill(trace.graduation, -1);

@@ -53,11 +53,11 @@ class StressOptionTest {
         for (int k = 0; k < 2; k++) {
             try (TorchScriptPotential lj = TorchScriptPotential.builder().optModelName("lennard-jones").optStress(false).build();
                     NDManager manager = NDManager.newBaseManager();
-                    Batch batch = Batch.of(systems(), manager)) {
-                org.fusedstage.dynamics.FusedStage fused = org.fusedstage.dynamics.FusedStage.builder()
+                    Batch batch = Batch.of(systems(), manager);
+                    org.fusedstage.dynamics.FusedStage fused = org.fusedstage.dynamics.FusedStage.builder()
                         .addSubStage(0, org.fusedstage.dynamics.FIRE.builder(lj).optFmax(1e-9).build())
                         .addSubStage(1, org.fusedstage.dynamics.Langevin.builder(lj).optNSteps(100).build())
-                        .optCompileStep(k == 1).build();
+                        .optCompileStep(k == 1).build()) {
                 fused.prepare(batch);
                 for (int i = 0; i < 5; i++) {
                     fused.step(batch).close();

@@ -27,10 +27,11 @@ class DeviceFormsTest extends WithLennardJones {
         try {
             HostMemory sink = new HostMemory(40);
             // A safety cap: a broken form must fail the comparison, not hang the run.
-            FusedStage fused = InflightRunTest.chainBuilder(sink).optCompileStep(compiled).optMaxSteps(3000).build();
-            fused.setSampler(SizeAwareSampler.builder(new InMemoryDataset(InflightRunTest.dataset(40)))
-                    .optMaxAtoms(120).optMaxBatchSize(16).build());
-            fused.run();
+            try (FusedStage fused = InflightRunTest.chainBuilder(sink).optCompileStep(compiled).optMaxSteps(3000).build()) {
+                fused.setSampler(SizeAwareSampler.builder(new InMemoryDataset(InflightRunTest.dataset(40)))
+                        .optMaxAtoms(120).optMaxBatchSize(16).build());
+                fused.run();
+            }
             Map<String, AtomicSystem> out = new HashMap<>();
             for (AtomicSystem s : sink.read()) {
                 out.put(s.sampleId().orElseThrow(), s);

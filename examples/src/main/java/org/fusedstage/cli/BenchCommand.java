@@ -306,6 +306,7 @@ final class BenchCommand implements Callable<Integer> {
                     best[1 + k] = Math.min(best[1 + k], (System.nanoTime() - t1) / 1e6 / steps);
                 }
             }
+            fused[1].close();
             return best;
         }
     }
@@ -415,10 +416,11 @@ final class BenchCommand implements Callable<Integer> {
             switch (way) {
                 case "inflight" -> {
                     HostMemory sink = new HostMemory(structures.size());
-                    FusedStage fused = build(chain.apply(1), compile, sink);
-                    fused.setSampler(SizeAwareSampler.builder(new InMemoryDataset(structures)).optMaxBatchSize(16).build());
-                    fused.run();
-                    batchSteps = fused.stepCount();
+                    try (FusedStage fused = build(chain.apply(1), compile, sink)) {
+                        fused.setSampler(SizeAwareSampler.builder(new InMemoryDataset(structures)).optMaxBatchSize(16).build());
+                        fused.run();
+                        batchSteps = fused.stepCount();
+                    }
                     sampleSteps += tally(sink, relax);
                 }
                 case "inflight-2" -> {
@@ -450,6 +452,7 @@ final class BenchCommand implements Callable<Integer> {
                     }
                     for (FusedStage f : perWorker) {
                         batchSteps += f.stepCount();
+                        f.close();
                     }
                     if (failure[0] != null) {
                         throw new IllegalStateException("a bench worker failed", failure[0]);

@@ -53,7 +53,7 @@ final class RunMetrics implements Hook {
     }
 
     /** A row of NaNs where a series has no data (e.g. no sample relaxing between waves): the plot breaks its line there. */
-    private static void markGap(List<double[]> series, long step) {
+    static void markGap(List<double[]> series, long step) {
         if (!series.isEmpty() && !Double.isNaN(series.get(series.size() - 1)[1])) {
             series.add(new double[] {step, Double.NaN, Double.NaN});
         }

@@ -699,6 +699,8 @@ public final class Batch implements AutoCloseable {
                 name,
                 old.getShape(),
                 value.getShape());
+        Preconditions.checkArgument(old.getDataType() == value.getDataType(), "field '%s' is %s, got %s", name,
+                old.getDataType(), value.getDataType());
         adopt(fields, name, value);
         switch (name) {
             case FORCES -> Arrays.fill(hasForces, true);

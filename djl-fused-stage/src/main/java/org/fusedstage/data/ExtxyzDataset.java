@@ -1,7 +1,6 @@
 package org.fusedstage.data;
 
 import com.google.common.base.Preconditions;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -10,24 +9,16 @@ import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * An extended-XYZ file as a dataset, read lazily: opening scans the file once and keeps only each
- * frame's byte offset, line number, atom count and sample id; {@link #get} seeks and parses one
- * frame. Files larger than memory work.
+ * An extended-XYZ file as a dataset, read lazily: opening scans the file once
+ * ({@link ExtxyzIndex}) and keeps only each frame's byte offset, line number, atom count and
+ * sample id; {@link #get} seeks and parses one frame. Files larger than memory work.
  *
- * <p>A frame's id is its {@code sample_id} info value, else {@code <file name>:<frame index>}.
- * Duplicate ids and malformed frame headers fail at open with the file and line.
+ * <p>A frame's id is its {@code sample_id} info value, else {@code <file name>:<frame ordinal>}.
  */
 public final class ExtxyzDataset implements Dataset {
-
-    private static final Pattern SAMPLE_ID = Pattern.compile("(?:^|\\s)sample_id=(\"(?:[^\"\\\\]|\\\\.)*\"|\\S+)");
 
     private final Path file;
     private final long[] offsets;
@@ -35,122 +26,42 @@ public final class ExtxyzDataset implements Dataset {
     private final int[] atoms;
     private final String[] ids;
 
-    private ExtxyzDataset(Path file, long[] offsets, long[] lines, int[] atoms, String[] ids) {
+    private ExtxyzDataset(Path file, List<ExtxyzIndex.Frame> frames) {
         this.file = file;
-        this.offsets = offsets;
-        this.lines = lines;
-        this.atoms = atoms;
-        this.ids = ids;
-    }
-
-    /** Indexes {@code file} (one sequential pass); any malformed frame header fails. */
-    public static ExtxyzDataset open(Path file) throws IOException {
-        return open(file, null);
+        this.offsets = frames.stream().mapToLong(ExtxyzIndex.Frame::offset).toArray();
+        this.lines = frames.stream().mapToLong(ExtxyzIndex.Frame::line).toArray();
+        this.atoms = frames.stream().mapToInt(ExtxyzIndex.Frame::atoms).toArray();
+        this.ids = frames.stream().map(ExtxyzIndex.Frame::id).toArray(String[]::new);
     }
 
     /**
-     * Indexes {@code file}, tolerating what a long screening run should survive: a frame cut short
-     * at the end of the file, a duplicate id (the later frame is left out) or an unreadable atom
-     * count (indexing stops there). Each is added to {@code problems}; null makes them errors.
+     * Indexes {@code file} (one sequential pass).
+     *
+     * @throws ExtxyzFormatException naming the first frame that cannot be read
+     */
+    public static ExtxyzDataset open(Path file) throws IOException {
+        ExtxyzIndex index = ExtxyzIndex.scan(file, false);
+        if (!index.problems().isEmpty()) {
+            InputProblem first = index.problems().get(0);
+            int colon = first.location().lastIndexOf(':');
+            throw new ExtxyzFormatException(file.toString(), Long.parseLong(first.location().substring(colon + 1)), first.problem());
+        }
+        return new ExtxyzDataset(file, index.frames());
+    }
+
+    /**
+     * Indexes {@code file}, keeping every frame that can be read: each frame that cannot (a bad
+     * header or comment line, an atom count that does not match its lines, a zero-atom frame, a
+     * duplicate id, a frame cut short at the end) is added to {@code problems}, and the frames after
+     * it are still read. Null {@code problems} makes the first one an error.
      */
     public static ExtxyzDataset open(Path file, List<InputProblem> problems) throws IOException {
-        List<Long> offsets = new ArrayList<>();
-        List<Long> lines = new ArrayList<>();
-        List<Integer> atoms = new ArrayList<>();
-        List<String> ids = new ArrayList<>();
-        Map<String, Long> seen = new HashMap<>();
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-            LineCursor cursor = new LineCursor(in);
-            indexFrames(file, cursor, offsets, lines, atoms, ids, seen, problems);
+        if (problems == null) {
+            return open(file);
         }
-        return new ExtxyzDataset(file, offsets.stream().mapToLong(Long::longValue).toArray(),
-                lines.stream().mapToLong(Long::longValue).toArray(), atoms.stream().mapToInt(Integer::intValue).toArray(),
-                ids.toArray(new String[0]));
-    }
-
-    private static void indexFrames(Path file, LineCursor cursor, List<Long> offsets, List<Long> lines, List<Integer> atoms,
-            List<String> ids, Map<String, Long> seen, List<InputProblem> problems) throws IOException {
-        try {
-            scanFrames(file, cursor, offsets, lines, atoms, ids, seen, problems == null, problems);
-        } catch (ExtxyzFormatException e) {
-            if (problems == null) {
-                throw e;
-            }
-            problems.add(new InputProblem(file.getFileName() + ":frame " + offsets.size(), e.getSource() + ":" + e.getLine(),
-                    e.getMessage().substring(e.getMessage().indexOf(": ", e.getSource().length()) + 2)
-                            + " (the rest of the file is not read)"));
-        }
-    }
-
-    private static void scanFrames(Path file, LineCursor cursor, List<Long> offsets, List<Long> lines, List<Integer> atoms,
-            List<String> ids, Map<String, Long> seen, boolean strict, List<InputProblem> duplicates) throws IOException {
-        {
-            String line;
-            while ((line = cursor.next()) != null) {
-                if (line.isBlank()) {
-                    continue;
-                }
-                long offset = cursor.lineStart;
-                long lineNumber = cursor.lineNumber;
-                int count;
-                try {
-                    count = Integer.parseInt(line.trim());
-                } catch (NumberFormatException e) {
-                    throw new ExtxyzFormatException(file.toString(), lineNumber, "expected the atom count, got '" + abbreviate(line) + "'");
-                }
-                if (count <= 0) {
-                    throw new ExtxyzFormatException(file.toString(), lineNumber, "atom count must be positive, got " + count);
-                }
-                String comment = cursor.next();
-                if (comment == null) {
-                    throw new ExtxyzFormatException(file.toString(), lineNumber + 1, "file ends before the comment line");
-                }
-                for (int a = 0; a < count; a++) {
-                    if (cursor.next() == null) {
-                        throw new ExtxyzFormatException(file.toString(), cursor.lineNumber + 1,
-                                "file ends after " + a + " of " + count + " atom lines (truncated frame)");
-                    }
-                }
-                String id = sampleId(comment);
-                if (id == null) {
-                    id = file.getFileName() + ":" + offsets.size();
-                }
-                Long previous = seen.putIfAbsent(id, lineNumber);
-                if (previous != null) {
-                    if (strict) {
-                        throw new ExtxyzFormatException(file.toString(), lineNumber,
-                                "duplicate sample id '" + id + "' (first at line " + previous + ")");
-                    }
-                    duplicates.add(new InputProblem(id, file + ":" + lineNumber,
-                            "duplicate sample id (first at line " + previous + "); this frame is left out"));
-                    continue;
-                }
-                offsets.add(offset);
-                lines.add(lineNumber);
-                atoms.add(count);
-                ids.add(id);
-            }
-        }
-    }
-
-    /**
-     * The {@code sample_id} value of an extxyz comment line (quotes and escapes removed), or null.
-     * Reads the id without parsing the frame, for indexing and for resuming output files.
-     */
-    public static String sampleId(String comment) {
-        Matcher m = SAMPLE_ID.matcher(comment);
-        if (!m.find()) {
-            return null;
-        }
-        String value = m.group(1);
-        if (value.startsWith("\"")) {
-            value = value.substring(1, value.length() - 1).replace("\\\"", "\"").replace("\\\\", "\\");
-        }
-        return value;
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
+        ExtxyzIndex index = ExtxyzIndex.scan(file, false);
+        problems.addAll(index.problems());
+        return new ExtxyzDataset(file, index.frames());
     }
 
     /** The file. */
@@ -179,44 +90,10 @@ public final class ExtxyzDataset implements Dataset {
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
             raf.seek(offsets[index]);
             ExtxyzReader reader = ExtxyzReader.of(
-                    new InputStreamReader(Channels.newInputStream(raf.getChannel()), StandardCharsets.UTF_8),
+                    new InputStreamReader(Channels.newInputStream(raf.getChannel()), StandardCharsets.UTF_8.newDecoder()),
                     file.toString(), lines[index] - 1);
             AtomicSystem s = reader.next();
             return s.sampleId().isPresent() ? s : s.toBuilder().optSampleId(ids[index]).build();
-        }
-    }
-
-    /** Reads lines of bytes, tracking each line's byte offset and number (UTF-8, LF or CRLF). */
-    private static final class LineCursor {
-        private final InputStream in;
-        private long position;
-        long lineStart;
-        long lineNumber;
-        private final java.io.ByteArrayOutputStream buffer = new java.io.ByteArrayOutputStream();
-
-        LineCursor(InputStream in) {
-            this.in = in;
-        }
-
-        String next() throws IOException {
-            buffer.reset();
-            lineStart = position;
-            int c;
-            boolean any = false;
-            while ((c = in.read()) != -1) {
-                position++;
-                any = true;
-                if (c == '\n') {
-                    break;
-                }
-                buffer.write(c);
-            }
-            if (!any) {
-                return null;
-            }
-            lineNumber++;
-            String s = buffer.toString(StandardCharsets.UTF_8);
-            return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
         }
     }
 }

@@ -12,6 +12,7 @@ public final class ExtxyzFormatException extends IOException {
 
     private final String source;
     private final long line;
+    private final String problem;
 
     /**
      * Creates the exception.
@@ -24,6 +25,17 @@ public final class ExtxyzFormatException extends IOException {
         super(source + ":" + line + ": " + problem);
         this.source = source;
         this.line = line;
+        this.problem = problem;
+    }
+
+    /** What is wrong, without file and line. */
+    public String problem() {
+        return problem;
+    }
+
+    /** {@code source:line}. */
+    public String location() {
+        return source + ":" + line;
     }
 
     /** The file name or stream description. */

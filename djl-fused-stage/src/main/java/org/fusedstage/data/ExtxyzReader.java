@@ -89,20 +89,18 @@ public final class ExtxyzReader implements Closeable {
         } catch (NumberFormatException e) {
             throw error(frameLine, "expected the atom count, got '" + abbreviate(countLine) + "'");
         }
-        if (atoms <= 0) {
-            throw error(frameLine, "atom count must be positive, got " + atoms);
+        if (atoms < 0) {
+            throw error(frameLine, "atom count must not be negative, got " + atoms);
         }
         String comment = readLine();
         if (comment == null) {
             throw error(frameLine + 1, "file ends before the comment line of a frame of " + atoms + " atoms");
         }
-        Map<String, String> raw = parseKeyValues(comment, lineNumber);
+        Map<String, String> raw = ExtxyzComment.parse(comment, source, lineNumber);
         List<Column> columns = parseProperties(raw.getOrDefault("Properties", "species:S:1:pos:R:3"), lineNumber);
         int width = columns.stream().mapToInt(c -> c.count).sum();
-        String[][] table = new String[columns.size()][];
-        for (int c = 0; c < columns.size(); c++) {
-            table[c] = new String[atoms * columns.get(c).count];
-        }
+        // Rows are collected as they are read: nothing is allocated for atoms the file does not hold.
+        List<String[]> rows = new ArrayList<>(Math.min(atoms, 1 << 12));
         for (int a = 0; a < atoms; a++) {
             String row = readLine();
             if (row == null) {
@@ -110,17 +108,26 @@ public final class ExtxyzReader implements Closeable {
             }
             String[] fields = row.trim().split("\\s+");
             if (fields.length != width) {
-                throw error(lineNumber, "expected " + width + " columns (Properties), got " + fields.length);
+                throw error(lineNumber, "expected " + width + " columns (Properties), got " + fields.length
+                        + (a > 0 && fields.length == 1 ? " (the atom count " + atoms + " is larger than the frame)" : ""));
             }
             int f = 0;
-            for (int c = 0; c < columns.size(); c++) {
-                Column col = columns.get(c);
+            for (Column col : columns) {
                 for (int k = 0; k < col.count; k++) {
-                    String value = fields[f++];
-                    checkType(col, value, lineNumber);
-                    table[c][a * col.count + k] = value;
+                    checkType(col, fields[f++], lineNumber);
                 }
             }
+            rows.add(fields);
+        }
+        String[][] table = new String[columns.size()][];
+        int first = 0;
+        for (int c = 0; c < columns.size(); c++) {
+            int count = columns.get(c).count;
+            table[c] = new String[atoms * count];
+            for (int a = 0; a < atoms; a++) {
+                System.arraycopy(rows.get(a), first, table[c], a * count, count);
+            }
+            first += count;
         }
         try {
             return buildSystem(atoms, raw, columns, table, frameLine);
@@ -316,65 +323,6 @@ public final class ExtxyzReader implements Closeable {
         return b != null ? b : s;
     }
 
-    private Map<String, String> parseKeyValues(String line, long number) throws ExtxyzFormatException {
-        Map<String, String> out = new LinkedHashMap<>();
-        int i = 0;
-        int n = line.length();
-        while (i < n) {
-            while (i < n && Character.isWhitespace(line.charAt(i))) {
-                i++;
-            }
-            if (i >= n) {
-                break;
-            }
-            int keyStart = i;
-            while (i < n && !Character.isWhitespace(line.charAt(i)) && line.charAt(i) != '=') {
-                i++;
-            }
-            String key = line.substring(keyStart, i);
-            while (i < n && Character.isWhitespace(line.charAt(i))) {
-                i++;
-            }
-            if (i >= n || line.charAt(i) != '=') {
-                out.put(key, "T"); // a bare key is a true flag, as in ASE
-                continue;
-            }
-            i++;
-            while (i < n && Character.isWhitespace(line.charAt(i))) {
-                i++;
-            }
-            StringBuilder value = new StringBuilder();
-            if (i < n && (line.charAt(i) == '"' || line.charAt(i) == '{')) {
-                char close = line.charAt(i) == '"' ? '"' : '}';
-                i++;
-                boolean closed = false;
-                while (i < n) {
-                    char c = line.charAt(i++);
-                    if (c == '\\' && i < n) {
-                        value.append(line.charAt(i++));
-                    } else if (c == close) {
-                        closed = true;
-                        break;
-                    } else {
-                        value.append(c);
-                    }
-                }
-                if (!closed) {
-                    throw error(number, "unterminated quote in the value of '" + key + "'");
-                }
-            } else {
-                while (i < n && !Character.isWhitespace(line.charAt(i))) {
-                    value.append(line.charAt(i++));
-                }
-            }
-            if (key.isEmpty()) {
-                throw error(number, "a value without a key in the comment line");
-            }
-            out.put(key, value.toString());
-        }
-        return out;
-    }
-
     private List<Column> parseProperties(String spec, long line) throws ExtxyzFormatException {
         String[] parts = spec.split(":");
         if (parts.length % 3 != 0) {
@@ -435,12 +383,28 @@ public final class ExtxyzReader implements Closeable {
         }
     }
 
+    /** The longest line read (characters): a longer one is an error, not an out-of-memory failure. */
+    static final int MAX_LINE_LENGTH = 1 << 24;
+
     private String readLine() throws IOException {
-        String line = in.readLine();
-        if (line != null) {
-            lineNumber++;
+        StringBuilder line = new StringBuilder();
+        try {
+            int c;
+            while ((c = in.read()) != -1 && c != '\n') {
+                if (line.length() >= MAX_LINE_LENGTH) {
+                    throw error(lineNumber + 1, "line longer than " + MAX_LINE_LENGTH + " characters");
+                }
+                line.append((char) c);
+            }
+            if (c == -1 && line.length() == 0) {
+                return null;
+            }
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw error(lineNumber + 1, "not UTF-8 text (" + e.getClass().getSimpleName() + ")");
         }
-        return line;
+        lineNumber++;
+        int n = line.length();
+        return n > 0 && line.charAt(n - 1) == '\r' ? line.substring(0, n - 1) : line.toString();
     }
 
     private ExtxyzFormatException error(long line, String problem) {

@@ -92,7 +92,7 @@ public final class ExtxyzWriter implements Closeable, Flushable {
         s.energy().ifPresent(e -> header.append(" energy=").append(e));
         s.stress().ifPresent(st -> header.append(" stress=\"").append(join(st)).append('"'));
         for (Map.Entry<String, Object> e : s.info().entrySet()) {
-            header.append(' ').append(e.getKey()).append('=').append(formatInfo(e.getValue()));
+            header.append(' ').append(ExtxyzComment.quote(e.getKey())).append('=').append(formatInfo(e.getValue()));
         }
         header.append(" pbc=\"").append(flag(pbc[0])).append(' ').append(flag(pbc[1])).append(' ')
                 .append(flag(pbc[2])).append('"');
@@ -142,10 +142,8 @@ public final class ExtxyzWriter implements Closeable, Flushable {
             return sb.append('"').toString();
         }
         String text = value.toString();
-        if (value instanceof String && (text.isEmpty() || text.matches(".*[\\s\"=\\\\{}].*"))) {
-            return '"' + text.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
-        }
-        return text;
+        // Strings go through the comment parser's own quoting, so every reader gets them back unchanged.
+        return value instanceof String ? ExtxyzComment.quote(text) : text;
     }
 
     private static String flag(boolean b) {

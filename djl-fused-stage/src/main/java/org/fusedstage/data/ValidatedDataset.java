@@ -45,10 +45,21 @@ public final class ValidatedDataset implements Dataset {
      * @throws IllegalArgumentException under FAIL_FAST, naming the first bad sample
      */
     public static ValidatedDataset check(Dataset source, Set<Integer> elements, Policy policy) {
+        return check(source, elements, 0, policy);
+    }
+
+    /**
+     * Checks every structure of {@code source}, also that its periodic images can be searched
+     * within {@code searchRadius} A (the model's cutoff plus skin; 0 skips that check).
+     *
+     * @param elements atomic numbers the model knows (empty = any)
+     * @throws IllegalArgumentException under FAIL_FAST, naming the first bad sample
+     */
+    public static ValidatedDataset check(Dataset source, Set<Integer> elements, double searchRadius, Policy policy) {
         List<Integer> good = new ArrayList<>();
         List<InputProblem> problems = new ArrayList<>();
         for (int i = 0; i < source.size(); i++) {
-            Optional<InputProblem> problem = problem(source, i, elements);
+            Optional<InputProblem> problem = problem(source, i, elements, searchRadius);
             if (problem.isPresent()) {
                 if (policy == Policy.FAIL_FAST) {
                     throw new IllegalArgumentException("bad input: " + problem.get());
@@ -61,33 +72,46 @@ public final class ValidatedDataset implements Dataset {
         return new ValidatedDataset(source, good.stream().mapToInt(Integer::intValue).toArray(), problems);
     }
 
-    private static Optional<InputProblem> problem(Dataset source, int index, Set<Integer> elements) {
+    private static Optional<InputProblem> problem(Dataset source, int index, Set<Integer> elements, double searchRadius) {
         String id = source.id(index);
         AtomicSystem s;
         try {
             s = source.get(index);
         } catch (ExtxyzFormatException e) {
-            return Optional.of(new InputProblem(id, e.getSource() + ":" + e.getLine(), e.getMessage().substring(
-                    e.getMessage().indexOf(": ", e.getSource().length()) + 2)));
+            return Optional.of(new InputProblem(id, e.location(), e.problem()));
         } catch (IOException | RuntimeException e) {
-            return Optional.of(new InputProblem(id, "", e.getMessage()));
+            return Optional.of(new InputProblem(id, "", String.valueOf(e.getMessage())));
         }
+        return problemOf(s, elements, searchRadius).map(p -> new InputProblem(id, "", p));
+    }
+
+    /**
+     * What makes one structure unusable for a model, or empty when it is fine: an element the
+     * model does not know, atoms closer than {@link #MIN_DISTANCE}, or a cell too thin to search
+     * its periodic images within {@code searchRadius} A (0 skips that check).
+     */
+    public static Optional<String> problemOf(AtomicSystem s, Set<Integer> elements, double searchRadius) {
         for (int z : s.atomicNumbers()) {
             if (!elements.isEmpty() && !elements.contains(z)) {
-                return Optional.of(new InputProblem(id, "", "element " + Elements.symbolOf(z) + " is unknown to the model"));
+                return Optional.of("element " + Elements.symbolOf(z) + " is unknown to the model");
             }
         }
-        double[] closest = {Double.POSITIVE_INFINITY, -1, -1};
-        NeighborList.forEachPair(s, MIN_DISTANCE, (i, j, r) -> {
-            if (r < closest[0]) {
-                closest[0] = r;
-                closest[1] = i;
-                closest[2] = j;
+        try {
+            NeighborList.checkSearchable(s.cell(), s.pbc(), Math.max(searchRadius, MIN_DISTANCE));
+            double[] closest = {Double.POSITIVE_INFINITY, -1, -1};
+            NeighborList.forEachPair(s, MIN_DISTANCE, (i, j, r) -> {
+                if (r < closest[0]) {
+                    closest[0] = r;
+                    closest[1] = i;
+                    closest[2] = j;
+                }
+            });
+            if (closest[1] >= 0) {
+                return Optional.of(String.format("atoms %d and %d overlap: %.3f A apart (< %.1f A)",
+                        (int) closest[1], (int) closest[2], closest[0], MIN_DISTANCE));
             }
-        });
-        if (closest[1] >= 0) {
-            return Optional.of(new InputProblem(id, "", String.format("atoms %d and %d overlap: %.3f A apart (< %.1f A)",
-                    (int) closest[1], (int) closest[2], closest[0], MIN_DISTANCE)));
+        } catch (IllegalArgumentException e) {
+            return Optional.of(e.getMessage());
         }
         return Optional.empty();
     }

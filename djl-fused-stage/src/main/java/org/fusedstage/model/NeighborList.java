@@ -403,7 +403,14 @@ public final class NeighborList implements AutoCloseable {
      * the unwrapped positions. A half list keeps i before j, and an atom's image of itself only
      * for translations whose first non-zero component is positive.
      */
-    private static void visitPairs(double[] p, double[] cell, boolean[] pbc, double radius, boolean half, PairSink sink) {
+    private static void visitPairs(double[] p, double[] original, boolean[] pbc, double radius, boolean half, PairSink found) {
+        // A skewed cell (e.g. a second vector hundreds of times the first) describes the same
+        // lattice as a reduced one that needs far fewer images: search in the reduced cell and
+        // express each shift in the original cell's vectors again.
+        long[] m = reduction(original, pbc);
+        double[] cell = m == null ? original : times(m, original);
+        PairSink sink = m == null ? found : (i, j, s0, s1, s2, r2) -> found.accept(i, j, s0 * m[0] + s1 * m[3] + s2 * m[6],
+                s0 * m[1] + s1 * m[4] + s2 * m[7], s0 * m[2] + s1 * m[5] + s2 * m[8], r2);
         int n = p.length / 3;
         double[] safe = new double[9];
         for (int axis = 0; axis < 3; axis++) {
@@ -412,14 +419,7 @@ public final class NeighborList implements AutoCloseable {
             }
         }
         double[] reciprocal = reciprocalRows(safe);
-        int[] images = new int[3];
-        for (int axis = 0; axis < 3; axis++) {
-            if (pbc[axis]) {
-                double norm = Math.sqrt(reciprocal[3 * axis] * reciprocal[3 * axis]
-                        + reciprocal[3 * axis + 1] * reciprocal[3 * axis + 1] + reciprocal[3 * axis + 2] * reciprocal[3 * axis + 2]);
-                images[axis] = (int) Math.ceil(radius * norm);
-            }
-        }
+        int[] images = imageCounts(reciprocal, pbc, radius);
         double[] wrap = new double[3 * n];
         double[] fractional = new double[3 * n]; // of the wrapped positions, in [0, 1) on periodic axes
         double[] spacing = new double[3]; // distance between lattice planes of each axis
@@ -487,6 +487,113 @@ public final class NeighborList implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Translations searched at most per structure: beyond, the cell is too thin for the radius. */
+    static final double MAX_TRANSLATIONS = 1e6;
+
+    /**
+     * Lattice translations needed per periodic axis, ceil(radius |b_axis|), bounded: a cell whose
+     * search would need more than {@link #MAX_TRANSLATIONS} translations is refused, naming its
+     * lattice plane spacings, instead of searching for ever.
+     *
+     * @throws IllegalArgumentException when the cell is too thin for the radius
+     */
+    private static int[] imageCounts(double[] reciprocal, boolean[] pbc, double radius) {
+        int[] images = new int[3];
+        double translations = 1;
+        double[] spacing = new double[3];
+        for (int axis = 0; axis < 3; axis++) {
+            double norm = Math.sqrt(reciprocal[3 * axis] * reciprocal[3 * axis]
+                    + reciprocal[3 * axis + 1] * reciprocal[3 * axis + 1] + reciprocal[3 * axis + 2] * reciprocal[3 * axis + 2]);
+            spacing[axis] = 1 / norm;
+            if (pbc[axis]) {
+                double count = Math.ceil(radius * norm);
+                translations *= 2 * count + 1;
+                images[axis] = Double.isFinite(count) && count < Integer.MAX_VALUE ? (int) count : Integer.MAX_VALUE;
+            }
+        }
+        if (!(translations <= MAX_TRANSLATIONS)) {
+            throw new IllegalArgumentException(String.format(
+                    "the cell is too thin for the neighbor search radius %.4g A: lattice plane spacings %s A would need %.3g "
+                            + "periodic images (at most %.0e)", radius, spacingText(spacing, pbc), translations, MAX_TRANSLATIONS));
+        }
+        return images;
+    }
+
+    private static String spacingText(double[] spacing, boolean[] pbc) {
+        StringBuilder sb = new StringBuilder();
+        for (int axis = 0; axis < 3; axis++) {
+            if (pbc[axis]) {
+                sb.append(sb.length() == 0 ? "" : ", ").append(String.format("%.3g", spacing[axis]));
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Checks that a structure's periodic images can be searched within {@code radius}.
+     *
+     * @throws IllegalArgumentException naming the problem when they cannot
+     */
+    public static void checkSearchable(double[] cell, boolean[] pbc, double radius) {
+        long[] m = reduction(cell, pbc);
+        double[] reduced = m == null ? cell : times(m, cell);
+        double[] safe = new double[9];
+        for (int axis = 0; axis < 3; axis++) {
+            for (int k = 0; k < 3; k++) {
+                safe[3 * axis + k] = pbc[axis] ? reduced[3 * axis + k] : (axis == k ? 1 : 0);
+            }
+        }
+        imageCounts(reciprocalRows(safe), pbc, radius);
+    }
+
+    /**
+     * The integer unimodular matrix M (rows) that reduces the periodic cell vectors pairwise
+     * (Lagrange-Gauss: subtract the nearest integer multiple of another vector until none
+     * shortens), so that M * cell spans the same lattice with short, nearly orthogonal vectors;
+     * null when the cell is reduced already.
+     */
+    static long[] reduction(double[] cell, boolean[] pbc) {
+        double[] r = cell.clone();
+        long[] m = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+        boolean any = false;
+        for (int round = 0; round < 200; round++) {
+            boolean changed = false;
+            for (int i = 0; i < 3; i++) {
+                for (int j = 0; j < 3; j++) {
+                    if (i == j || !pbc[i] || !pbc[j]) {
+                        continue;
+                    }
+                    double jj = r[3 * j] * r[3 * j] + r[3 * j + 1] * r[3 * j + 1] + r[3 * j + 2] * r[3 * j + 2];
+                    double ij = r[3 * i] * r[3 * j] + r[3 * i + 1] * r[3 * j + 1] + r[3 * i + 2] * r[3 * j + 2];
+                    double k = jj > 0 ? Math.rint(ij / jj) : 0;
+                    if (k != 0 && Math.abs(ij / jj) > 0.5 + 1e-9) {
+                        for (int c = 0; c < 3; c++) {
+                            r[3 * i + c] -= k * r[3 * j + c];
+                            m[3 * i + c] -= (long) k * m[3 * j + c];
+                        }
+                        changed = true;
+                    }
+                }
+            }
+            any |= changed;
+            if (!changed) {
+                break;
+            }
+        }
+        return any ? m : null;
+    }
+
+    /** M * cell for row-major 3x3 matrices. */
+    private static double[] times(long[] m, double[] cell) {
+        double[] out = new double[9];
+        for (int i = 0; i < 3; i++) {
+            for (int k = 0; k < 3; k++) {
+                out[3 * i + k] = m[3 * i] * cell[k] + m[3 * i + 1] * cell[3 + k] + m[3 * i + 2] * cell[6 + k];
+            }
+        }
+        return out;
     }
 
     /**

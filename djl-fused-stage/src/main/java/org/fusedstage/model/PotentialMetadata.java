@@ -29,6 +29,9 @@ import org.fusedstage.data.Elements;
 public final class PotentialMetadata {
 
     private final String name;
+    /** The largest cutoff accepted, A. */
+    public static final double MAX_CUTOFF = 1000;
+
     private final double cutoff;
     private final ImmutableSet<Integer> elements;
     private final ImmutableSet<DataType> dataTypes;
@@ -228,7 +231,9 @@ public final class PotentialMetadata {
 
         /** Cutoff in A. */
         public Builder optCutoff(double cutoff) {
-            Preconditions.checkArgument(cutoff > 0, "cutoff must be positive, got %s", cutoff);
+            // Interatomic potentials reach a few nm at most; a larger value is a broken file, and
+            // would make every periodic neighbor search astronomically large.
+            Preconditions.checkArgument(cutoff > 0 && cutoff <= MAX_CUTOFF, "cutoff must be in (0, %s] A, got %s", MAX_CUTOFF, cutoff);
             this.cutoff = cutoff;
             return this;
         }

@@ -341,6 +341,12 @@ public final class TorchScriptPotential implements Potential {
     }
 
     private void store(Batch batch, NDList out) {
+        for (int i = 0; i < Math.min(out.size(), 3); i++) {
+            Preconditions.checkArgument(out.get(i).getDataType() == batch.getDataType(),
+                    "model '%s' returned %s of type %s for a %s batch: a potential returns floating-point energies, forces "
+                            + "and stress of the batch's dtype", metadata.name(), new String[] {"energy", "forces", "stress"}[i],
+                    out.get(i).getDataType(), batch.getDataType());
+        }
         Preconditions.checkState(
                 out.get(0).getShape().size() == batch.numSystems(),
                 "model '%s' returned energy of shape %s for %s systems",

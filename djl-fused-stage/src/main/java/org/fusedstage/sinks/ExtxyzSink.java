@@ -36,13 +36,24 @@ public final class ExtxyzSink implements DataSink {
     public static ExtxyzSink resume(Path file) throws IOException {
         java.util.Set<String> ids = new java.util.LinkedHashSet<>();
         if (java.nio.file.Files.exists(file)) {
-            long complete = completeFramesLength(file, ids);
-            try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file,
-                    java.nio.file.StandardOpenOption.WRITE)) {
-                if (channel.size() > complete) {
+            // The same scan as input files (streamed, any size): whole frames and a frame cut short at the end.
+            org.fusedstage.data.ExtxyzIndex index = org.fusedstage.data.ExtxyzIndex.scan(file, true);
+            List<org.fusedstage.data.InputProblem> problems = new java.util.ArrayList<>(index.problems());
+            if (index.truncatedTail() >= 0) {
+                problems.remove(problems.size() - 1); // the cut frame: removed below
+            }
+            if (!problems.isEmpty()) {
+                throw new IOException(file + " holds " + problems.size() + " frame(s) that cannot be read, so it was not "
+                        + "written by an interrupted run of this program and is left as it is: " + problems.get(0));
+            }
+            index.frames().forEach(f -> ids.add(f.id()));
+            if (index.truncatedTail() >= 0) {
+                try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file,
+                        java.nio.file.StandardOpenOption.WRITE)) {
                     org.slf4j.LoggerFactory.getLogger(ExtxyzSink.class).warn(
-                            "{}: removing {} bytes of a frame cut short by an interrupted run", file, channel.size() - complete);
-                    channel.truncate(complete);
+                            "{}: removing {} bytes of a frame cut short by an interrupted run", file,
+                            channel.size() - index.truncatedTail());
+                    channel.truncate(index.truncatedTail());
                 }
             }
         }
@@ -54,65 +65,6 @@ public final class ExtxyzSink implements DataSink {
     /** Sample ids already in the file when it was resumed. */
     public java.util.Set<String> existingIds() {
         return existingIds;
-    }
-
-    /** Byte length of the complete frames at the start of the file; collects their sample ids. */
-    private static long completeFramesLength(Path file, java.util.Set<String> ids) throws IOException {
-        byte[] data = java.nio.file.Files.readAllBytes(file);
-        int pos = 0;
-        long complete = 0;
-        while (pos < data.length) {
-            int frameStart = pos;
-            int[] line = new int[2];
-            if (!nextLine(data, pos, line)) {
-                break;
-            }
-            String countText = new String(data, line[0], line[1] - line[0], java.nio.charset.StandardCharsets.UTF_8).trim();
-            if (countText.isEmpty()) {
-                pos = line[1] + 1;
-                complete = pos;
-                continue;
-            }
-            int atoms;
-            try {
-                atoms = Integer.parseInt(countText);
-            } catch (NumberFormatException e) {
-                break;
-            }
-            pos = line[1] + 1;
-            if (!nextLine(data, pos, line)) {
-                break;
-            }
-            String comment = new String(data, line[0], line[1] - line[0], java.nio.charset.StandardCharsets.UTF_8);
-            pos = line[1] + 1;
-            boolean whole = true;
-            for (int a = 0; a < atoms && whole; a++) {
-                whole = nextLine(data, pos, line);
-                pos = line[1] + 1;
-            }
-            if (!whole) {
-                pos = frameStart;
-                break;
-            }
-            String id = org.fusedstage.data.ExtxyzDataset.sampleId(comment);
-            if (id != null) {
-                ids.add(id);
-            }
-            complete = pos;
-        }
-        return complete;
-    }
-
-    /** Finds the line starting at {@code from}; false if it has no terminating newline. */
-    private static boolean nextLine(byte[] data, int from, int[] bounds) {
-        for (int i = from; i < data.length; i++) {
-            if (data[i] == '\n') {
-                bounds[0] = from;
-                bounds[1] = i;
-                return true;
-            }
-        }
-        return false;
     }
 
     @Override

@@ -44,7 +44,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--output", defaultValue = "fused-stage-output", description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path output;
 
-    @Option(names = "--stage", description = "KIND:key=value,... (kinds: fire, steepest-descent, nve, nvt-langevin, demo); repeat for a chain.")
+    @Option(names = "--stage", description = "KIND:key=value,... (kinds: fire, steepest-descent, nve, nvt-langevin, demo); repeat for a chain. MD stages need steps=N; max-steps=0 (default) means no step limit.")
     List<String> stages = new ArrayList<>();
 
     @Option(names = "--max-atoms", defaultValue = "2048", description = "Atoms per batch (default: ${DEFAULT-VALUE}).")

@@ -44,6 +44,12 @@ public abstract class Dynamics {
      */
     public static final String CONVERGED = "converged";
 
+    /**
+     * The longest time step accepted, fs: stable MD of atoms needs a few fs at most, and FIRE's
+     * largest step (ASE's dtmax) is about 10 fs; a larger value is a typo that would only blow up.
+     */
+    public static final double MAX_TIME_STEP = 100;
+
     private final Potential potential;
     private final double timeStep;
     private final ImmutableList<Hook> hooks;
@@ -58,8 +64,8 @@ public abstract class Dynamics {
     /** Creates the dynamics from its builder's common settings. */
     protected Dynamics(BaseBuilder<?> builder) {
         this.potential = Preconditions.checkNotNull(builder.potential, "potential");
-        Preconditions.checkArgument(builder.timeStep > 0 && Double.isFinite(builder.timeStep),
-                "time step must be positive, got %s fs", builder.timeStep);
+        Preconditions.checkArgument(builder.timeStep > 0 && builder.timeStep <= MAX_TIME_STEP,
+                "time step must be in (0, %s] fs, got %s fs", MAX_TIME_STEP, builder.timeStep);
         Preconditions.checkArgument(builder.stepBudget >= 0, "nSteps must be >= 0, got %s", builder.stepBudget);
         this.timeStep = builder.timeStep;
         this.hooks = ImmutableList.copyOf(builder.hooks);

@@ -45,7 +45,8 @@ public class FIRE extends Dynamics {
 
     protected FIRE(Builder b) {
         super(b);
-        Preconditions.checkArgument(b.maxStep > 0, "maxstep must be > 0 A, got %s", b.maxStep);
+        Preconditions.checkArgument(b.maxStep > 0 && Double.isFinite(b.maxStep), "maxstep must be finite and > 0 A, got %s",
+                b.maxStep);
         Preconditions.checkArgument(b.dtMax >= timeStep(), "dtmax %s fs is below dt %s fs", b.dtMax, timeStep());
         this.dtMax = b.dtMax;
         this.nMin = b.nMin;

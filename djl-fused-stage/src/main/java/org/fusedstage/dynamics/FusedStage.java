@@ -820,9 +820,13 @@ public final class FusedStage implements AutoCloseable {
     public Batch run() {
         Preconditions.checkState(sampler != null, "run() without a batch needs a sampler: call setSampler first");
         Preconditions.checkState(!sinks.isEmpty(), "inflight mode writes graduated samples to sinks: add one with addSink");
-        int slots = sampler.maxBatchSize() > 0 ? sampler.maxBatchSize()
+        // Capacity from the limits, bounded by what the dataset can fill: a limit far above the data
+        // (--max-atoms 2147483647) must not allocate for it.
+        long slotLimit = sampler.maxBatchSize() > 0 ? sampler.maxBatchSize()
                 : Math.max(1, sampler.maxAtoms() / Math.max(1, sampler.smallestSample()));
-        int atoms = sampler.maxAtoms() > 0 ? sampler.maxAtoms() : slots * sampler.largestSample();
+        int slots = (int) Math.max(1, Math.min(slotLimit, sampler.dataset().size()));
+        long atomLimit = (long) slots * sampler.largestSample();
+        int atoms = (int) Math.min(Integer.MAX_VALUE, sampler.maxAtoms() > 0 ? Math.min(sampler.maxAtoms(), atomLimit) : atomLimit);
         List<Integer> first = sampler.initialBatch();
         if (first.isEmpty()) {
             return null;

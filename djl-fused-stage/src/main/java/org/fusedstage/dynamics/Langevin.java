@@ -31,8 +31,10 @@ public class Langevin extends Dynamics {
 
     protected Langevin(Builder b) {
         super(b);
-        Preconditions.checkArgument(b.temperature >= 0, "temperature must be >= 0 K, got %s", b.temperature);
-        Preconditions.checkArgument(b.friction > 0, "friction must be > 0 1/fs, got %s", b.friction);
+        Preconditions.checkArgument(b.temperature >= 0 && Double.isFinite(b.temperature),
+                "temperature must be finite and >= 0 K, got %s", b.temperature);
+        Preconditions.checkArgument(b.friction > 0 && Double.isFinite(b.friction), "friction must be finite and > 0 1/fs, got %s",
+                b.friction);
         this.temperature = b.temperature;
         this.friction = b.friction;
         this.seed = b.seed;

@@ -21,8 +21,10 @@ public class SteepestDescent extends Dynamics {
 
     protected SteepestDescent(Builder b) {
         super(b);
-        Preconditions.checkArgument(b.stepSize > 0, "step size must be > 0, got %s", b.stepSize);
-        Preconditions.checkArgument(b.maxStep > 0, "max step must be > 0 A, got %s", b.maxStep);
+        Preconditions.checkArgument(b.stepSize > 0 && Double.isFinite(b.stepSize), "step size must be finite and > 0, got %s",
+                b.stepSize);
+        Preconditions.checkArgument(b.maxStep > 0 && Double.isFinite(b.maxStep), "max step must be finite and > 0 A, got %s",
+                b.maxStep);
         this.stepSize = b.stepSize;
         this.maxStep = b.maxStep;
     }

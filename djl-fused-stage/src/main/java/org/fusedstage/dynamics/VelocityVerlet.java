@@ -1,6 +1,7 @@
 package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
+import com.google.common.base.Preconditions;
 import org.fusedstage.data.Batch;
 import org.fusedstage.model.Potential;
 
@@ -80,6 +81,8 @@ public class VelocityVerlet extends Dynamics {
 
         /** Draw Maxwell-Boltzmann velocities at this temperature (K) when a sample enters. */
         public Builder optInitialTemperature(double kelvin) {
+            Preconditions.checkArgument(kelvin >= 0 && Double.isFinite(kelvin), "initial temperature must be finite and >= 0 K, got %s",
+                    kelvin);
             this.initialTemperature = kelvin;
             return this;
         }

@@ -222,13 +222,18 @@ public final class TorchScriptPotential implements Potential {
         }
     }
 
+    /** The first line of a libtorch message, with the exception a model raised (its traceback's last "...Error: " line). */
     private static String firstLine(String message) {
         if (message == null) {
             return "no message";
         }
-        String trimmed = message.strip();
-        int newline = trimmed.indexOf('\n');
-        return newline < 0 ? trimmed : trimmed.substring(0, newline);
+        String[] lines = message.strip().split("\\R");
+        for (int i = lines.length - 1; i > 0; i--) {
+            if (lines[i].strip().matches("[\\w.]*(Error|Exception): .+")) {
+                return lines[0].strip() + " " + lines[i].strip();
+            }
+        }
+        return lines[0];
     }
 
     /** A named view of an array (the name routes it into a Dict input; views leave the batch's names alone). */

@@ -68,14 +68,47 @@ public final class FusedStageCli implements Callable<Integer> {
         return false;
     }
 
-    private static String message(Throwable e) {
-        Throwable t = e;
-        while ((t.getMessage() == null || t instanceof java.lang.reflect.InvocationTargetException) && t.getCause() != null) {
-            t = t.getCause();
+    /**
+     * One line for an error: the outermost message that says something, and the root cause's
+     * (e.g. "no space left on device", or the exception a model raised) when it adds to it.
+     */
+    static String message(Throwable e) {
+        Throwable top = e;
+        while ((top.getMessage() == null || top instanceof java.lang.reflect.InvocationTargetException
+                || top instanceof picocli.CommandLine.ExecutionException) && top.getCause() != null) {
+            top = top.getCause();
         }
-        String text = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        int newline = text.indexOf('\n');
-        return newline < 0 ? text : text.substring(0, newline);
+        Throwable root = top;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String text = top.getMessage() == null ? top.getClass().getSimpleName() : line(top.getMessage());
+        if (root != top && root.getMessage() != null) {
+            String cause = line(root.getMessage());
+            if (cause.toLowerCase(java.util.Locale.ROOT).contains("no space left")) {
+                cause = "no space left on device";
+            }
+            if (!text.contains(cause)) {
+                text += ": " + cause;
+            }
+        }
+        return text;
+    }
+
+    private static final java.util.regex.Pattern RAISED = java.util.regex.Pattern.compile("^\\s*[\\w.]*(Error|Exception): .+");
+
+    /**
+     * The line of a message that says what happened: the first, unless the message is a
+     * TorchScript traceback, whose last "SomeError: ..." line is the one the model raised.
+     */
+    private static String line(String message) {
+        String[] lines = message.strip().split("\\R");
+        for (int i = lines.length - 1; i > 0; i--) {
+            if (RAISED.matcher(lines[i]).matches()) {
+                return lines[0].strip() + " " + lines[i].strip();
+            }
+        }
+        return lines[0];
     }
 
     public static void main(String[] args) {

@@ -34,8 +34,8 @@ final class Plots {
      *
      * @param points rows of {x, left, right}
      */
-    static void write(Path file, String title, String xLabel, String leftLabel, String rightLabel, List<double[]> points)
-            throws IOException {
+    static void write(java.io.OutputStream out, String title, String xLabel, String leftLabel, String rightLabel,
+            List<double[]> points) throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYSeries left = series(leftLabel, points, 1);
         XYSeries right = series(rightLabel, points, 2);
@@ -54,6 +54,6 @@ final class Plots {
         renderer.setSeriesPaint(0, java.awt.Color.RED);
         plot.setRenderer(1, renderer);
         plot.setBackgroundPaint(java.awt.Color.WHITE);
-        ChartUtils.saveChartAsPNG(file.toFile(), chart, 900, 500);
+        ChartUtils.writeChartAsPNG(out, chart, 900, 500);
     }
 }

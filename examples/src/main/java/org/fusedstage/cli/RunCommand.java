@@ -124,37 +124,37 @@ final class RunCommand implements Callable<Integer> {
             case "fail" -> ValidatedDataset.Policy.FAIL_FAST;
             default -> throw new IllegalArgumentException("--on-bad-input must be skip or fail, got '" + onBadInput + "'");
         };
+        checkLimits();
+        OutputFolder folder = OutputFolder.check(output, resume);
         List<InputProblem> problems = new ArrayList<>();
         Dataset raw = input != null ? openInput(input, policy == ValidatedDataset.Policy.SKIP ? problems : null)
                 : new InMemoryDataset(demoDataset(demoSize, seed));
-        Files.createDirectories(output);
-        Path results = output.resolve("results.extxyz");
-        if (!resume && Files.exists(results) && Files.size(results) > 0) {
-            throw new IllegalArgumentException(output + " already holds results.extxyz: add --resume to continue that run, "
-                    + "or choose another --output");
-        }
         try (TorchScriptPotential potential = loadModel(model, dev, !noStress)) {
-            ValidatedDataset dataset = ValidatedDataset.check(raw, potential.metadata().elements(), policy);
+            checkChain(specs, potential); // a chain that could never end is refused before any output exists
+            ValidatedDataset dataset = ValidatedDataset.check(raw, potential.metadata().elements(),
+                    potential.metadata().cutoff() + potential.skin(), policy);
             problems.addAll(dataset.problems());
-            writeProblems(output.resolve("invalid.csv"), problems);
+            folder.create();
+            writeProblems(folder, problems);
             if (!problems.isEmpty()) {
                 System.out.printf("%d sample(s) left out for bad input, listed in %s (first: %s)%n", problems.size(),
-                        output.resolve("invalid.csv"), problems.get(0));
+                        folder.resolve("invalid.csv"), problems.get(0));
             }
             if (dataset.size() == 0) { // before any output is opened: nothing empty is left behind
                 throw new IllegalArgumentException("no valid sample in " + (input != null ? input : "the input") + ": "
-                        + problems.size() + " left out, listed in " + output.resolve("invalid.csv"));
+                        + problems.size() + " left out, listed in " + folder.resolve("invalid.csv"));
             }
-            return run(potential, dataset, problems, specs, results, dev, dataType, unconvergedPolicy);
+            return run(potential, dataset, problems, specs, folder, dev, dataType, unconvergedPolicy);
         }
     }
 
     /** The run proper, once the model and the input are known to be usable. */
     private int run(TorchScriptPotential potential, ValidatedDataset dataset, List<InputProblem> problems, List<StageSpec> specs,
-            Path results, Device dev, DataType dataType, OnUnconverged unconvergedPolicy) throws Exception {
+            OutputFolder folder, Device dev, DataType dataType, OnUnconverged unconvergedPolicy) throws Exception {
+        Path results = folder.resolve("results.extxyz");
         try (ExtxyzSink sink = ExtxyzSink.resume(results);
-                ExtxyzSink rejects = ExtxyzSink.resume(output.resolve("rejects.extxyz"));
-                ExtxyzSink trajectory = snapshotEvery > 0 ? ExtxyzSink.resume(output.resolve("trajectory.extxyz")) : null) {
+                ExtxyzSink rejects = ExtxyzSink.resume(folder.resolve("rejects.extxyz"));
+                ExtxyzSink trajectory = snapshotEvery > 0 ? ExtxyzSink.resume(folder.resolve("trajectory.extxyz")) : null) {
             Set<String> finished = new HashSet<>(sink.existingIds());
             finished.addAll(rejects.existingIds()); // quarantined samples are finished too: exactly once in rejects
             SizeAwareSampler.Builder sb = SizeAwareSampler.builder(dataset).optMaxAtoms(maxAtoms).optMaxBatchSize(maxBatchSize)
@@ -173,7 +173,8 @@ final class RunCommand implements Callable<Integer> {
                 fb.addSubStage(k, specs.get(k).build(potential, seed + k));
                 (specs.get(k).isRelaxation() ? relaxationCodes : mdCodes).add((long) k);
             }
-            RunMetrics metrics = new RunMetrics(10, relaxationCodes, mdCodes, todo, sink::size, System.out);
+            long before = sink.size(); // samples written by an earlier run: not part of this run's progress
+            RunMetrics metrics = new RunMetrics(10, relaxationCodes, mdCodes, todo, () -> sink.size() - before, System.out);
             fb.addHook(metrics).addHook(new NonFiniteGuard(rejects));
             if (trajectory != null) {
                 fb.addHook(new SnapshotHook(trajectory, snapshotEvery));
@@ -190,13 +191,15 @@ final class RunCommand implements Callable<Integer> {
             }
             metrics.finish();
             double seconds = (System.nanoTime() - start) / 1e9;
-            Summary summary = writeSummary(results, output.resolve("summary.csv"), specs);
-            Plots.write(output.resolve("relaxation.png"), "Relaxation", "step", "mean energy (eV/atom)", "max force (eV/A)",
-                    metrics.relaxation);
-            Plots.write(output.resolve("md.png"), "Molecular dynamics", "step", "temperature (K)", "mean energy (eV/atom)", metrics.md);
-            Plots.write(output.resolve("throughput.png"), "Throughput", "time (s)", "atom-steps/s", "samples done", metrics.throughput);
+            Summary summary = writeSummary(results, folder, specs);
+            folder.replace("relaxation.png", out -> Plots.write(out, "Relaxation", "step", "mean energy (eV/atom)",
+                    "max force (eV/A)", metrics.relaxation));
+            folder.replace("md.png", out -> Plots.write(out, "Molecular dynamics", "step", "temperature (K)",
+                    "mean energy (eV/atom)", metrics.md));
+            folder.replace("throughput.png", out -> Plots.write(out, "Throughput", "time (s)", "atom-steps/s", "samples done",
+                    metrics.throughput));
             System.out.printf("done: %d samples in %.1f s, %d steps, %.3g atom-steps/s; outputs in %s%n", todo, seconds,
-                    fused.stepCount(), metrics.atomSteps() / seconds, output.toAbsolutePath());
+                    fused.stepCount(), metrics.atomSteps() / seconds, folder.path().toAbsolutePath());
             int unconverged = summary.unconverged();
             if (unconverged > 0) {
                 System.out.printf("%d sample(s) in results did not converge in every stage (converged=false; see summary.csv)%n",
@@ -246,17 +249,53 @@ final class RunCommand implements Callable<Integer> {
         return ExtxyzDataset.open(file, problems);
     }
 
-    /** invalid.csv: one row per sample left out (sample, location, problem). */
-    private static void writeProblems(Path file, List<InputProblem> problems) throws IOException {
+    /** invalid.csv: one row per sample left out (sample, location, problem); written atomically. */
+    private static void writeProblems(OutputFolder folder, List<InputProblem> problems) throws IOException {
         if (problems.isEmpty()) {
-            Files.deleteIfExists(file);
+            Files.deleteIfExists(folder.resolve("invalid.csv"));
             return;
         }
-        try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8))) {
+        folder.replace("invalid.csv", stream -> {
+            PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(stream, StandardCharsets.UTF_8));
             out.println("sample,location,problem");
             for (InputProblem p : problems) {
                 out.println(csv(p.sample()) + "," + csv(p.location()) + "," + csv(p.problem()));
             }
+            out.flush();
+        });
+    }
+
+    /** Builds the chain once, eagerly, for the checks FusedStage makes at construction. */
+    private void checkChain(List<StageSpec> specs, TorchScriptPotential potential) {
+        List<org.fusedstage.dynamics.Dynamics> chain = new ArrayList<>();
+        for (int k = 0; k < specs.size(); k++) {
+            chain.add(specs.get(k).build(potential, seed + k));
+        }
+        FusedStage.of(chain).close();
+    }
+
+    /**
+     * Refuses limits that are out of range before anything is loaded. Limits larger than the data
+     * are fine: batches are sized by what the dataset holds.
+     */
+    private void checkLimits() {
+        positive("--max-atoms", maxAtoms);
+        positive("--max-batch-size", maxBatchSize);
+        positive("--refill-frequency", refillFrequency);
+        notNegative("--max-edges", maxEdges);
+        notNegative("--snapshot-every", snapshotEvery);
+        notNegative("--demo-size", demoSize);
+    }
+
+    private static void positive(String option, long value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(option + " must be positive, got " + value);
+        }
+    }
+
+    private static void notNegative(String option, long value) {
+        if (value < 0) {
+            throw new IllegalArgumentException(option + " must not be negative, got " + value);
         }
     }
 
@@ -279,40 +318,47 @@ final class RunCommand implements Callable<Integer> {
     /** What summary.csv holds: rows written, and rows of samples that did not converge in every stage. */
     record Summary(int rows, int unconverged) {}
 
-    /** One row per sample, from results.extxyz (so a resumed run's summary covers every sample). */
-    private static Summary writeSummary(Path results, Path summary, List<StageSpec> specs) throws IOException {
-        List<AtomicSystem> systems = ExtxyzReader.readAll(results);
-        int unconverged = 0;
-        try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(summary, StandardCharsets.UTF_8))) {
+    /** One row per sample, streamed from results.extxyz (a resumed run's summary covers every sample); written atomically. */
+    private static Summary writeSummary(Path results, OutputFolder folder, List<StageSpec> specs) throws IOException {
+        int[] counts = new int[2];
+        folder.replace("summary.csv", stream -> {
+            PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(stream, StandardCharsets.UTF_8));
             StringBuilder header = new StringBuilder("sample_id,formula,atoms,energy_eV,fmax_eV_per_A");
             for (int k = 0; k < specs.size(); k++) {
                 header.append(",stage").append(k).append('_').append(specs.get(k).kind()).append("_steps");
             }
             header.append(",converged,unconverged_stages");
             out.println(header);
-            for (AtomicSystem s : systems) {
-                double[] f = s.forces().orElse(new double[0]);
-                double fmax = 0;
-                for (int a = 0; a < f.length / 3; a++) {
-                    fmax = Math.max(fmax, Math.sqrt(f[3 * a] * f[3 * a] + f[3 * a + 1] * f[3 * a + 1] + f[3 * a + 2] * f[3 * a + 2]));
+            try (ExtxyzReader reader = ExtxyzReader.open(results)) {
+                for (AtomicSystem s = reader.next(); s != null; s = reader.next()) {
+                    out.println(summaryRow(s, specs));
+                    counts[0]++;
+                    counts[1] += Boolean.FALSE.equals(s.info().get("converged")) ? 1 : 0;
                 }
-                StringBuilder row = new StringBuilder();
-                row.append(s.sampleId().orElse("")).append(',').append(s.formula()).append(',').append(s.size()).append(',')
-                        .append(s.energy().map(String::valueOf).orElse("")).append(',').append(fmax);
-                List<String> failed = new ArrayList<>();
-                for (int k = 0; k < specs.size(); k++) {
-                    Object steps = s.info().get("steps_stage" + k);
-                    row.append(',').append(steps == null ? "" : steps);
-                    if (Boolean.FALSE.equals(s.info().get("converged_stage" + k))) {
-                        failed.add("stage" + k);
-                    }
-                }
-                Object converged = s.info().get("converged");
-                unconverged += Boolean.FALSE.equals(converged) ? 1 : 0;
-                row.append(',').append(converged == null ? "" : converged).append(',').append(String.join(" ", failed));
-                out.println(row);
+            }
+            out.flush();
+        });
+        return new Summary(counts[0], counts[1]);
+    }
+
+    private static String summaryRow(AtomicSystem s, List<StageSpec> specs) {
+        double[] f = s.forces().orElse(new double[0]);
+        double fmax = 0;
+        for (int a = 0; a < f.length / 3; a++) {
+            fmax = Math.max(fmax, Math.sqrt(f[3 * a] * f[3 * a] + f[3 * a + 1] * f[3 * a + 1] + f[3 * a + 2] * f[3 * a + 2]));
+        }
+        StringBuilder row = new StringBuilder();
+        row.append(csv(s.sampleId().orElse(""))).append(',').append(s.formula()).append(',').append(s.size()).append(',')
+                .append(s.energy().map(String::valueOf).orElse("")).append(',').append(fmax);
+        List<String> failed = new ArrayList<>();
+        for (int k = 0; k < specs.size(); k++) {
+            Object steps = s.info().get("steps_stage" + k);
+            row.append(',').append(steps == null ? "" : steps);
+            if (Boolean.FALSE.equals(s.info().get("converged_stage" + k))) {
+                failed.add("stage" + k);
             }
         }
-        return new Summary(systems.size(), unconverged);
+        Object converged = s.info().get("converged");
+        return row.append(',').append(converged == null ? "" : converged).append(',').append(String.join(" ", failed)).toString();
     }
 }

@@ -53,11 +53,16 @@ public record StageSpec(String kind, Map<String, Double> values) {
                 if (kv.length != 2) {
                     throw new IllegalArgumentException("bad stage spec '" + text + "': '" + part + "' needs key=value");
                 }
+                double value;
                 try {
-                    values.put(key, Double.parseDouble(kv[1].trim()));
+                    value = Double.parseDouble(kv[1].trim());
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("bad stage spec '" + text + "': value of '" + key + "' is not a number");
                 }
+                if (!Double.isFinite(value)) {
+                    throw new IllegalArgumentException("bad stage spec '" + text + "': value of '" + key + "' must be finite");
+                }
+                values.put(key, value);
             }
         }
         return new StageSpec(kind, values);
@@ -75,8 +80,8 @@ public record StageSpec(String kind, Map<String, Double> values) {
 
     private long steps(String key) {
         double v = get(key, 0);
-        if (v < 0 || v != Math.rint(v)) {
-            throw new IllegalArgumentException("stage " + kind + ": " + key + " must be a whole number >= 0, got " + v);
+        if (v < 0 || v != Math.rint(v) || v > 1e15) {
+            throw new IllegalArgumentException("stage " + kind + ": " + key + " must be a whole number in [0, 1e15], got " + v);
         }
         return (long) v;
     }

@@ -2,16 +2,24 @@ package org.fusedstage.examples;
 
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.fusedstage.DjlRuntime;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.Structures;
+import org.fusedstage.data.ValidatedDataset;
+import org.fusedstage.dynamics.Dynamics;
 import org.fusedstage.dynamics.FusedStage;
+import org.fusedstage.dynamics.Status;
+import org.fusedstage.hooks.NonFiniteGuard;
 import org.fusedstage.model.TorchScriptPotential;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +30,13 @@ import org.slf4j.LoggerFactory;
  * gathers whatever arrived (up to {@code maxBatch} structures, waiting at most 50 ms for more),
  * runs them through one FusedStage (all stages, one forward pass per step), and completes each
  * caller's future with the final structure (energy, forces, per-stage step counts).
+ *
+ * <p>A request can fail only itself: a structure the model cannot take (unknown element,
+ * overlapping atoms, a cell too small for the cutoff) is refused with its reason before it joins a
+ * batch; a structure that blows up is quarantined alone; a batch that fails is run again one
+ * structure at a time, so its mates still get their results; a structure that does not finish
+ * within {@code maxSteps} steps fails with that reason. If the worker itself dies, every pending
+ * future fails with the cause and {@link #submit} refuses at once.
  */
 public final class RelaxationService implements AutoCloseable {
 
@@ -32,74 +47,162 @@ public final class RelaxationService implements AutoCloseable {
     private final BlockingQueue<Request> queue = new LinkedBlockingQueue<>();
     private final Thread worker;
     private final int maxBatch;
+    private final long maxSteps;
     private volatile boolean running = true;
+    private volatile Throwable dead; // why the worker stopped, once it did
 
     /**
      * Starts the service.
      *
      * @param modelName a zoo model
-     * @param chain builds the FusedStage for a potential (called once, on the worker thread)
+     * @param stages builds the chain's stages for a potential (called per batch, on the worker thread)
      * @param maxBatch the largest number of structures per batch
+     * @param maxSteps the most steps a batch runs; structures not finished by then fail
      */
-    public RelaxationService(String modelName, java.util.function.Function<TorchScriptPotential, FusedStage> chain, int maxBatch) {
+    public RelaxationService(String modelName, Function<TorchScriptPotential, List<Dynamics>> stages, int maxBatch, long maxSteps) {
         this.maxBatch = maxBatch;
-        this.worker = new Thread(() -> serve(modelName, chain), "fused-stage-service");
+        this.maxSteps = maxSteps;
+        this.worker = new Thread(() -> serve(modelName, stages), "fused-stage-service");
         worker.start();
     }
 
-    /** Submits a structure (with a unique sample id); the future completes when it finished every stage. */
+    /** Submits a structure (with a unique sample id); the future completes when it finished every stage, or with its failure. */
     public CompletableFuture<AtomicSystem> submit(AtomicSystem system) {
         CompletableFuture<AtomicSystem> result = new CompletableFuture<>();
-        if (!running) {
+        Throwable cause = dead;
+        if (cause != null) {
+            result.completeExceptionally(new IllegalStateException("the service is dead: " + cause, cause));
+        } else if (!running) {
             result.completeExceptionally(new IllegalStateException("service is closed"));
-            return result;
+        } else {
+            queue.add(new Request(system, result));
+            if (dead != null) { // it died while we queued: nobody will take this request
+                failAll(dead);
+            }
         }
-        queue.add(new Request(system, result));
         return result;
     }
 
-    private void serve(String modelName, java.util.function.Function<TorchScriptPotential, FusedStage> chain) {
+    /** Whether the worker is alive. */
+    public boolean isAlive() {
+        return dead == null && worker.isAlive();
+    }
+
+    private void serve(String modelName, Function<TorchScriptPotential, List<Dynamics>> stages) {
         DjlRuntime.ensureOffline();
+        List<Request> deferred = new ArrayList<>(); // requests whose id was taken in the last batch
         try (TorchScriptPotential model = TorchScriptPotential.fromZoo(modelName); NDManager manager = NDManager.newBaseManager()) {
-            FusedStage fused = chain.apply(model);
-            while (running || !queue.isEmpty()) {
-                List<Request> requests = new ArrayList<>();
-                Request first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) {
+            double radius = model.metadata().cutoff() + model.skin();
+            while (running || !queue.isEmpty() || !deferred.isEmpty()) {
+                List<Request> requests = gather(deferred);
+                if (requests.isEmpty()) {
                     continue;
                 }
-                requests.add(first);
-                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
-                while (requests.size() < maxBatch) {
-                    Request next = queue.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                    if (next == null) {
-                        break;
+                // Refuse what the model cannot take before it joins a batch; one request per sample id.
+                List<Request> batch = new ArrayList<>();
+                Set<String> ids = new HashSet<>();
+                deferred = new ArrayList<>();
+                for (Request r : requests) {
+                    Optional<String> problem = ValidatedDataset.problemOf(r.system(), model.metadata().elements(), radius);
+                    if (problem.isPresent()) {
+                        r.result().completeExceptionally(new IllegalArgumentException("bad structure "
+                                + r.system().sampleId().orElse("") + ": " + problem.get()));
+                    } else if (!ids.add(r.system().sampleId().orElse("#" + System.identityHashCode(r)))) {
+                        deferred.add(r); // the same id twice in one batch: it waits for the next one
+                    } else {
+                        batch.add(r);
                     }
-                    requests.add(next);
                 }
-                List<AtomicSystem> systems = requests.stream().map(Request::system).toList();
-                try (Batch batch = Batch.of(systems, manager)) {
-                    fused.run(batch);
-                    List<AtomicSystem> results = batch.toSystems();
-                    List<long[]> steps = new ArrayList<>();
-                    for (FusedStage.SubStage stage : fused.subStages()) {
-                        steps.add(batch.get(stage.dynamics().stateName("steps")).toLongArray());
+                runIsolated(model, stages, manager, batch);
+            }
+        } catch (Throwable t) { // the worker cannot go on: say so to every caller, now and later
+            dead = t;
+            logger.error("the service worker died", t);
+            deferred.forEach(r -> r.result().completeExceptionally(new IllegalStateException("the service is dead: " + t, t)));
+            failAll(t);
+        }
+    }
+
+    private List<Request> gather(List<Request> deferred) throws InterruptedException {
+        List<Request> requests = new ArrayList<>(deferred);
+        Request first = requests.isEmpty() ? queue.poll(200, TimeUnit.MILLISECONDS) : queue.poll();
+        if (first == null) {
+            return requests;
+        }
+        requests.add(first);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
+        while (requests.size() < maxBatch) {
+            Request next = queue.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (next == null) {
+                break;
+            }
+            requests.add(next);
+        }
+        return requests;
+    }
+
+    /** Runs a batch; if it fails as a whole, runs each structure alone, so only the culprit fails. */
+    private void runIsolated(TorchScriptPotential model, Function<TorchScriptPotential, List<Dynamics>> stages, NDManager manager,
+            List<Request> requests) {
+        if (requests.isEmpty()) {
+            return;
+        }
+        try {
+            runBatch(model, stages, manager, requests);
+        } catch (Throwable t) { // also OutOfMemoryError of a pathological structure: the worker survives it
+            if (requests.size() == 1) {
+                requests.get(0).result().completeExceptionally(t);
+                return;
+            }
+            logger.warn("a batch of {} failed ({}); running its structures one at a time", requests.size(), t.toString());
+            for (Request r : requests) {
+                runIsolated(model, stages, manager, List.of(r));
+            }
+        }
+    }
+
+    private void runBatch(TorchScriptPotential model, Function<TorchScriptPotential, List<Dynamics>> stages, NDManager manager,
+            List<Request> requests) {
+        NonFiniteGuard guard = new NonFiniteGuard();
+        FusedStage.Builder b = FusedStage.builder().addHook(guard).optMaxSteps(maxSteps);
+        List<Dynamics> chain = stages.apply(model);
+        for (int k = 0; k < chain.size(); k++) {
+            b.addSubStage(k, chain.get(k));
+        }
+        List<AtomicSystem> systems = requests.stream().map(Request::system).toList();
+        try (FusedStage fused = b.build(); Batch batch = Batch.of(systems, manager)) {
+            fused.run(batch);
+            List<AtomicSystem> results = batch.toSystems();
+            long[] status = batch.status().toLongArray();
+            List<long[]> steps = new ArrayList<>();
+            for (FusedStage.SubStage stage : fused.subStages()) {
+                steps.add(batch.get(stage.dynamics().stateName("steps")).toLongArray());
+            }
+            for (int i = 0; i < requests.size(); i++) {
+                CompletableFuture<AtomicSystem> future = requests.get(i).result();
+                if (status[i] == Status.QUARANTINED) {
+                    String id = batch.sampleIds().get(i);
+                    String reason = guard.rejects().stream().filter(r -> r.sampleId().equals(id))
+                            .map(NonFiniteGuard.Reject::reason).findFirst().orElse("non-finite values");
+                    future.completeExceptionally(new IllegalStateException("structure blew up: " + reason));
+                } else if (status[i] != fused.exitStatus()) {
+                    future.completeExceptionally(new IllegalStateException("structure did not finish within " + maxSteps
+                            + " steps (status " + status[i] + ")"));
+                } else {
+                    AtomicSystem.Builder r = results.get(i).toBuilder();
+                    for (int k = 0; k < steps.size(); k++) {
+                        r.optInfo("steps_stage" + fused.subStages().get(k).code(), steps.get(k)[i]);
                     }
-                    for (int i = 0; i < requests.size(); i++) {
-                        AtomicSystem.Builder b = results.get(i).toBuilder();
-                        for (int k = 0; k < steps.size(); k++) {
-                            b.optInfo("steps_stage" + fused.subStages().get(k).code(), steps.get(k)[i]);
-                        }
-                        requests.get(i).result().complete(b.build());
-                    }
-                    logger.info("served a batch of {} structures", requests.size());
-                } catch (RuntimeException e) {
-                    requests.forEach(r -> r.result().completeExceptionally(e)); // callers hear about it, nothing is dropped
+                    future.complete(r.build());
                 }
             }
-        } catch (Exception e) {
-            running = false;
-            queue.forEach(r -> r.result().completeExceptionally(e));
+            logger.info("served a batch of {} structures", requests.size());
+        }
+    }
+
+    private void failAll(Throwable cause) {
+        for (Request r; (r = queue.poll()) != null; ) {
+            r.result().completeExceptionally(new IllegalStateException("the service is dead: " + cause, cause));
         }
     }
 
@@ -111,9 +214,9 @@ public final class RelaxationService implements AutoCloseable {
 
     /** Three client threads submit structures concurrently and print results as they arrive. */
     public static void main(String[] args) throws Exception {
-        try (RelaxationService service = new RelaxationService("lennard-jones", model ->
-                org.fusedstage.dynamics.FIRE.builder(model).optFmax(0.05).build()
-                        .plus(org.fusedstage.dynamics.Langevin.builder(model).optTemperature(80).optNSteps(100).build()), 32)) {
+        try (RelaxationService service = new RelaxationService("lennard-jones", model -> List.of(
+                org.fusedstage.dynamics.FIRE.builder(model).optFmax(0.05).build(),
+                org.fusedstage.dynamics.Langevin.builder(model).optTemperature(80).optNSteps(100).build()), 32, 100_000)) {
             List<Thread> clients = new ArrayList<>();
             for (int c = 0; c < 3; c++) {
                 final int client = c;

@@ -38,11 +38,17 @@ public final class ExtxyzComment {
         boolean escaped = false;
         for (int i = 0; i < line.length(); i++) {
             char c = line.charAt(i);
-            if (escaped || closing != 0 && c != closing) {
+            if (escaped) { // a backslash escapes the next character anywhere, also inside quotes
                 token.append(c);
                 escaped = false;
+            } else if (c == '\\' && closing != 0) {
+                escaped = true;
             } else if (closing != 0) {
-                closing = 0;
+                if (c == closing) {
+                    closing = 0;
+                } else {
+                    token.append(c);
+                }
             } else if (c == '=') {
                 if (token != null) {
                     pair.add(token.toString());

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.RandomAccessFile;
-import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +24,7 @@ public final class ExtxyzDataset implements Dataset {
     private final long[] lines;
     private final int[] atoms;
     private final String[] ids;
+    private final long[] ends;
 
     private ExtxyzDataset(Path file, List<ExtxyzIndex.Frame> frames) {
         this.file = file;
@@ -32,6 +32,7 @@ public final class ExtxyzDataset implements Dataset {
         this.lines = frames.stream().mapToLong(ExtxyzIndex.Frame::line).toArray();
         this.atoms = frames.stream().mapToInt(ExtxyzIndex.Frame::atoms).toArray();
         this.ids = frames.stream().map(ExtxyzIndex.Frame::id).toArray(String[]::new);
+        this.ends = frames.stream().mapToLong(ExtxyzIndex.Frame::end).toArray();
     }
 
     /**
@@ -87,11 +88,14 @@ public final class ExtxyzDataset implements Dataset {
     @Override
     public AtomicSystem get(int index) throws IOException {
         Preconditions.checkElementIndex(index, offsets.length, "frame");
+        // Exactly the frame's bytes: what follows it (another frame, even a broken one) is not this frame's business.
+        byte[] bytes = new byte[Math.toIntExact(ends[index] - offsets[index])];
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
             raf.seek(offsets[index]);
-            ExtxyzReader reader = ExtxyzReader.of(
-                    new InputStreamReader(Channels.newInputStream(raf.getChannel()), StandardCharsets.UTF_8.newDecoder()),
-                    file.toString(), lines[index] - 1);
+            raf.readFully(bytes);
+        }
+        try (ExtxyzReader reader = ExtxyzReader.of(new InputStreamReader(new java.io.ByteArrayInputStream(bytes),
+                StandardCharsets.UTF_8.newDecoder()), file.toString(), lines[index] - 1)) {
             AtomicSystem s = reader.next();
             return s.sampleId().isPresent() ? s : s.toBuilder().optSampleId(ids[index]).build();
         }

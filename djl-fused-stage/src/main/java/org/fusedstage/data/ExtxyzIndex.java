@@ -1,6 +1,5 @@
 package org.fusedstage.data;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -80,7 +79,7 @@ public final class ExtxyzIndex {
      *     false for inputs (a hand-edited file may lack the final newline)
      */
     public static ExtxyzIndex scan(Path file, boolean requireNewline) throws IOException {
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+        try (InputStream in = Files.newInputStream(file)) {
             return new Scanner(file, new LineCursor(in), requireNewline).run();
         }
     }
@@ -180,7 +179,7 @@ public final class ExtxyzIndex {
                     truncated(header, id, "the file ends after " + a + " of " + count + " atom lines (truncated frame)");
                     return true;
                 }
-                int columns = row.text().isBlank() ? 0 : row.text().trim().split("\\s+").length;
+                int columns = columns(row);
                 if (columns != width) {
                     cursor.unread(row); // it may be the next frame's header
                     problem(id, row, "atom line " + (a + 1) + " of " + count + " has " + columns + " columns, Properties give "
@@ -199,7 +198,9 @@ public final class ExtxyzIndex {
             }
             if (after != null) {
                 cursor.unread(after);
-                if (!after.isHeader()) {
+                // Another atom line of this frame: its count is too small. (A line that is no atom line
+                // is the broken header of the next frame: its own problem, not this frame's.)
+                if (!after.isHeader() && columns(after) == width) {
                     problem(id, after, "line " + after.number() + " follows a frame of " + count
                             + " atoms but is no frame header (the atom count is smaller than the frame)");
                     return false;
@@ -216,6 +217,10 @@ public final class ExtxyzIndex {
             }
             frames.add(new Frame(header.offset(), header.number(), (int) count, id, end));
             return true;
+        }
+
+        private static int columns(Line line) {
+            return line.text().isBlank() ? 0 : line.text().trim().split("\\s+").length;
         }
 
         private void checkUtf8(Line line) throws ExtxyzFormatException {
@@ -278,6 +283,14 @@ public final class ExtxyzIndex {
             pushedBack.push(line);
         }
 
+        /** Keeps at most {@link ExtxyzReader#MAX_LINE_LENGTH} bytes of a line: a longer one cannot be a valid frame line. */
+        private void append(int from, int length) {
+            int room = ExtxyzReader.MAX_LINE_LENGTH - buffer.size();
+            if (room > 0) {
+                buffer.write(chunk, from, Math.min(length, room));
+            }
+        }
+
         Line next() throws IOException {
             Line line = pushedBack.isEmpty() ? read() : pushedBack.pop();
             if (line != null) {
@@ -286,22 +299,41 @@ public final class ExtxyzIndex {
             return line;
         }
 
+        private final byte[] chunk = new byte[1 << 16];
+        private int chunkPos;
+        private int chunkLen;
+
         private Line read() throws IOException {
             buffer.reset();
             long start = position;
-            int c;
             boolean any = false;
             boolean terminated = false;
-            while ((c = in.read()) != -1) {
-                position++;
-                any = true;
-                if (c == '\n') {
-                    terminated = true;
-                    break;
+            boolean ascii = true;
+            scan:
+            while (true) {
+                if (chunkPos == chunkLen) {
+                    chunkLen = in.read(chunk, 0, chunk.length);
+                    chunkPos = 0;
+                    if (chunkLen <= 0) {
+                        chunkLen = 0;
+                        break;
+                    }
                 }
-                if (buffer.size() < ExtxyzReader.MAX_LINE_LENGTH) {
-                    buffer.write(c); // a longer line is cut here: it cannot be a valid frame line anyway
+                int from = chunkPos;
+                while (chunkPos < chunkLen) {
+                    byte c = chunk[chunkPos++];
+                    if (c == '\n') {
+                        append(from, chunkPos - 1 - from);
+                        position += chunkPos - from;
+                        any = true;
+                        terminated = true;
+                        break scan;
+                    }
+                    ascii &= c >= 0;
                 }
+                append(from, chunkLen - from);
+                position += chunkLen - from;
+                any |= chunkLen > from;
             }
             if (!any) {
                 return null;
@@ -310,12 +342,16 @@ public final class ExtxyzIndex {
             byte[] bytes = buffer.toByteArray();
             boolean utf8 = true;
             String text;
-            try {
-                text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
-            } catch (CharacterCodingException e) {
-                text = new String(bytes, StandardCharsets.UTF_8);
-                utf8 = false;
+            if (ascii) {
+                text = new String(bytes, StandardCharsets.ISO_8859_1); // the common case: no decoder needed
+            } else {
+                try {
+                    text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+                } catch (CharacterCodingException e) {
+                    text = new String(bytes, StandardCharsets.UTF_8);
+                    utf8 = false;
+                }
             }
             if (text.endsWith("\r")) {
                 text = text.substring(0, text.length() - 1);

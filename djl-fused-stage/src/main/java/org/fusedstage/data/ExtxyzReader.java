@@ -386,21 +386,42 @@ public final class ExtxyzReader implements Closeable {
     /** The longest line read (characters): a longer one is an error, not an out-of-memory failure. */
     static final int MAX_LINE_LENGTH = 1 << 24;
 
+    private final char[] chunk = new char[1 << 13];
+    private int chunkPos;
+    private int chunkLen;
+
     private String readLine() throws IOException {
         StringBuilder line = new StringBuilder();
+        boolean any = false;
         try {
-            int c;
-            while ((c = in.read()) != -1 && c != '\n') {
-                if (line.length() >= MAX_LINE_LENGTH) {
+            while (true) {
+                if (chunkPos == chunkLen) {
+                    chunkLen = in.read(chunk, 0, chunk.length); // whole chunks: no per-character lock
+                    chunkPos = 0;
+                    if (chunkLen <= 0) {
+                        chunkLen = 0;
+                        break;
+                    }
+                }
+                int from = chunkPos;
+                while (chunkPos < chunkLen && chunk[chunkPos] != '\n') {
+                    chunkPos++;
+                }
+                line.append(chunk, from, chunkPos - from);
+                any = true;
+                if (line.length() > MAX_LINE_LENGTH) {
                     throw error(lineNumber + 1, "line longer than " + MAX_LINE_LENGTH + " characters");
                 }
-                line.append((char) c);
-            }
-            if (c == -1 && line.length() == 0) {
-                return null;
+                if (chunkPos < chunkLen) {
+                    chunkPos++; // the newline
+                    break;
+                }
             }
         } catch (java.nio.charset.CharacterCodingException e) {
             throw error(lineNumber + 1, "not UTF-8 text (" + e.getClass().getSimpleName() + ")");
+        }
+        if (!any) {
+            return null;
         }
         lineNumber++;
         int n = line.length();

@@ -215,6 +215,11 @@ public final class TorchScriptPotential implements Potential {
             checkedCall = true;
             return out;
         } catch (ai.djl.engine.EngineException e) {
+            String said = firstLine(e.getMessage());
+            if (said.contains("builtins.")) { // the module ran and raised: its own error, not a convention mismatch
+                throw new IllegalArgumentException("model '" + metadata.name() + "' raised: "
+                        + said.substring(said.indexOf("builtins.") + "builtins.".length()), e);
+            }
             throw new IllegalArgumentException("model '" + metadata.name() + "' does not follow the " + modelInterface
                     + " convention (libtorch says: " + firstLine(e.getMessage()) + "). Supported conventions:"
                     + ModelInterface.expected() + "\nDeclare the right one with optInterface(...) or interface=... "

@@ -88,7 +88,9 @@ public final class FusedStageCli implements Callable<Integer> {
             if (cause.toLowerCase(java.util.Locale.ROOT).contains("no space left")) {
                 cause = "no space left on device";
             }
-            if (!text.contains(cause)) {
+            int raised = cause.lastIndexOf("Error: ");
+            String core = raised >= 0 ? cause.substring(raised + "Error: ".length()) : cause;
+            if (!text.contains(core)) {
                 text += ": " + cause;
             }
         }

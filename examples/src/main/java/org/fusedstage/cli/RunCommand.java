@@ -151,6 +151,27 @@ final class RunCommand implements Callable<Integer> {
     /** The run proper, once the model and the input are known to be usable. */
     private int run(TorchScriptPotential potential, ValidatedDataset dataset, List<InputProblem> problems, List<StageSpec> specs,
             OutputFolder folder, Device dev, DataType dataType, OnUnconverged unconvergedPolicy) throws Exception {
+        List<Path> created = new ArrayList<>(); // outputs this run creates: removed again if it fails before writing any
+        for (String name : List.of("results.extxyz", "rejects.extxyz", "trajectory.extxyz")) {
+            if (!Files.exists(folder.resolve(name))) {
+                created.add(folder.resolve(name));
+            }
+        }
+        try {
+            return runWithSinks(potential, dataset, problems, specs, folder, dev, dataType, unconvergedPolicy);
+        } catch (Exception | Error e) {
+            for (Path file : created) {
+                if (Files.exists(file) && Files.size(file) == 0) {
+                    Files.delete(file);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private int runWithSinks(TorchScriptPotential potential, ValidatedDataset dataset, List<InputProblem> problems,
+            List<StageSpec> specs, OutputFolder folder, Device dev, DataType dataType, OnUnconverged unconvergedPolicy)
+            throws Exception {
         Path results = folder.resolve("results.extxyz");
         try (ExtxyzSink sink = ExtxyzSink.resume(results);
                 ExtxyzSink rejects = ExtxyzSink.resume(folder.resolve("rejects.extxyz"));

@@ -139,9 +139,11 @@ final class RunMetrics implements Hook {
         return atomSteps;
     }
 
+    /** Ends the progress display with the final count of this run's samples. */
     void finish() {
         if (terminal) {
             out.println();
         }
+        out.printf("%d/%d samples done%n", graduated.getAsLong(), total);
     }
 }

@@ -172,8 +172,19 @@ public final class RelaxationService implements AutoCloseable {
         List<AtomicSystem> systems = requests.stream().map(Request::system).toList();
         try (FusedStage fused = b.build(); Batch batch = Batch.of(systems, manager)) {
             fused.run(batch);
-            List<AtomicSystem> results = batch.toSystems();
             long[] status = batch.status().toLongArray();
+            List<Integer> finished = new ArrayList<>();
+            for (int i = 0; i < status.length; i++) {
+                if (status[i] == fused.exitStatus()) {
+                    finished.add(i);
+                }
+            }
+            // Only finished samples are read back: a quarantined one holds non-finite values.
+            List<AtomicSystem> done = batch.systems(finished);
+            AtomicSystem[] results = new AtomicSystem[status.length];
+            for (int k = 0; k < finished.size(); k++) {
+                results[finished.get(k)] = done.get(k);
+            }
             List<long[]> steps = new ArrayList<>();
             for (FusedStage.SubStage stage : fused.subStages()) {
                 steps.add(batch.get(stage.dynamics().stateName("steps")).toLongArray());
@@ -189,7 +200,7 @@ public final class RelaxationService implements AutoCloseable {
                     future.completeExceptionally(new IllegalStateException("structure did not finish within " + maxSteps
                             + " steps (status " + status[i] + ")"));
                 } else {
-                    AtomicSystem.Builder r = results.get(i).toBuilder();
+                    AtomicSystem.Builder r = results[i].toBuilder();
                     for (int k = 0; k < steps.size(); k++) {
                         r.optInfo("steps_stage" + fused.subStages().get(k).code(), steps.get(k)[i]);
                     }

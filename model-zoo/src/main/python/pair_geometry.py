@@ -93,7 +93,8 @@ class HalfListPairPotential(torch.nn.Module):
     cartesian translation [3,E] in A. Pair potentials give ``pair_terms(r2, inside)``: the pair
     energy (eV, zero where ``inside`` is 0) and the coefficient c with dE_pair/dd = c d
     (c = (dE/dr) / r). Many-body potentials whose forces are still central pair forces (EAM,
-    Finnis-Sinclair) override ``edge_terms`` instead: energy per system and c per edge.
+    Finnis-Sinclair) override ``edge_terms`` instead (which also gets the atomic numbers, for
+    multi-element tables): energy per system and c per edge.
     Works on separate x, y, z rows: one-dimensional index_select and scatter_add are several times
     faster on a CPU than their [E,3] forms, and sums over components become plain additions.
     """
@@ -106,7 +107,7 @@ class HalfListPairPotential(torch.nn.Module):
         raise NotImplementedError("pair_terms")
 
     def edge_terms(self, r2: torch.Tensor, inside: torch.Tensor, i: torch.Tensor, j: torch.Tensor,
-                   system_of_edge: torch.Tensor, batch: torch.Tensor, n_atoms: int,
+                   system_of_edge: torch.Tensor, batch: torch.Tensor, atomic_numbers: torch.Tensor, n_atoms: int,
                    n_systems: int) -> Tuple[torch.Tensor, torch.Tensor]:
         pair_energy, coefficient = self.pair_terms(r2, inside)
         energy = torch.zeros(n_systems, dtype=r2.dtype, device=r2.device).scatter_add_(0, system_of_edge, pair_energy)
@@ -115,8 +116,8 @@ class HalfListPairPotential(torch.nn.Module):
     def forward(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor,
                 cell: torch.Tensor, pbc: torch.Tensor, edge_index: torch.Tensor,
                 translation: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        energy, forces, dx, dy, dz, gx, gy, gz, system_of_edge = self.pair_forces(positions, batch, cell, edge_index,
-                                                                                 translation)
+        energy, forces, dx, dy, dz, gx, gy, gz, system_of_edge = self.pair_forces(positions, atomic_numbers, batch, cell,
+                                                                                 edge_index, translation)
         # Virial W = sum over pairs d (x) g, symmetric for central forces: six sums per
         # system, each scattered by the edge's system directly (no per-component index arithmetic).
         n_systems = cell.shape[0]
@@ -132,12 +133,12 @@ class HalfListPairPotential(torch.nn.Module):
                       translation: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(energy, forces) without the stress: the virial's six per-system sums over the edges cost
         about a third of the forward, and relaxations at fixed cell and MD at fixed volume read none."""
-        energy, forces, dx, dy, dz, gx, gy, gz, system_of_edge = self.pair_forces(positions, batch, cell, edge_index,
-                                                                                 translation)
+        energy, forces, dx, dy, dz, gx, gy, gz, system_of_edge = self.pair_forces(positions, atomic_numbers, batch, cell,
+                                                                                 edge_index, translation)
         return energy, forces
 
-    def pair_forces(self, positions: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor, edge_index: torch.Tensor,
-                    translation: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+    def pair_forces(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor,
+                    edge_index: torch.Tensor, translation: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
                                                         torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
                                                         torch.Tensor]:
         """Energy per system, forces, the edge vectors' rows dx, dy, dz, the gradient rows g = dE/dd
@@ -156,7 +157,7 @@ class HalfListPairPotential(torch.nn.Module):
         # cutoff (kept by the skin) are at least rc apart, so their terms stay finite.
         inside = (r2 < self.cutoff * self.cutoff).to(r2.dtype)
         system_of_edge = batch.index_select(0, i)
-        energy, coefficient = self.edge_terms(r2, inside, i, j, system_of_edge, batch, n_atoms, n_systems)
+        energy, coefficient = self.edge_terms(r2, inside, i, j, system_of_edge, batch, atomic_numbers, n_atoms, n_systems)
         # F_i = +g (the edge vector points from i to j), F_j = -g: the two sums are taken apart and
         # subtracted per atom, which spares negating g over every edge.
         gx = dx * coefficient

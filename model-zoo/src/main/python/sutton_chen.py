@@ -44,7 +44,7 @@ class SuttonChen(HalfListPairPotential):
         self.taper_start = self.cutoff - taper_width
 
     def edge_terms(self, r2: torch.Tensor, inside: torch.Tensor, i: torch.Tensor, j: torch.Tensor,
-                   system_of_edge: torch.Tensor, batch: torch.Tensor, n_atoms: int,
+                   system_of_edge: torch.Tensor, batch: torch.Tensor, atomic_numbers: torch.Tensor, n_atoms: int,
                    n_systems: int) -> Tuple[torch.Tensor, torch.Tensor]:
         r = r2.sqrt()
         # Cosine taper t = 0.5 (1 + cos(pi x)) over [taper_start, cutoff] and its derivative.

@@ -1,0 +1,70 @@
+"""Converts a published EAM parameter file into a TorchScript potential folder for FusedStage.
+
+    python3 import_potential.py FILE [--format eam|eam/alloy|eam/fs] --output DIR
+
+Writes DIR/<name>.pt (the potential, native-half-list convention), DIR/fused_step.pt (its compiled
+step graph) and DIR/metadata.properties (cutoff, elements, masses, the file's header as citation).
+The folder appears whole or not at all: everything is written into a temporary folder beside it
+and renamed at the end. A file that cannot be read exits with status 2 and one line naming file,
+line and problem. Needs Debian's python3-torch (torch 1.13) or any torch <= 2.7.1.
+"""
+import os
+import shutil
+import sys
+import tempfile
+
+if os.environ.get("PYTHONHASHSEED") != "0":  # reproducible bytes, as export_models.py
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export_models  # noqa: E402  (loads the zoo's sources under repository-relative names)
+
+eam = export_models.load_source_module("eam")
+
+
+def main(argv) -> int:
+    args = list(argv)
+    fmt = None
+    output = None
+    files = []
+    while args:
+        a = args.pop(0)
+        if a == "--format" and args:
+            fmt = args.pop(0)
+        elif a == "--output" and args:
+            output = args.pop(0)
+        else:
+            files.append(a)
+    if len(files) != 1 or output is None:
+        print("usage: import_potential.py FILE [--format eam|eam/alloy|eam/fs] --output DIR", file=sys.stderr)
+        return 2
+    source = files[0]
+    try:
+        if not os.path.isfile(source):
+            raise eam.EamFileError(source, 0, "no such file")
+        fmt = fmt or eam.format_of(source)
+        tables = eam.read(source, fmt)
+    except eam.EamFileError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    output = os.path.abspath(output)
+    if os.path.exists(output) and os.listdir(output):
+        print("%s exists and is not empty: choose another --output" % output, file=sys.stderr)
+        return 2
+    parent = os.path.dirname(output)
+    os.makedirs(parent, exist_ok=True)
+    stem = os.path.basename(source).split(".")[0]
+    staging = tempfile.mkdtemp(prefix=".import-", dir=parent)
+    try:
+        export_models.write_model(staging, "model", stem, eam.EAM(tables), eam.metadata(tables, source, stem))
+        if os.path.exists(output):
+            os.rmdir(output)
+        os.rename(os.path.join(staging, "model"), output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -489,6 +489,16 @@ public final class TorchScriptPotential implements Potential {
                 criteria.optModelPath(modelPath);
                 if (Files.isRegularFile(modelPath)) {
                     criteria.optModelName(stem(modelPath));
+                } else if (Files.isRegularFile(modelPath.resolve("metadata.properties"))) {
+                    // A model folder names its file in its metadata (converted potentials, copies of zoo folders).
+                    java.util.Properties p = new java.util.Properties();
+                    try (java.io.Reader r = Files.newBufferedReader(modelPath.resolve("metadata.properties"))) {
+                        p.load(r);
+                    }
+                    String file = p.getProperty("file");
+                    if (file != null) {
+                        criteria.optModelName(stem(Path.of(file.trim())));
+                    }
                 }
             }
             ZooModel<NDList, NDList> model;

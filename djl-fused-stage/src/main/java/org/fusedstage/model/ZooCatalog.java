@@ -48,18 +48,25 @@ public final class ZooCatalog {
 
     /** A table of the zoo: id, name, cutoff, elements, outputs and citation, one model per line. */
     public static String table() {
-        StringBuilder sb = new StringBuilder(String.format("%-28s %-8s %-10s %-10s %s%n", "model", "cutoff", "elements",
-                "interface", "name / citation"));
+        StringBuilder sb = new StringBuilder(header());
         for (Map.Entry<String, PotentialMetadata> e : list().entrySet()) {
-            PotentialMetadata m = e.getValue();
-            StringBuilder elements = new StringBuilder();
-            for (int z : m.elementOrder()) {
-                elements.append(elements.length() == 0 ? "" : ",").append(org.fusedstage.data.Elements.symbolOf(z));
-            }
-            sb.append(String.format("%-28s %-8s %-10s %-10s %s%n%-60s %s%n", e.getKey(), m.cutoff() + " A", elements,
-                    m.modelInterface() == null ? "native" : m.modelInterface().name().toLowerCase(), m.name(), "",
-                    m.citation()));
+            sb.append(row(e.getKey(), e.getValue()));
         }
         return sb.toString();
+    }
+
+    /** The header line of {@link #table()}. */
+    public static String header() {
+        return String.format("%-28s %-8s %-10s %-10s %s%n", "model", "cutoff", "elements", "interface", "name / citation");
+    }
+
+    /** One model as a row of {@link #table()}: id, cutoff, elements, interface, name, then its citation. */
+    public static String row(String id, PotentialMetadata m) {
+        StringBuilder elements = new StringBuilder();
+        for (int z : m.elementOrder()) {
+            elements.append(elements.length() == 0 ? "" : ",").append(org.fusedstage.data.Elements.symbolOf(z));
+        }
+        return String.format("%-28s %-8s %-10s %-10s %s%n%-60s %s%n", id, m.cutoff() + " A", elements,
+                m.modelInterface() == null ? "native" : m.modelInterface().name().toLowerCase(), m.name(), "", m.citation());
     }
 }

@@ -243,8 +243,11 @@ final class RunCommand implements Callable<Integer> {
 
     /** Zoo name or file path; {@code stress} false leaves the stress out where the module allows. */
     static TorchScriptPotential loadModel(String model, Device device, boolean stress) throws Exception {
-        Path path = Path.of(model);
         TorchScriptPotential.Builder b = TorchScriptPotential.builder().optDevice(device).optStress(stress);
+        if (model.startsWith("eam:")) { // a LAMMPS parameter file by name, converted once into the cache
+            return b.optModelPath(importer().resolve(model)).build();
+        }
+        Path path = Path.of(model);
         if (Files.exists(path)) {
             return b.optModelPath(path).build();
         }
@@ -256,6 +259,18 @@ final class RunCommand implements Callable<Integer> {
         } catch (ModelNotFoundException e) {
             throw new IllegalArgumentException("unknown model '" + model + "': 'fused-stage models' lists the zoo, or give a file path");
         }
+    }
+
+    /** The importer of parameter files, with the repository's scripts and the default cache ({@code -Dfusedstage.cache}). */
+    static org.fusedstage.model.PotentialImporter importer() {
+        String cache = System.getProperty("fusedstage.cache");
+        return new org.fusedstage.model.PotentialImporter(home().resolve("model-zoo/src/main/python"), python(),
+                cache != null ? Path.of(cache) : org.fusedstage.model.PotentialImporter.defaultCache());
+    }
+
+    /** Debian's python3 (with python3-torch) where present, else python3 on the PATH. */
+    static String python() {
+        return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
     }
 
     /** The repository (for scripts); the launcher sets fusedstage.home. */

@@ -100,6 +100,17 @@ public final class PotentialImporter {
         this.cache = cache;
     }
 
+    /**
+     * An importer for a checkout of the repository at {@code home}: its scripts, Debian's
+     * {@code /usr/bin/python3} where present (else {@code python3}), and the cache named by the
+     * system property {@code fusedstage.cache}, else {@link #defaultCache()}.
+     */
+    public static PotentialImporter fromHome(Path home) {
+        String python = Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        String cache = System.getProperty("fusedstage.cache");
+        return new PotentialImporter(home.resolve("model-zoo/src/main/python"), python, cache != null ? Path.of(cache) : defaultCache());
+    }
+
     /** The default cache: {@code $XDG_CACHE_HOME/fused-stage/potentials}, else {@code ~/.cache/fused-stage/potentials}. */
     public static Path defaultCache() {
         String xdg = System.getenv("XDG_CACHE_HOME");

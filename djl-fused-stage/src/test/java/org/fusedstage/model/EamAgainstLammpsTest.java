@@ -74,8 +74,13 @@ class EamAgainstLammpsTest {
         manager.close();
     }
 
-    /** Converts {@code file} into a folder under the test's temporary folder (once per file). */
+    /** Converts {@code file} into a folder under this class's temporary folder (once per file). */
     static Path convert(String file) throws Exception {
+        return convert(dir, file);
+    }
+
+    /** Converts {@code file} into a folder under {@code dir} (once per file). */
+    static Path convert(Path dir, String file) throws Exception {
         Lammps.require(POTENTIALS.resolve(file));
         Path out = dir.resolve("converted").resolve(file);
         if (!Files.isDirectory(out)) {

@@ -122,8 +122,23 @@ public final class FusedStageCli implements Callable<Integer> {
     @Command(name = "models", mixinStandardHelpOptions = true, description = "List the models of the zoo.")
     static final class ModelsCommand implements Callable<Integer> {
         @Override
-        public Integer call() {
+        public Integer call() throws java.io.IOException {
             System.out.print(ZooCatalog.table());
+            // Parameter files converted by --model eam:NAME (import-potential folders are wherever the user put them).
+            java.nio.file.Path cache = System.getProperty("fusedstage.cache") != null
+                    ? java.nio.file.Path.of(System.getProperty("fusedstage.cache")) : org.fusedstage.model.PotentialImporter.defaultCache();
+            if (java.nio.file.Files.isDirectory(cache)) {
+                try (var folders = java.nio.file.Files.list(cache)) {
+                    for (java.nio.file.Path folder : folders.sorted().toList()) {
+                        java.nio.file.Path metadata = folder.resolve("metadata.properties");
+                        if (java.nio.file.Files.isRegularFile(metadata)) {
+                            String name = folder.getFileName().toString();
+                            System.out.print(ZooCatalog.row("eam:" + name.substring(0, name.indexOf('.')),
+                                    org.fusedstage.model.PotentialMetadata.read(metadata)));
+                        }
+                    }
+                }
+            }
             return 0;
         }
     }

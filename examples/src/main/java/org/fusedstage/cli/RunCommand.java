@@ -261,16 +261,9 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** The importer of parameter files, with the repository's scripts and the default cache ({@code -Dfusedstage.cache}). */
+    /** The importer of parameter files, with the repository's scripts (see {@link org.fusedstage.model.PotentialImporter#fromHome}). */
     static org.fusedstage.model.PotentialImporter importer() {
-        String cache = System.getProperty("fusedstage.cache");
-        return new org.fusedstage.model.PotentialImporter(home().resolve("model-zoo/src/main/python"), python(),
-                cache != null ? Path.of(cache) : org.fusedstage.model.PotentialImporter.defaultCache());
-    }
-
-    /** Debian's python3 (with python3-torch) where present, else python3 on the PATH. */
-    static String python() {
-        return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        return org.fusedstage.model.PotentialImporter.fromHome(home());
     }
 
     /** The repository (for scripts); the launcher sets fusedstage.home. */

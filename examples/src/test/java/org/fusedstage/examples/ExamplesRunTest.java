@@ -58,7 +58,7 @@ class ExamplesRunTest {
     @Test
     void theExamplesThatTheReadmeNamesAreFound() throws Exception {
         Set<String> found = programs().collect(Collectors.toCollection(TreeSet::new));
-        for (String named : new String[] {"PlusOperatorExample", "ThreeStagesExample", "ExternalBatchExample", "HooksAndSinksExample",
+        for (String named : new String[] {"VacancyFormationExample", "PlusOperatorExample", "ThreeStagesExample", "ExternalBatchExample", "HooksAndSinksExample",
             "ExplicitConstructionExample", "InflightExample", "CompileStepExample", "RelaxationService", "DemoJob"}) {
             assertTrue(found.contains(named), named + " not found among " + found);
         }
@@ -67,6 +67,9 @@ class ExamplesRunTest {
     @ParameterizedTest
     @MethodSource("programs")
     void runsToCompletion(String simpleName) throws Exception {
+        // As the launcher sets them: the repository (for the import scripts) and a private cache of converted potentials.
+        System.setProperty("fusedstage.home", "..");
+        System.setProperty("fusedstage.cache", dir.resolve("potential-cache").toString());
         Method main = Class.forName("org.fusedstage.examples." + simpleName).getMethod("main", String[].class);
         String[] args = arguments().getOrDefault(simpleName, new String[0]);
         PrintStream out = System.out;

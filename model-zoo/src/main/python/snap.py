@@ -1,0 +1,473 @@
+"""SNAP potentials (spectral neighbor analysis, Thompson et al., J. Comput. Phys. 285, 316 (2015))
+from LAMMPS parameter files (``X.snapcoeff`` + ``X.snapparam``) as TorchScript.
+
+The energy of atom i is beta_0 + sum_k beta_k B_k(i) (``quadraticflag 1``: plus
+0.5 sum_k beta_kk B_k^2 + sum_{k<l} beta_kl B_k B_l), where the bispectrum components
+B_{j1 j2 j} = 2 Re sum conj(U_j) . Z_{j1 j2 j}, Z the Clebsch-Gordan coupling of U_{j1} and U_{j2},
+and U_j(i) = wself 1 + sum_neighbors sfac(r) w_elem(j) u_j(r_ij), u_j the Wigner matrices of the
+4D hypersphere mapping (theta0 = (r - rmin0) rfac0 pi / (rcut_ij - rmin0)), rcut_ij =
+(R_i + R_j) rcutfac. The index conventions, the recursion for u_j (VMK 4.8.2, with the inversion
+symmetry for the second half), the Clebsch-Gordan table and the half weights of the middle column
+follow LAMMPS's SNA class so that results agree with LAMMPS and the OpenKIM SNAP driver to
+round-off. Everything is vectorized over the edges and atoms of the batch: Python loops run over
+the (few, fixed) angular-momentum layers only, with precomputed index tables as buffers. Forces
+and stress by autograd through the edge vectors.
+
+Supported: any twojmax, rfac0, rmin0, rcutfac, per-element radii and weights, switchflag,
+bzeroflag, quadraticflag. Not supported (refused when a file sets them): chemflag, bnormflag,
+wselfallflag, switchinnerflag (the explicitly multi-element variant).
+"""
+import math
+import os
+from typing import Dict, List, Tuple
+
+import torch
+
+from pair_geometry import edge_forces_and_stress
+
+SYMBOLS = ("X H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr "
+           "Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb "
+           "Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr Rf "
+           "Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og").split()
+
+
+class SnapFileError(Exception):
+    def __init__(self, path: str, line: int, problem: str):
+        super().__init__("%s:%d: %s" % (path, line, problem))
+
+
+class SnapParameters:
+    """The contents of a .snapparam and a .snapcoeff file."""
+
+    def __init__(self):
+        self.header: List[str] = []
+        self.rcutfac = 0.0
+        self.twojmax = 0
+        self.rfac0 = 0.99363
+        self.rmin0 = 0.0
+        self.switchflag = 1
+        self.bzeroflag = 1
+        self.quadraticflag = 0
+        self.elements: List[str] = []
+        self.radii: List[float] = []
+        self.weights: List[float] = []
+        self.coefficients: List[List[float]] = []
+
+
+def _content(path: str) -> List[Tuple[int, List[str]]]:
+    """Non-empty lines without '#' comments, with their numbers."""
+    out = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, 1):
+            text = line.split("#", 1)[0].strip()
+            if text:
+                out.append((number, text.split()))
+    return out
+
+
+def _header(path: str) -> List[str]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return [line.strip().lstrip("#").strip() for line in f if line.startswith("#")][:2]
+
+
+def read(coeff_path: str, param_path: str) -> SnapParameters:
+    p = SnapParameters()
+    p.header = _header(coeff_path)
+    known = {"rcutfac": float, "twojmax": int, "rfac0": float, "rmin0": float, "switchflag": int, "bzeroflag": int,
+             "quadraticflag": int}
+    unsupported = ("chemflag", "bnormflag", "wselfallflag", "switchinnerflag")
+    seen = set()
+    for number, tokens in _content(param_path):
+        key = tokens[0]
+        if len(tokens) < 2:
+            raise SnapFileError(param_path, number, "'%s' has no value" % key)
+        if key in unsupported:
+            if int(float(tokens[1])) != 0:
+                raise SnapFileError(param_path, number, "%s %s is not supported (only the single-descriptor SNAP: "
+                                    "chemflag, bnormflag, wselfallflag, switchinnerflag 0)" % (key, tokens[1]))
+            continue
+        if key not in known:
+            raise SnapFileError(param_path, number, "unknown keyword '%s'" % key)
+        try:
+            setattr(p, key, known[key](tokens[1]) if known[key] is float else int(float(tokens[1])))
+        except ValueError:
+            raise SnapFileError(param_path, number, "'%s' is not a number (%s)" % (tokens[1], key))
+        seen.add(key)
+    for required in ("rcutfac", "twojmax"):
+        if required not in seen:
+            raise SnapFileError(param_path, 0, "missing keyword '%s'" % required)
+    if p.twojmax < 0 or p.rcutfac <= 0:
+        raise SnapFileError(param_path, 0, "twojmax must be >= 0 and rcutfac > 0")
+    lines = _content(coeff_path)
+    if not lines or len(lines[0][1]) < 2:
+        raise SnapFileError(coeff_path, lines[0][0] if lines else 0, "expected 'nelements ncoeff'")
+    nelements, ncoeff = int(lines[0][1][0]), int(lines[0][1][1])
+    expected = ncoeff_for(p.twojmax, p.quadraticflag)
+    if ncoeff != expected:
+        raise SnapFileError(coeff_path, lines[0][0], "%d coefficients per element, but twojmax %d%s needs %d"
+                            % (ncoeff, p.twojmax, " (quadratic)" if p.quadraticflag else "", expected))
+    at = 1
+    for _ in range(nelements):
+        if at >= len(lines):
+            raise SnapFileError(coeff_path, lines[-1][0], "file ends before element %d of %d" % (len(p.elements) + 1,
+                                                                                             nelements))
+        number, tokens = lines[at]
+        if len(tokens) < 3 or tokens[0] not in SYMBOLS[1:]:
+            raise SnapFileError(coeff_path, number, "expected 'Element radius weight', got '%s'" % " ".join(tokens))
+        p.elements.append(tokens[0])
+        p.radii.append(float(tokens[1]))
+        p.weights.append(float(tokens[2]))
+        at += 1
+        values = []
+        for _ in range(ncoeff):
+            if at >= len(lines):
+                raise SnapFileError(coeff_path, lines[-1][0], "file ends after %d of %d coefficients of %s (truncated)"
+                                    % (len(values), ncoeff, tokens[0]))
+            try:
+                values.append(float(lines[at][1][0]))
+            except ValueError:
+                raise SnapFileError(coeff_path, lines[at][0], "'%s' is not a number" % lines[at][1][0])
+            at += 1
+        p.coefficients.append(values)
+    return p
+
+
+def bispectrum_indices(twojmax: int) -> List[Tuple[int, int, int]]:
+    return [(j1, j2, j) for j1 in range(twojmax + 1) for j2 in range(j1 + 1)
+            for j in range(j1 - j2, min(twojmax, j1 + j2) + 1, 2) if j >= j1]
+
+
+def ncoeff_for(twojmax: int, quadratic: int) -> int:
+    n = len(bispectrum_indices(twojmax))
+    return 1 + n + (n * (n + 1) // 2 if quadratic else 0)
+
+
+def _clebsch_gordan(j1: int, j2: int, j: int, m1: int, m2: int) -> float:
+    """LAMMPS's SNA::init_clebsch_gordan entry (VMK 8.2.1(3)), in its labels."""
+    f = math.factorial
+    aa2 = 2 * m1 - j1
+    bb2 = 2 * m2 - j2
+    m = (aa2 + bb2 + j) // 2
+    if m < 0 or m > j:
+        return 0.0
+    total = 0.0
+    for z in range(max(0, max(-(j - j2 + aa2) // 2, -(j - j1 - bb2) // 2)),
+                   min((j1 + j2 - j) // 2, min((j1 - aa2) // 2, (j2 + bb2) // 2)) + 1):
+        sign = -1 if z % 2 else 1
+        total += sign / (f(z) * f((j1 + j2 - j) // 2 - z) * f((j1 - aa2) // 2 - z) * f((j2 + bb2) // 2 - z)
+                         * f((j - j2 + aa2) // 2 + z) * f((j - j1 - bb2) // 2 + z))
+    cc2 = 2 * m - j
+    dcg = math.sqrt(f((j1 + j2 - j) // 2) * f((j1 - j2 + j) // 2) * f((-j1 + j2 + j) // 2) / f((j1 + j2 + j) // 2 + 1))
+    sfaccg = math.sqrt(f((j1 + aa2) // 2) * f((j1 - aa2) // 2) * f((j2 + bb2) // 2) * f((j2 - bb2) // 2)
+                       * f((j + cc2) // 2) * f((j - cc2) // 2) * (j + 1))
+    return total * dcg * sfaccg
+
+
+def _c_div(a: int, b: int) -> int:
+    """C's integer division (truncation toward zero), as LAMMPS's index arithmetic uses it."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+class Tables:
+    """Index tables of the U recursion, the Z coupling and the B contraction for one twojmax."""
+
+    def __init__(self, twojmax: int):
+        self.twojmax = twojmax
+        self.block = [sum((k + 1) ** 2 for k in range(j)) for j in range(twojmax + 2)]
+        self.nu = self.block[twojmax + 1]
+        # U recursion, layer by layer: left rows (2 mb <= j) from layer j-1, then the full layer.
+        self.left_target: List[int] = []   # position in the layer's left block
+        self.a_source: List[int] = []      # global index of u_{j-1}(mb, ma), or 0 with coefficient 0
+        self.a_coef: List[float] = []
+        self.b_source: List[int] = []
+        self.b_coef: List[float] = []
+        self.left_offsets = [0]
+        self.full_source: List[int] = []   # per layer position: position in the left block
+        self.full_sign_r: List[float] = []
+        self.full_sign_i: List[float] = []
+        self.full_offsets = [0]
+        for j in range(twojmax + 1):
+            rows = j // 2 + 1
+            for mb in range(rows):
+                for ma in range(j + 1):
+                    self.left_target.append(mb * (j + 1) + ma)
+                    prev = self.block[j - 1] if j > 0 else 0
+                    if j > 0 and ma < j:
+                        self.a_source.append(prev + mb * j + ma)
+                        self.a_coef.append(math.sqrt((j - ma) / (j - mb)))
+                    else:
+                        self.a_source.append(0)
+                        self.a_coef.append(0.0)
+                    if j > 0 and ma >= 1:
+                        self.b_source.append(prev + mb * j + ma - 1)
+                        self.b_coef.append(-math.sqrt(ma / (j - mb)))
+                    else:
+                        self.b_source.append(0)
+                        self.b_coef.append(0.0)
+            self.left_offsets.append(len(self.left_target))
+            # The full layer, as LAMMPS's in-place copy leaves it: u[j-mb][j-ma] = (-1)^(ma+mb) conj(u[mb][ma])
+            # for 2 mb <= j, in order (for even j the middle row's left half ends as it was, its middle conj).
+            layer = [(p, 1.0, 1.0) for p in range((j + 1) * (j + 1))]  # (left position, sign_r, sign_i)
+            for p in range(rows * (j + 1)):
+                layer[p] = (p, 1.0, 1.0)
+            state = {p: (p, 1.0, 1.0) for p in range(rows * (j + 1))}
+            for mb in range(rows):
+                for ma in range(j + 1):
+                    src = state[mb * (j + 1) + ma]
+                    sign = 1.0 if (ma + mb) % 2 == 0 else -1.0
+                    target = (j - mb) * (j + 1) + (j - ma)
+                    state[target] = (src[0], sign * src[1], -sign * src[2])
+            for p in range((j + 1) * (j + 1)):
+                layer[p] = state[p]
+            for (source, sr, si) in layer:
+                self.full_source.append(source)
+                self.full_sign_r.append(sr)
+                self.full_sign_i.append(si)
+            self.full_offsets.append(len(self.full_source))
+        # Z coupling terms and the B contraction.
+        bidx = bispectrum_indices(twojmax)
+        cg: Dict[Tuple[int, int, int], List[float]] = {}
+        zblock: Dict[Tuple[int, int, int], int] = {}
+        self.z_u1: List[int] = []
+        self.z_u2: List[int] = []
+        self.z_coef: List[float] = []
+        self.z_target: List[int] = []
+        nz = 0
+        for j1 in range(twojmax + 1):
+            for j2 in range(j1 + 1):
+                for j in range(j1 - j2, min(twojmax, j1 + j2) + 1, 2):
+                    cg[(j1, j2, j)] = [_clebsch_gordan(j1, j2, j, m1, m2) for m1 in range(j1 + 1) for m2 in range(j2 + 1)]
+                    zblock[(j1, j2, j)] = nz
+                    block = cg[(j1, j2, j)]
+                    for mb in range(j // 2 + 1):
+                        for ma in range(j + 1):
+                            ma1min = max(0, _c_div(2 * ma - j - j2 + j1, 2))
+                            ma2max = _c_div(2 * ma - j - (2 * ma1min - j1) + j2, 2)
+                            na = min(j1, _c_div(2 * ma - j + j2 + j1, 2)) - ma1min + 1
+                            mb1min = max(0, _c_div(2 * mb - j - j2 + j1, 2))
+                            mb2max = _c_div(2 * mb - j - (2 * mb1min - j1) + j2, 2)
+                            nb = min(j1, _c_div(2 * mb - j + j2 + j1, 2)) - mb1min + 1
+                            for ib in range(nb):
+                                mb1 = mb1min + ib
+                                mb2 = mb2max - ib
+                                for ia in range(na):
+                                    ma1 = ma1min + ia
+                                    ma2 = ma2max - ia
+                                    self.z_u1.append(self.block[j1] + (j1 + 1) * mb1 + ma1)
+                                    self.z_u2.append(self.block[j2] + (j2 + 1) * mb2 + ma2)
+                                    self.z_coef.append(block[ma1 * (j2 + 1) + ma2] * block[mb1 * (j2 + 1) + mb2])
+                                    self.z_target.append(nz)
+                            nz += 1
+        self.nz = nz
+        self.b_u: List[int] = []
+        self.b_z: List[int] = []
+        self.b_weight: List[float] = []
+        self.b_target: List[int] = []
+        for k, (j1, j2, j) in enumerate(bidx):
+            jjz = zblock[(j1, j2, j)]
+            jju = self.block[j]
+            for mb in range(j // 2 + 1):
+                for ma in range(j + 1):
+                    if 2 * mb < j or ma < mb:
+                        weight = 1.0
+                    elif ma == mb:
+                        weight = 0.5
+                    else:
+                        weight = 0.0
+                    if weight > 0:
+                        self.b_u.append(jju + mb * (j + 1) + ma)
+                        self.b_z.append(jjz + mb * (j + 1) + ma)
+                        self.b_weight.append(weight)
+                        self.b_target.append(k)
+        self.nb = len(bidx)
+
+
+class SNAP(torch.nn.Module):
+    """Energy, forces and stress of a SNAP parameter set (interface native: full neighbor list, integer shifts)."""
+
+    def __init__(self, p: SnapParameters):
+        super().__init__()
+        t = Tables(p.twojmax)
+        n_el = len(p.elements)
+        self.twojmax = p.twojmax
+        self.rfac0 = p.rfac0
+        self.rmin0 = p.rmin0
+        self.switchflag = p.switchflag
+        self.quadratic = p.quadraticflag
+        self.nb = t.nb
+        self.nz = t.nz
+        self.nu = t.nu
+        self.left_offsets = t.left_offsets
+        self.full_offsets = t.full_offsets
+        self.block = t.block
+        self.cutoff = 2.0 * max(p.radii) * p.rcutfac
+        i64 = torch.int64
+        f64 = torch.float64
+        self.register_buffer("left_target", torch.tensor(t.left_target, dtype=i64))
+        self.register_buffer("a_source", torch.tensor(t.a_source, dtype=i64))
+        self.register_buffer("a_coef", torch.tensor(t.a_coef, dtype=f64))
+        self.register_buffer("b_source", torch.tensor(t.b_source, dtype=i64))
+        self.register_buffer("b_coef", torch.tensor(t.b_coef, dtype=f64))
+        self.register_buffer("full_source", torch.tensor(t.full_source, dtype=i64))
+        self.register_buffer("full_sign_r", torch.tensor(t.full_sign_r, dtype=f64))
+        self.register_buffer("full_sign_i", torch.tensor(t.full_sign_i, dtype=f64))
+        self.register_buffer("z_u1", torch.tensor(t.z_u1, dtype=i64))
+        self.register_buffer("z_u2", torch.tensor(t.z_u2, dtype=i64))
+        self.register_buffer("z_coef", torch.tensor(t.z_coef, dtype=f64))
+        self.register_buffer("z_target", torch.tensor(t.z_target, dtype=i64))
+        self.register_buffer("b_u", torch.tensor(t.b_u, dtype=i64))
+        self.register_buffer("b_z", torch.tensor(t.b_z, dtype=i64))
+        self.register_buffer("b_weight", torch.tensor(t.b_weight, dtype=f64))
+        self.register_buffer("b_target", torch.tensor(t.b_target, dtype=i64))
+        diagonal = [0.0] * t.nu
+        for j in range(p.twojmax + 1):
+            for ma in range(j + 1):
+                diagonal[t.block[j] + ma * (j + 1) + ma] = 1.0  # wself = 1
+        self.register_buffer("self_term", torch.tensor(diagonal, dtype=f64))
+        bzero = [0.0] * t.nb
+        if p.bzeroflag:
+            bzero = [float(j + 1) for (j1, j2, j) in bispectrum_indices(p.twojmax)]  # wself^3 (j+1)
+        self.register_buffer("bzero", torch.tensor(bzero, dtype=f64))
+        type_of_z = [-1] * len(SYMBOLS)
+        for index, symbol in enumerate(p.elements):
+            type_of_z[SYMBOLS.index(symbol)] = index
+        self.register_buffer("type_of_z", torch.tensor(type_of_z, dtype=i64))
+        self.register_buffer("radius", torch.tensor(p.radii, dtype=f64))
+        self.register_buffer("weight", torch.tensor(p.weights, dtype=f64))
+        self.rcutfac = p.rcutfac
+        self.register_buffer("beta0", torch.tensor([c[0] for c in p.coefficients], dtype=f64))
+        self.register_buffer("beta", torch.tensor([c[1:1 + t.nb] for c in p.coefficients], dtype=f64))
+        quad = torch.zeros(n_el, t.nb, t.nb, dtype=f64)
+        if p.quadraticflag:
+            for e, c in enumerate(p.coefficients):
+                k = 1 + t.nb
+                for a in range(t.nb):
+                    quad[e, a, a] = 0.5 * c[k]
+                    k += 1
+                    for b in range(a + 1, t.nb):
+                        quad[e, a, b] = c[k]
+                        k += 1
+        self.register_buffer("quad", quad)
+
+    def wigner(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor, r: torch.Tensor,
+               rcut: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """u_j for every edge, [E, nu] real and imaginary parts, LAMMPS's layout."""
+        theta0 = (r - self.rmin0) * self.rfac0 * 3.141592653589793 / (rcut - self.rmin0)
+        z0 = r / torch.tan(theta0)
+        r0inv = 1.0 / torch.sqrt(r * r + z0 * z0)
+        a_r = (r0inv * z0).unsqueeze(1)
+        a_i = (-r0inv * z).unsqueeze(1)
+        b_r = (r0inv * y).unsqueeze(1)
+        b_i = (-r0inv * x).unsqueeze(1)
+        layers_r: List[torch.Tensor] = [torch.ones_like(r).unsqueeze(1)]
+        layers_i: List[torch.Tensor] = [torch.zeros_like(r).unsqueeze(1)]
+        u_r = layers_r[0]
+        u_i = layers_i[0]
+        for j in range(1, self.twojmax + 1):
+            lo = self.left_offsets[j]
+            hi = self.left_offsets[j + 1]
+            # u so far, indexed globally: the previous layer sits at the end.
+            prev_r = u_r.index_select(1, self.a_source[lo:hi])
+            prev_i = u_i.index_select(1, self.a_source[lo:hi])
+            ca = self.a_coef[lo:hi].to(r.dtype)
+            ta_r = ca * (a_r * prev_r + a_i * prev_i)
+            ta_i = ca * (a_r * prev_i - a_i * prev_r)
+            prev_r = u_r.index_select(1, self.b_source[lo:hi])
+            prev_i = u_i.index_select(1, self.b_source[lo:hi])
+            cb = self.b_coef[lo:hi].to(r.dtype)
+            tb_r = cb * (b_r * prev_r + b_i * prev_i)
+            tb_i = cb * (b_r * prev_i - b_i * prev_r)
+            left_r = tb_r + ta_r
+            left_i = tb_i + ta_i
+            f_lo = self.full_offsets[j]
+            f_hi = self.full_offsets[j + 1]
+            source = self.full_source[f_lo:f_hi]
+            layer_r = left_r.index_select(1, source) * self.full_sign_r[f_lo:f_hi].to(r.dtype)
+            layer_i = left_i.index_select(1, source) * self.full_sign_i[f_lo:f_hi].to(r.dtype)
+            u_r = torch.cat([u_r, layer_r], 1)
+            u_i = torch.cat([u_i, layer_i], 1)
+        return u_r, u_i
+
+    def forward(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor,
+                pbc: torch.Tensor, edge_index: torch.Tensor,
+                shifts: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        n_atoms = positions.shape[0]
+        n_systems = cell.shape[0]
+        i = edge_index[0]
+        j = edge_index[1]
+        translation = torch.bmm(shifts.to(positions.dtype).unsqueeze(1), cell[batch[i]]).squeeze(1)
+        vectors = (positions.index_select(0, j) - positions.index_select(0, i) + translation).detach()
+        vectors.requires_grad_(True)
+        types = self.type_of_z.index_select(0, atomic_numbers)
+        ti = types.index_select(0, i)
+        tj = types.index_select(0, j)
+        rcut = (self.radius.to(positions.dtype).index_select(0, ti) + self.radius.to(positions.dtype).index_select(0, tj)) \
+            * self.rcutfac
+        r2 = (vectors * vectors).sum(1)
+        inside = (r2 < rcut * rcut) & (r2 > 1e-20)
+        # Edges beyond their cutoff (kept by the skin) get a safe length and weight zero.
+        r = torch.where(inside, r2, rcut * rcut * 0.25).sqrt()
+        x = vectors[:, 0]
+        y = vectors[:, 1]
+        zc = vectors[:, 2]
+        if self.switchflag == 1:
+            sfac = torch.where(r <= self.rmin0, torch.ones_like(r),
+                               0.5 * (torch.cos((r - self.rmin0) * 3.141592653589793 / (rcut - self.rmin0)) + 1.0))
+        else:
+            sfac = torch.ones_like(r)
+        sfac = sfac * self.weight.to(r.dtype).index_select(0, tj) * inside.to(r.dtype)
+        u_r, u_i = self.wigner(x, y, zc, r, rcut)
+        index = i.unsqueeze(1).expand(i.shape[0], self.nu)
+        tot_r = torch.zeros(n_atoms, self.nu, dtype=r.dtype, device=r.device).scatter_add(0, index, u_r * sfac.unsqueeze(1))
+        tot_i = torch.zeros(n_atoms, self.nu, dtype=r.dtype, device=r.device).scatter_add(0, index, u_i * sfac.unsqueeze(1))
+        tot_r = tot_r + self.self_term.to(r.dtype)
+        # Z: Clebsch-Gordan couplings of pairs of U entries, summed per Z entry.
+        u1_r = tot_r.index_select(1, self.z_u1)
+        u1_i = tot_i.index_select(1, self.z_u1)
+        u2_r = tot_r.index_select(1, self.z_u2)
+        u2_i = tot_i.index_select(1, self.z_u2)
+        coef = self.z_coef.to(r.dtype)
+        zt = self.z_target.unsqueeze(0).expand(n_atoms, self.z_target.shape[0])
+        z_r = torch.zeros(n_atoms, self.nz, dtype=r.dtype, device=r.device).scatter_add(1, zt, coef * (u1_r * u2_r - u1_i * u2_i))
+        z_i = torch.zeros(n_atoms, self.nz, dtype=r.dtype, device=r.device).scatter_add(1, zt, coef * (u1_r * u2_i + u1_i * u2_r))
+        # B = 2 sum w Re(conj(U) Z), the middle column's centre at half weight.
+        terms = self.b_weight.to(r.dtype) * (tot_r.index_select(1, self.b_u) * z_r.index_select(1, self.b_z)
+                                             + tot_i.index_select(1, self.b_u) * z_i.index_select(1, self.b_z))
+        bt = self.b_target.unsqueeze(0).expand(n_atoms, self.b_target.shape[0])
+        b = 2.0 * torch.zeros(n_atoms, self.nb, dtype=r.dtype, device=r.device).scatter_add(1, bt, terms)
+        b = b - self.bzero.to(r.dtype)
+        atom_types = types.clamp(min=0)
+        energy_atom = self.beta0.to(r.dtype).index_select(0, atom_types) \
+            + (self.beta.to(r.dtype).index_select(0, atom_types) * b).sum(1)
+        if self.quadratic == 1:
+            q = self.quad.to(r.dtype).index_select(0, atom_types)
+            energy_atom = energy_atom + (b.unsqueeze(2) * q * b.unsqueeze(1)).sum(2).sum(1)
+        total = energy_atom.sum()
+        grads = torch.autograd.grad([total], [vectors], create_graph=False, allow_unused=True)
+        g = grads[0]
+        if g is None:
+            g = torch.zeros_like(vectors)
+        energy = torch.zeros(n_systems, dtype=r.dtype, device=r.device).scatter_add(0, batch, energy_atom.detach())
+        zero_edges = torch.zeros(vectors.shape[0], dtype=r.dtype, device=r.device)
+        _, forces, stress = edge_forces_and_stress(zero_edges, g, vectors.detach(), edge_index, batch, cell, pbc, n_atoms)
+        return energy, forces, stress
+
+
+def metadata(p: SnapParameters, coeff_path: str, file_stem: str) -> Dict[str, str]:
+    return {
+        "name": "%s (SNAP%s)" % (file_stem, ", quadratic" if p.quadraticflag else ""),
+        "file": file_stem + ".pt",
+        "cutoff": repr(2.0 * max(p.radii) * p.rcutfac),
+        "elements": ",".join(p.elements),
+        "dtype": "float64,float32",
+        "units": "energy=eV,length=Angstrom,forces=eV/Angstrom,stress=eV/Angstrom^3",
+        "outputs": "energy,forces,stress",
+        "interface": "native",
+        "format": "snap",
+        "source": os.path.abspath(coeff_path),
+        "parameters": "twojmax=%d rcutfac=%r rfac0=%r rmin0=%r switchflag=%d bzeroflag=%d quadraticflag=%d, %d bispectrum "
+                      "components" % (p.twojmax, p.rcutfac, p.rfac0, p.rmin0, p.switchflag, p.bzeroflag, p.quadraticflag,
+                                      len(bispectrum_indices(p.twojmax))),
+        "citation": " | ".join(h for h in p.header if h) or "(no header in the file)",
+    }

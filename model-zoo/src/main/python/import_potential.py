@@ -1,6 +1,8 @@
 """Converts a published EAM parameter file into a TorchScript potential folder for FusedStage.
 
-    python3 import_potential.py FILE [--format eam|eam/alloy|eam/fs] --output DIR
+    python3 import_potential.py FILE [--format eam|eam/alloy|eam/fs|snap] --output DIR
+
+FILE is an EAM file or a SNAP potential (its .snapcoeff, .snapparam or LAMMPS .snap file).
 
 Writes DIR/<name>.pt (the potential, native-half-list convention), DIR/fused_step.pt (its compiled
 step graph) and DIR/metadata.properties (cutoff, elements, masses, the file's header as citation).
@@ -21,6 +23,29 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_models  # noqa: E402  (loads the zoo's sources under repository-relative names)
 
 eam = export_models.load_source_module("eam")
+snap = export_models.load_source_module("snap")
+
+FORMATS = ("eam", "eam/alloy", "eam/fs", "snap")
+
+
+def snap_files(path: str):
+    """(coeff, param) of a SNAP potential named by its .snapcoeff, .snapparam or LAMMPS .snap file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if path.endswith(".snap"):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for number, line in enumerate(f, 1):
+                tokens = line.split("#", 1)[0].split()
+                if len(tokens) >= 4 and tokens[0] == "pair_coeff":
+                    return os.path.join(folder, tokens[3]), os.path.join(folder, tokens[4])
+        raise snap.SnapFileError(path, 0, "no 'pair_coeff * * X.snapcoeff X.snapparam ...' line")
+    stem = path.rsplit(".", 1)[0]
+    return stem + ".snapcoeff", stem + ".snapparam"
+
+
+def format_of(path: str) -> str:
+    if path.endswith((".snapcoeff", ".snapparam", ".snap")):
+        return "snap"
+    return eam.format_of(path)
 
 
 def main(argv) -> int:
@@ -43,9 +68,22 @@ def main(argv) -> int:
     try:
         if not os.path.isfile(source):
             raise eam.EamFileError(source, 0, "no such file")
-        fmt = fmt or eam.format_of(source)
-        tables = eam.read(source, fmt)
-    except eam.EamFileError as e:
+        fmt = fmt or format_of(source)
+        if fmt not in FORMATS:
+            raise eam.EamFileError(source, 0, "unknown format '%s' (formats: %s)" % (fmt, ", ".join(FORMATS)))
+        if fmt == "snap":
+            coeff, param = snap_files(source)
+            for required in (coeff, param):
+                if not os.path.isfile(required):
+                    raise snap.SnapFileError(required, 0, "no such file (a SNAP potential needs its .snapcoeff and .snapparam)")
+            stem = os.path.basename(coeff)[:-len(".snapcoeff")]
+            parameters = snap.read(coeff, param)
+            module, metadata = snap.SNAP(parameters), snap.metadata(parameters, coeff, stem.replace(".", "_"))
+        else:
+            tables = eam.read(source, fmt)
+            stem = os.path.basename(source).split(".")[0]
+            module, metadata = eam.EAM(tables), eam.metadata(tables, source, stem)
+    except (eam.EamFileError, snap.SnapFileError) as e:
         print(str(e), file=sys.stderr)
         return 2
     output = os.path.abspath(output)
@@ -54,10 +92,9 @@ def main(argv) -> int:
         return 2
     parent = os.path.dirname(output)
     os.makedirs(parent, exist_ok=True)
-    stem = os.path.basename(source).split(".")[0]
     staging = tempfile.mkdtemp(prefix=".import-", dir=parent)
     try:
-        export_models.write_model(staging, "model", stem, eam.EAM(tables), eam.metadata(tables, source, stem))
+        export_models.write_model(staging, "model", metadata["file"][:-len(".pt")], module, metadata)
         if os.path.exists(output):
             os.rmdir(output)
         os.rename(os.path.join(staging, "model"), output)

@@ -302,6 +302,7 @@ class SNAP(torch.nn.Module):
         self.full_offsets = t.full_offsets
         self.block = t.block
         self.cutoff = 2.0 * max(p.radii) * p.rcutfac
+        self.chunk = max(1, 2_000_000 // len(t.z_coef))  # atoms per chunk of the coupling: ~2e6 terms
         i64 = torch.int64
         f64 = torch.float64
         self.register_buffer("left_target", torch.tensor(t.left_target, dtype=i64))
@@ -419,39 +420,70 @@ class SNAP(torch.nn.Module):
         sfac = sfac * self.weight.to(r.dtype).index_select(0, tj) * inside.to(r.dtype)
         u_r, u_i = self.wigner(x, y, zc, r, rcut)
         index = i.unsqueeze(1).expand(i.shape[0], self.nu)
-        tot_r = torch.zeros(n_atoms, self.nu, dtype=r.dtype, device=r.device).scatter_add(0, index, u_r * sfac.unsqueeze(1))
-        tot_i = torch.zeros(n_atoms, self.nu, dtype=r.dtype, device=r.device).scatter_add(0, index, u_i * sfac.unsqueeze(1))
+        weighted_r = u_r * sfac.unsqueeze(1)
+        weighted_i = u_i * sfac.unsqueeze(1)
+        tot_r = torch.zeros(n_atoms, self.nu, dtype=r.dtype, device=r.device).scatter_add(0, index, weighted_r.detach())
+        tot_i = torch.zeros(n_atoms, self.nu, dtype=r.dtype, device=r.device).scatter_add(0, index, weighted_i.detach())
         tot_r = tot_r + self.self_term.to(r.dtype)
+        # Energies and dE/dU per chunk of atoms: the Clebsch-Gordan couplings have tens of thousands
+        # of terms per atom (twojmax 8), so chunks bound the memory; dE/dU is taken by autograd
+        # within the chunk, where the coupling's intermediates live only briefly.
+        atom_types = types.clamp(min=0)
+        energy_parts: List[torch.Tensor] = []
+        grad_r_parts: List[torch.Tensor] = []
+        grad_i_parts: List[torch.Tensor] = []
+        for start in range(0, n_atoms, self.chunk):
+            stop = min(start + self.chunk, n_atoms)
+            part_r = tot_r[start:stop].clone()
+            part_i = tot_i[start:stop].clone()
+            part_r.requires_grad_(True)
+            part_i.requires_grad_(True)
+            e = self.atom_energy(part_r, part_i, atom_types[start:stop])
+            grads = torch.autograd.grad([e.sum()], [part_r, part_i], allow_unused=True)
+            gr = grads[0]
+            gi = grads[1]
+            grad_r_parts.append(gr if gr is not None else torch.zeros_like(part_r))
+            grad_i_parts.append(gi if gi is not None else torch.zeros_like(part_i))
+            energy_parts.append(e.detach())
+        energy_atom = torch.cat(energy_parts)
+        grad_r = torch.cat(grad_r_parts)
+        grad_i = torch.cat(grad_i_parts)
+        # E depends on the edge vectors only through U = sum sfac u: dE/dd = sum_k dE/dU_k dU_k/dd,
+        # so a surrogate linear in u with the (fixed) dE/dU has the same gradient.
+        surrogate = (grad_r.index_select(0, i) * weighted_r).sum() + (grad_i.index_select(0, i) * weighted_i).sum()
+        grads = torch.autograd.grad([surrogate], [vectors], allow_unused=True)
+        g = grads[0]
+        if g is None:
+            g = torch.zeros_like(vectors)
+        energy = torch.zeros(n_systems, dtype=r.dtype, device=r.device).scatter_add(0, batch, energy_atom)
+        zero_edges = torch.zeros(vectors.shape[0], dtype=r.dtype, device=r.device)
+        _, forces, stress = edge_forces_and_stress(zero_edges, g, vectors.detach(), edge_index, batch, cell, pbc, n_atoms)
+        return energy, forces, stress
+
+    def atom_energy(self, tot_r: torch.Tensor, tot_i: torch.Tensor, atom_types: torch.Tensor) -> torch.Tensor:
+        """Energy of each atom from its U (rows of tot_r, tot_i)."""
+        n = tot_r.shape[0]
         # Z: Clebsch-Gordan couplings of pairs of U entries, summed per Z entry.
         u1_r = tot_r.index_select(1, self.z_u1)
         u1_i = tot_i.index_select(1, self.z_u1)
         u2_r = tot_r.index_select(1, self.z_u2)
         u2_i = tot_i.index_select(1, self.z_u2)
-        coef = self.z_coef.to(r.dtype)
-        zt = self.z_target.unsqueeze(0).expand(n_atoms, self.z_target.shape[0])
-        z_r = torch.zeros(n_atoms, self.nz, dtype=r.dtype, device=r.device).scatter_add(1, zt, coef * (u1_r * u2_r - u1_i * u2_i))
-        z_i = torch.zeros(n_atoms, self.nz, dtype=r.dtype, device=r.device).scatter_add(1, zt, coef * (u1_r * u2_i + u1_i * u2_r))
+        coef = self.z_coef.to(tot_r.dtype)
+        zt = self.z_target.unsqueeze(0).expand(n, self.z_target.shape[0])
+        z_r = torch.zeros(n, self.nz, dtype=tot_r.dtype, device=tot_r.device).scatter_add(1, zt, coef * (u1_r * u2_r - u1_i * u2_i))
+        z_i = torch.zeros(n, self.nz, dtype=tot_r.dtype, device=tot_r.device).scatter_add(1, zt, coef * (u1_r * u2_i + u1_i * u2_r))
         # B = 2 sum w Re(conj(U) Z), the middle column's centre at half weight.
-        terms = self.b_weight.to(r.dtype) * (tot_r.index_select(1, self.b_u) * z_r.index_select(1, self.b_z)
-                                             + tot_i.index_select(1, self.b_u) * z_i.index_select(1, self.b_z))
-        bt = self.b_target.unsqueeze(0).expand(n_atoms, self.b_target.shape[0])
-        b = 2.0 * torch.zeros(n_atoms, self.nb, dtype=r.dtype, device=r.device).scatter_add(1, bt, terms)
-        b = b - self.bzero.to(r.dtype)
-        atom_types = types.clamp(min=0)
-        energy_atom = self.beta0.to(r.dtype).index_select(0, atom_types) \
-            + (self.beta.to(r.dtype).index_select(0, atom_types) * b).sum(1)
+        terms = self.b_weight.to(tot_r.dtype) * (tot_r.index_select(1, self.b_u) * z_r.index_select(1, self.b_z)
+                                                 + tot_i.index_select(1, self.b_u) * z_i.index_select(1, self.b_z))
+        bt = self.b_target.unsqueeze(0).expand(n, self.b_target.shape[0])
+        b = 2.0 * torch.zeros(n, self.nb, dtype=tot_r.dtype, device=tot_r.device).scatter_add(1, bt, terms)
+        b = b - self.bzero.to(tot_r.dtype)
+        energy = self.beta0.to(tot_r.dtype).index_select(0, atom_types) \
+            + (self.beta.to(tot_r.dtype).index_select(0, atom_types) * b).sum(1)
         if self.quadratic == 1:
-            q = self.quad.to(r.dtype).index_select(0, atom_types)
-            energy_atom = energy_atom + (b.unsqueeze(2) * q * b.unsqueeze(1)).sum(2).sum(1)
-        total = energy_atom.sum()
-        grads = torch.autograd.grad([total], [vectors], create_graph=False, allow_unused=True)
-        g = grads[0]
-        if g is None:
-            g = torch.zeros_like(vectors)
-        energy = torch.zeros(n_systems, dtype=r.dtype, device=r.device).scatter_add(0, batch, energy_atom.detach())
-        zero_edges = torch.zeros(vectors.shape[0], dtype=r.dtype, device=r.device)
-        _, forces, stress = edge_forces_and_stress(zero_edges, g, vectors.detach(), edge_index, batch, cell, pbc, n_atoms)
-        return energy, forces, stress
+            q = self.quad.to(tot_r.dtype).index_select(0, atom_types)
+            energy = energy + (b.unsqueeze(2) * q * b.unsqueeze(1)).sum(2).sum(1)
+        return energy
 
 
 def metadata(p: SnapParameters, coeff_path: str, file_stem: str) -> Dict[str, str]:

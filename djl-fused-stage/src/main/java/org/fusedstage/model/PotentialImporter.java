@@ -42,7 +42,9 @@ public final class PotentialImporter {
         /** DYNAMO setfl, any number of elements ({@code *.eam.alloy}). */
         EAM_ALLOY("eam/alloy", ".eam.alloy"),
         /** Finnis-Sinclair, density per element pair ({@code *.eam.fs}). */
-        EAM_FS("eam/fs", ".eam.fs");
+        EAM_FS("eam/fs", ".eam.fs"),
+        /** SNAP: {@code X.snapcoeff} with {@code X.snapparam} beside it (or LAMMPS's {@code X.snap}). */
+        SNAP("snap", ".snapcoeff");
 
         private final String style;
         private final String suffix;
@@ -69,11 +71,14 @@ public final class PotentialImporter {
                     return f;
                 }
             }
-            throw new IllegalArgumentException("unknown format '" + style + "' (formats: eam, eam/alloy, eam/fs)");
+            throw new IllegalArgumentException("unknown format '" + style + "' (formats: eam, eam/alloy, eam/fs, snap)");
         }
 
         /** The format a file name announces, if any. */
         public static Optional<Format> ofFileName(String name) {
+            if (name.endsWith(".snapcoeff") || name.endsWith(".snapparam") || name.endsWith(".snap")) {
+                return Optional.of(SNAP);
+            }
             for (Format f : new Format[] {EAM_ALLOY, EAM_FS, EAM}) { // longest suffix first
                 if (name.endsWith(f.suffix)) {
                     return Optional.of(f);
@@ -144,7 +149,7 @@ public final class PotentialImporter {
                 + "-Dfusedstage.home", script);
         Format f = format != null ? format : Format.ofFileName(file.getFileName().toString()).orElseThrow(
                 () -> new IllegalArgumentException(file + ": unknown format (the name ends in none of .eam, .eam.alloy, "
-                        + ".eam.fs): give the format"));
+                        + ".eam.fs, .snapcoeff, .snapparam, .snap): give the format"));
         List<String> command = List.of(python, script.toString(), file.toString(), "--format", f.style(), "--output",
                 output.toString());
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -169,9 +174,10 @@ public final class PotentialImporter {
     }
 
     /**
-     * Resolves {@code eam:NAME} (NAME without its ending, e.g. {@code Cu_mishin1}, or a file name):
-     * finds the parameter file in {@link #searchFolders()}, converts it into the cache once (again
-     * when the file is newer than its conversion) and returns the potential folder.
+     * Resolves {@code eam:NAME} or {@code snap:NAME} (NAME without its ending, e.g.
+     * {@code eam:Cu_mishin1}, {@code snap:Cu_Zuo_JPCA2020.quadratic}): finds the parameter file in
+     * {@link #searchFolders()}, converts it into the cache once (again when the file is newer than
+     * its conversion) and returns the potential folder ({@code <cache>/<family>-<NAME>}).
      *
      * @throws IllegalArgumentException naming the folders searched when no file matches
      */
@@ -180,14 +186,16 @@ public final class PotentialImporter {
         Preconditions.checkArgument(colon > 0, "'%s' is not FAMILY:NAME (e.g. eam:Cu_mishin1)", reference);
         String family = reference.substring(0, colon).toLowerCase(Locale.ROOT);
         String name = reference.substring(colon + 1).trim();
-        Preconditions.checkArgument(family.equals("eam"), "unknown potential family '%s' in '%s' (known: eam)", family,
-                reference);
+        Preconditions.checkArgument(family.equals("eam") || family.equals("snap"),
+                "unknown potential family '%s' in '%s' (known: eam, snap)", family, reference);
         Preconditions.checkArgument(!name.isEmpty() && !name.contains("/") && !name.contains(".."),
-                "'%s' needs a file name after 'eam:'", reference);
-        Path file = find(name).orElseThrow(() -> new IllegalArgumentException("no EAM file '" + name + "' (tried "
-                + name + " with .eam.alloy, .eam.fs, .eam) in " + searchFolders() + "; install lammps-data or set "
-                + POTENTIALS_ENV));
-        Path folder = cache.resolve(file.getFileName().toString());
+                "'%s' needs a file name after '%s:'", reference, family);
+        Format[] formats = family.equals("snap") ? new Format[] {Format.SNAP}
+                : new Format[] {Format.EAM_ALLOY, Format.EAM_FS, Format.EAM};
+        Path file = find(name, formats).orElseThrow(() -> new IllegalArgumentException("no " + family.toUpperCase(Locale.ROOT)
+                + " file '" + name + "' (tried " + name + " with " + java.util.Arrays.stream(formats).map(Format::suffix).toList()
+                + ") in " + searchFolders() + "; install lammps-data or set " + POTENTIALS_ENV));
+        Path folder = cache.resolve(family + "-" + name);
         Path metadata = folder.resolve("metadata.properties");
         if (Files.isRegularFile(metadata)
                 && Files.getLastModifiedTime(metadata).compareTo(Files.getLastModifiedTime(file)) >= 0) {
@@ -205,12 +213,12 @@ public final class PotentialImporter {
         return importFile(file, null, folder);
     }
 
-    private static Optional<Path> find(String name) {
+    private static Optional<Path> find(String name, Format[] formats) {
         for (Path dir : searchFolders()) {
             if (Format.ofFileName(name).isPresent() && Files.isRegularFile(dir.resolve(name))) {
                 return Optional.of(dir.resolve(name));
             }
-            for (Format f : new Format[] {Format.EAM_ALLOY, Format.EAM_FS, Format.EAM}) {
+            for (Format f : formats) {
                 Path candidate = dir.resolve(name + f.suffix());
                 if (Files.isRegularFile(candidate)) {
                     return Optional.of(candidate);

@@ -33,10 +33,38 @@ public final class Lammps {
 
     private Lammps() {}
 
+    /** Where Debian's openkim-models installs the KIM portable models. */
+    public static final Path KIM_MODELS = Path.of("/usr/lib/x86_64-linux-gnu/kim-api/portable-models");
+
+    /**
+     * How LAMMPS gets the interactions: {@code init} comes before read_data (units), {@code interactions} after it.
+     *
+     * @param init commands before the data file
+     * @param interactions commands that define the potential
+     */
+    public record Interactions(String init, String interactions) {
+        /** {@code pair_style style} with {@code pair_coeff * * file [elements]}. */
+        public static Interactions pair(String style, Path file, List<String> elements) {
+            String coeff = style.equals("eam") ? "* * " + file : "* * " + file + " " + String.join(" ", elements);
+            return new Interactions("units metal\n", "pair_style " + style + "\npair_coeff " + coeff + "\n");
+        }
+
+        /** An OpenKIM model through LAMMPS's kim commands. */
+        public static Interactions kim(String model, List<String> elements) {
+            return new Interactions("kim init " + model + " metal\n", "kim interactions " + String.join(" ", elements) + "\n");
+        }
+    }
+
+    /** Skips (developer machine) or fails (CI) the calling test unless {@code lmp} and the KIM model exist. */
+    public static void requireKim(String model) {
+        require(KIM_MODELS.resolve(model));
+    }
+
     /** Skips (developer machine) or fails (CI) the calling test unless {@code lmp} and {@code file} exist. */
     public static void require(Path file) {
-        boolean ok = Files.isExecutable(Path.of(LMP)) && Files.isRegularFile(file);
-        String reason = "LAMMPS reference not installed (" + LMP + ", " + file + "): apt-get install lammps lammps-data";
+        boolean ok = Files.isExecutable(Path.of(LMP)) && Files.exists(file);
+        String reason = "LAMMPS reference not installed (" + LMP + ", " + file + "): apt-get install lammps lammps-data "
+                + "openkim-models";
         if (!ok && System.getenv("FUSED_STAGE_CI") != null) {
             fail(reason);
         }
@@ -58,10 +86,16 @@ public final class Lammps {
      */
     public static List<Result> evaluate(Path work, Path file, String style, List<String> elements, List<AtomicSystem> systems)
             throws IOException {
+        return evaluate(work, Interactions.pair(style, file, elements), elements, systems);
+    }
+
+    /** Energies, forces and stresses of {@code systems} under the given interactions. */
+    public static List<Result> evaluate(Path work, Interactions interactions, List<String> elements, List<AtomicSystem> systems)
+            throws IOException {
         StringBuilder in = new StringBuilder();
         for (int k = 0; k < systems.size(); k++) {
             writeData(work.resolve("data" + k + ".lmp"), systems.get(k), elements);
-            in.append(setup(work.resolve("data" + k + ".lmp"), systems.get(k), file, style, elements));
+            in.append(setup(work.resolve("data" + k + ".lmp"), systems.get(k), interactions));
             in.append("thermo_style custom pe pxx pyy pzz pyz pxz pxy\nthermo_modify format float %.17g\n");
             in.append("log ").append(work.resolve("values" + k + ".log")).append("\nrun 0\n");
             in.append(String.format(Locale.ROOT, "write_dump all custom %s id fx fy fz modify sort id format float %%.17g%n",
@@ -99,7 +133,7 @@ public final class Lammps {
             throws IOException {
         Path data = work.resolve("min.lmp");
         writeData(data, system, elements);
-        String in = setup(data, system, file, style, elements)
+        String in = setup(data, system, Interactions.pair(style, file, elements))
                 + "min_style cg\nmin_modify dmax 0.1\nthermo_style custom step pe fmax\nthermo_modify format float %.17g\n"
                 + "minimize 0 1e-12 100000 1000000\nlog " + work.resolve("min.log") + "\nrun 0\n";
         run(work, in);
@@ -120,12 +154,11 @@ public final class Lammps {
         throw new IllegalStateException("no thermo output in " + log);
     }
 
-    private static String setup(Path data, AtomicSystem s, Path file, String style, List<String> elements) {
+    private static String setup(Path data, AtomicSystem s, Interactions interactions) {
         boolean[] pbc = s.pbc();
-        String coeff = style.equals("eam") ? "* * " + file : "* * " + file + " " + String.join(" ", elements);
-        return String.format(Locale.ROOT, "units metal%natom_style atomic%nboundary %s %s %s%nbox tilt large%nread_data %s%n"
-                + "pair_style %s%npair_coeff %s%nneighbor 1.0 bin%nneigh_modify every 1 delay 0 check yes%n",
-                pbc[0] ? "p" : "s", pbc[1] ? "p" : "s", pbc[2] ? "p" : "s", data, style, coeff);
+        return interactions.init() + String.format(Locale.ROOT, "atom_style atomic%nboundary %s %s %s%nbox tilt large%n"
+                + "read_data %s%n", pbc[0] ? "p" : "s", pbc[1] ? "p" : "s", pbc[2] ? "p" : "s", data)
+                + interactions.interactions() + "neighbor 1.0 bin\nneigh_modify every 1 delay 0 check yes\n";
     }
 
     private static boolean allPeriodic(AtomicSystem s) {

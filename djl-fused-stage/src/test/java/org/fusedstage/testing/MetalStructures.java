@@ -19,7 +19,7 @@ public final class MetalStructures {
     private MetalStructures() {}
 
     /**
-     * Thirteen named structures.
+     * Fourteen named structures.
      *
      * @param elements the potential's elements (the first is the host)
      * @param fccLattice an fcc lattice constant near the host's equilibrium, A
@@ -32,6 +32,7 @@ public final class MetalStructures {
         out.put("fcc", Structures.rattle(Structures.fcc(host, a, 3), 0.05, seed));
         out.put("bcc", Structures.rattle(bcc(host, a * Math.cbrt(0.5), 4), 0.05, seed + 1));
         out.put("hcp", Structures.rattle(hcp(host, a / Math.sqrt(2), 3, 2, 2), 0.05, seed + 2));
+        out.put("diamond", Structures.rattle(diamond(host, a * 1.5, 2), 0.05, seed + 6));
         out.put("vacancy", remove(Structures.fcc(host, a, 3), 0));
         out.put("slab111", slab111(host, a, 3, 6));
         out.put("cluster", cluster(host, a, 6.0));
@@ -55,6 +56,18 @@ public final class MetalStructures {
             }
         }
         return out;
+    }
+
+    /** Cubic diamond (8 atoms per cell). */
+    private static AtomicSystem diamond(String symbol, double a, int reps) {
+        AtomicSystem fcc = Structures.fcc(symbol, a, reps);
+        double[] p = fcc.positions();
+        List<double[]> points = new ArrayList<>();
+        for (int i = 0; i < fcc.size(); i++) {
+            points.add(new double[] {p[3 * i], p[3 * i + 1], p[3 * i + 2]});
+            points.add(new double[] {p[3 * i] + a / 4, p[3 * i + 1] + a / 4, p[3 * i + 2] + a / 4});
+        }
+        return of(symbol, points, fcc.cell(), true);
     }
 
     private static AtomicSystem bcc(String symbol, double b, int reps) {

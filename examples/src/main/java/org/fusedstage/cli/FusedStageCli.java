@@ -133,7 +133,7 @@ public final class FusedStageCli implements Callable<Integer> {
                         java.nio.file.Path metadata = folder.resolve("metadata.properties");
                         if (java.nio.file.Files.isRegularFile(metadata)) {
                             String name = folder.getFileName().toString();
-                            System.out.print(ZooCatalog.row("eam:" + name.substring(0, name.indexOf('.')),
+                            System.out.print(ZooCatalog.row(name.replaceFirst("-", ":"),
                                     org.fusedstage.model.PotentialMetadata.read(metadata)));
                         }
                     }

@@ -11,14 +11,15 @@ import picocli.CommandLine.Parameters;
 
 /** {@code fused-stage import-potential}: a LAMMPS EAM parameter file as a TorchScript potential folder. */
 @Command(name = "import-potential", mixinStandardHelpOptions = true,
-        description = "Convert a LAMMPS EAM parameter file (eam, eam/alloy, eam/fs) into a potential folder for --model "
-                + "(needs python3-torch). Files come from your installation, e.g. /usr/share/lammps/potentials.")
+        description = "Convert a LAMMPS EAM (eam, eam/alloy, eam/fs) or SNAP (.snapcoeff/.snapparam/.snap) file into a "
+                + "potential folder for --model (needs python3-torch). Files come from your installation, e.g. "
+                + "/usr/share/lammps/potentials.")
 final class ImportPotentialCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "FILE", description = "The parameter file, e.g. /usr/share/lammps/potentials/Cu_mishin1.eam.alloy.")
     Path file;
 
-    @Option(names = "--format", description = "eam, eam/alloy or eam/fs (default: from the file name).")
+    @Option(names = "--format", description = "eam, eam/alloy, eam/fs or snap (default: from the file name).")
     String format;
 
     @Option(names = "--output", required = true, description = "The folder to create (it must not exist, or be empty).")

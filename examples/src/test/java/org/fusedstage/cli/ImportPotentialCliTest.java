@@ -57,7 +57,7 @@ class ImportPotentialCliTest {
                 assertTrue(results.stream().allMatch(s -> Boolean.TRUE.equals(s.info().get("converged"))));
             }
         }
-        assertTrue(Files.isDirectory(dir.resolve("cache").resolve("CuNi.eam.alloy")), "eam:CuNi converted into the cache");
+        assertTrue(Files.isDirectory(dir.resolve("cache").resolve("eam-CuNi")), "eam:CuNi converted into the cache");
     }
 
     @Test

@@ -1,0 +1,162 @@
+package org.fusedstage.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Batch;
+import org.fusedstage.data.Structures;
+import org.fusedstage.testing.FiniteDifferences;
+import org.fusedstage.testing.Lammps;
+import org.fusedstage.testing.MetalStructures;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Converted SNAP files (Zuo et al., J. Phys. Chem. A 124, 731 (2020), linear and quadratic, Cu, Ni,
+ * Mo, Si) against LAMMPS with the OpenKIM SNAP driver and the same models
+ * (SNAP_ZuoChenLi_2019*), on fourteen structures each, float64: |dE| <= 1e-8 eV/atom,
+ * |dF| <= 1e-7 eV/A, |dstress| <= 1e-8 eV/A^3 (or round-off relative to values that large).
+ */
+class SnapAgainstKimTest {
+
+    static final Path POTENTIALS = Path.of(PotentialImporter.DEFAULT_POTENTIALS);
+
+    @TempDir
+    static Path dir;
+
+    static NDManager manager;
+
+    /**
+     * A SNAP file, its OpenKIM twin and the structures' host.
+     *
+     * @param stem the file stem (X of X.snapcoeff)
+     * @param kim the OpenKIM model with the same coefficients
+     * @param element the element
+     * @param lattice an fcc-equivalent lattice constant for the structures, A
+     */
+    record Case(String stem, String kim, String element, double lattice) {
+        @Override
+        public String toString() {
+            return stem;
+        }
+    }
+
+    static List<Case> cases() {
+        return List.of(
+                new Case("Cu_Zuo_JPCA2020", "SNAP_ZuoChenLi_2019_Cu__MO_931672895580_000", "Cu", 3.615),
+                new Case("Cu_Zuo_JPCA2020.quadratic", "SNAP_ZuoChenLi_2019quadratic_Cu__MO_265210066873_000", "Cu", 3.615),
+                new Case("Ni_Zuo_JPCA2020", "SNAP_ZuoChenLi_2019_Ni__MO_365106510449_000", "Ni", 3.52),
+                new Case("Ni_Zuo_JPCA2020.quadratic", "SNAP_ZuoChenLi_2019quadratic_Ni__MO_263593395744_000", "Ni", 3.52),
+                new Case("Mo_Zuo_JPCA2020", "SNAP_ZuoChenLi_2019_Mo__MO_014123846623_000", "Mo", 3.98),
+                new Case("Mo_Zuo_JPCA2020.quadratic", "SNAP_ZuoChenLi_2019quadratic_Mo__MO_692442138123_000", "Mo", 3.98),
+                new Case("Si_Zuo_JPCA2020", "SNAP_ZuoChenLi_2019_Si__MO_869330304805_000", "Si", 3.62),
+                new Case("Si_Zuo_JPCA2020.quadratic", "SNAP_ZuoChenLi_2019quadratic_Si__MO_721469752060_000", "Si", 3.62));
+    }
+
+    @BeforeAll
+    static void start() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterAll
+    static void stop() {
+        manager.close();
+    }
+
+    /** Converts a SNAP file into a folder under {@code dir} (once per file). */
+    static Path convert(Path dir, String stem) throws Exception {
+        Lammps.require(POTENTIALS.resolve(stem + ".snapcoeff"));
+        Path out = dir.resolve("converted").resolve(stem);
+        if (!Files.isDirectory(out)) {
+            new PotentialImporter(EamAgainstLammpsTest.SCRIPTS, "/usr/bin/python3", dir.resolve("cache"))
+                    .importFile(POTENTIALS.resolve(stem + ".snapcoeff"), null, out);
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void energiesForcesAndStressEqualLammpsWithKim(Case c) throws Exception {
+        Lammps.requireKim(c.kim());
+        Path folder = convert(dir, c.stem());
+        Map<String, AtomicSystem> structures = MetalStructures.all(List.of(c.element()), c.lattice(), c.stem().hashCode());
+        List<AtomicSystem> systems = new ArrayList<>(structures.values());
+        List<String> names = new ArrayList<>(structures.keySet());
+        Path work = Files.createDirectories(dir.resolve("kim-" + c.stem()));
+        List<Lammps.Result> reference = Lammps.evaluate(work, Lammps.Interactions.kim(c.kim(), List.of(c.element())),
+                List.of(c.element()), systems);
+        try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build();
+                Batch batch = Batch.of(systems, manager)) {
+            potential.compute(batch);
+            List<AtomicSystem> mine = batch.toSystems();
+            for (int k = 0; k < systems.size(); k++) {
+                String what = c.stem() + " " + names.get(k);
+                AtomicSystem s = mine.get(k);
+                Lammps.Result ref = reference.get(k);
+                double energyScale = Math.abs(ref.energy() / s.size());
+                assertEquals(ref.energy() / s.size(), s.energy().orElseThrow() / s.size(), Math.max(1e-8, 1e-14 * energyScale),
+                        what + ": energy per atom");
+                double[] f = s.forces().orElseThrow();
+                double forceScale = java.util.Arrays.stream(ref.forces()).map(Math::abs).max().orElse(0);
+                for (int i = 0; i < f.length; i++) {
+                    assertEquals(ref.forces()[i], f[i], Math.max(1e-7, 1e-13 * forceScale), what + ": force component " + i);
+                }
+                if (!Double.isNaN(ref.stress()[0])) {
+                    double[] st = s.stress().orElseThrow();
+                    double[] voigt = {st[0], st[4], st[8], st[5], st[2], st[1]};
+                    for (int v = 0; v < 6; v++) {
+                        assertEquals(ref.stress()[v], voigt[v], 1e-8, what + ": stress component " + v);
+                    }
+                } else {
+                    assertFalse(s.stress().isPresent(), what + ": no stress for a cell that is not periodic in 3D");
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("cases")
+    void forcesAndStressAreTheEnergysDerivatives(Case c) throws Exception {
+        Path folder = convert(dir, c.stem());
+        AtomicSystem cell = Structures.rattle(Structures.fcc(c.element(), c.lattice(), 1), 0.1, 3);
+        try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
+            FiniteDifferences.check(potential, cell, 4, 1e-6, c.stem());
+        }
+    }
+
+    @Test
+    void aBatchEqualsEachStructureAlone() throws Exception {
+        Path folder = convert(dir, "Cu_Zuo_JPCA2020.quadratic");
+        List<AtomicSystem> systems = new ArrayList<>(MetalStructures.all(List.of("Cu"), 3.615, 9).values()).subList(4, 8);
+        try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build();
+                Batch batch = Batch.of(systems, manager)) {
+            potential.compute(batch);
+            List<AtomicSystem> together = batch.toSystems();
+            for (int k = 0; k < systems.size(); k++) {
+                try (Batch alone = Batch.of(List.of(systems.get(k)), manager)) {
+                    potential.compute(alone);
+                    AtomicSystem single = alone.toSystems().get(0);
+                    assertEquals(single.energy().orElseThrow(), together.get(k).energy().orElseThrow(), 1e-12);
+                    double[] a = single.forces().orElseThrow();
+                    double[] b = together.get(k).forces().orElseThrow();
+                    for (int i = 0; i < a.length; i++) {
+                        assertEquals(a[i], b[i], 1e-12, "force " + i + " of structure " + k);
+                    }
+                }
+            }
+        }
+        assertTrue(systems.size() == 4);
+    }
+}

@@ -46,8 +46,8 @@ final class BenchCommand implements Callable<Integer> {
     boolean noAse;
 
     @Option(names = "--only", split = ",", paramLabel = "SECTION",
-            description = "Run only these sections: steps, forwards, job, memory (default: all).")
-    List<String> only = List.of("steps", "forwards", "job", "memory");
+            description = "Run only these sections: steps, forwards, job, memory, snap (default: all).")
+    List<String> only = List.of("steps", "forwards", "job", "memory", "snap");
 
     @Option(names = "--job-samples", description = "Samples in the whole job (default 128, 48 with --quick).")
     Integer jobSamples;
@@ -55,8 +55,8 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         for (String section : only) {
-            if (!List.of("steps", "forwards", "job", "memory").contains(section)) {
-                throw new IllegalArgumentException("unknown section '" + section + "': expected steps, forwards, job or memory");
+            if (!List.of("steps", "forwards", "job", "memory", "snap").contains(section)) {
+                throw new IllegalArgumentException("unknown section '" + section + "': expected steps, forwards, job, memory or snap");
             }
         }
         if (only.contains("steps")) {
@@ -72,6 +72,9 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println("## A whole job: relax (FIRE, fmax 0.05) then 50 Langevin steps, " + samples
                     + " LJ argon crystals of uneven difficulty, 16 samples at a time");
             wholeJob(samples);
+        }
+        if (only.contains("snap")) {
+            snapJob(quick ? 1 : 3);
         }
         if (only.contains("memory")) {
             long last = quick ? 10_000 : 100_000;
@@ -89,6 +92,104 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private static final String MEMORY_CHILD = "fusedstage.bench.memoryChild";
+
+    /**
+     * The Cu SNAP job (Zuo's linear SNAP, twojmax 8): relax rattled 108-atom crystals with FIRE to
+     * fmax 0.05 eV/A, then 20 Langevin steps at 300 K, one core; beside LAMMPS with the OpenKIM SNAP
+     * driver and the same coefficients on the same structures and steps (its own FIRE, norm max),
+     * timed end to end as a user runs it (one lmp process, start-up included).
+     */
+    private void snapJob(int count) throws Exception {
+        System.out.println("## SNAP job: Cu (Zuo et al. 2020, linear, twojmax 8), " + count + " rattled 108-atom crystals, "
+                + "FIRE to fmax 0.05 then 20 Langevin steps at 300 K, one core");
+        java.nio.file.Path folder;
+        try {
+            folder = org.fusedstage.model.PotentialImporter.fromHome(RunCommand.home()).resolve("snap:Cu_Zuo_JPCA2020");
+        } catch (IllegalArgumentException e) {
+            System.out.println("(skipped: " + e.getMessage() + ")");
+            return;
+        }
+        List<AtomicSystem> structures = new ArrayList<>();
+        for (int k = 0; k < count; k++) {
+            structures.add(Structures.rattle(Structures.fcc("Cu", 3.615, 3), 0.08, 500 + k).toBuilder()
+                    .optSampleId("cu-" + k).build());
+        }
+        long ourSteps = 0;
+        double ours;
+        HostMemory sink = new HostMemory(count);
+        try (TorchScriptPotential model = TorchScriptPotential.builder().optModelPath(folder).build();
+                FusedStage job = FusedStage.builder()
+                        .addSubStage(0, FIRE.builder(model).optFmax(0.05).optNSteps(300).build())
+                        .addSubStage(1, Langevin.builder(model).optTemperature(300).optFriction(0.01).optTimeStep(2.0)
+                                .optNSteps(20).optSeed(1).build())
+                        .addSink(sink).build()) {
+            job.setSampler(SizeAwareSampler.builder(new InMemoryDataset(structures)).optMaxBatchSize(count).build());
+            long start = System.nanoTime();
+            job.run();
+            ours = (System.nanoTime() - start) / 1e9;
+        }
+        for (AtomicSystem s : sink.read()) {
+            ourSteps += ((Long) s.info().get("steps_stage0") + (Long) s.info().get("steps_stage1")) * s.size();
+        }
+        double[] lammps = lammpsKimSnap(structures);
+        System.out.println("| engine | atom-steps | seconds | atom-steps/s |");
+        System.out.println("|---|---|---|---|");
+        System.out.printf(java.util.Locale.ROOT, "| FusedStage (eager, float64) | %d | %.2f | %.0f |%n", ourSteps, ours, ourSteps / ours);
+        if (lammps != null) {
+            System.out.printf(java.util.Locale.ROOT, "| LAMMPS + OpenKIM SNAP driver | %.0f | %.2f | %.0f |%n", lammps[0], lammps[1],
+                    lammps[0] / lammps[1]);
+            System.out.printf(java.util.Locale.ROOT, "FusedStage / LAMMPS+KIM: %.2fx per core%n%n", (ourSteps / ours) / (lammps[0] / lammps[1]));
+        } else {
+            System.out.println("(LAMMPS with openkim-models not found: no reference row)\n");
+        }
+    }
+
+    /** {atom-steps, seconds} of LAMMPS + KIM doing the same job, or null without lmp and the KIM model. */
+    private static double[] lammpsKimSnap(List<AtomicSystem> structures) throws Exception {
+        String kim = "SNAP_ZuoChenLi_2019_Cu__MO_931672895580_000";
+        if (!Files.isExecutable(Path.of("/usr/bin/lmp"))
+                || !Files.isDirectory(Path.of("/usr/lib/x86_64-linux-gnu/kim-api/portable-models", kim))) {
+            return null;
+        }
+        Path work = Files.createTempDirectory("bench-snap");
+        StringBuilder in = new StringBuilder();
+        for (int k = 0; k < structures.size(); k++) {
+            AtomicSystem s = structures.get(k);
+            double[] c = s.cell();
+            StringBuilder data = new StringBuilder("bench\n\n" + s.size() + " atoms\n1 atom types\n");
+            data.append(String.format(java.util.Locale.ROOT, "0 %.17g xlo xhi%n0 %.17g ylo yhi%n0 %.17g zlo zhi%n%nMasses%n%n1 63.546%n%n"
+                    + "Atoms # atomic%n%n", c[0], c[4], c[8]));
+            double[] p = s.positions();
+            for (int a = 0; a < s.size(); a++) {
+                data.append(String.format(java.util.Locale.ROOT, "%d 1 %.17g %.17g %.17g%n", a + 1, p[3 * a], p[3 * a + 1], p[3 * a + 2]));
+            }
+            Files.writeString(work.resolve("data" + k), data.toString());
+            in.append("kim init ").append(kim).append(" metal\natom_style atomic\nboundary p p p\nread_data ")
+                    .append(work.resolve("data" + k)).append("\nkim interactions Cu\n")
+                    .append("min_style fire\nmin_modify norm max\nminimize 0 0.05 300 300\n")
+                    .append("velocity all create 300 1 mom yes\nfix 1 all nve\nfix 2 all langevin 300 300 0.1 1\ntimestep 0.002\n")
+                    .append("run 20\nclear\n");
+        }
+        Files.writeString(work.resolve("in.lmp"), in.toString());
+        long start = System.nanoTime();
+        Process p = new ProcessBuilder("/usr/bin/lmp", "-in", work.resolve("in.lmp").toString(), "-log",
+                work.resolve("log").toString(), "-screen", "none").directory(work.toFile()).redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        p.waitFor();
+        double seconds = (System.nanoTime() - start) / 1e9;
+        if (p.exitValue() != 0) {
+            return null;
+        }
+        double atomSteps = 0;
+        int k = 0;
+        for (String line : Files.readAllLines(work.resolve("log"))) {
+            if (line.trim().startsWith("Iterations, force evaluations")) {
+                String[] v = line.split("=")[1].trim().split("\\s+");
+                atomSteps += (Double.parseDouble(v[0]) + 20) * structures.get(k++).size();
+            }
+        }
+        return new double[] {atomSteps, seconds};
+    }
 
     /** Runs the memory section in a fresh JVM: earlier sections and heap resizing would blur its figures. */
     private void memoryInChildJvm() throws Exception {

@@ -1,6 +1,6 @@
 """Converts a published EAM parameter file into a TorchScript potential folder for FusedStage.
 
-    python3 import_potential.py FILE [--format eam|eam/alloy|eam/fs|snap] --output DIR
+    python3 import_potential.py FILE [--format eam|eam/alloy|eam/fs|snap|mliap-nn] --output DIR
 
 FILE is an EAM file or a SNAP potential (its .snapcoeff, .snapparam or LAMMPS .snap file).
 
@@ -25,7 +25,17 @@ import export_models  # noqa: E402  (loads the zoo's sources under repository-re
 eam = export_models.load_source_module("eam")
 snap = export_models.load_source_module("snap")
 
-FORMATS = ("eam", "eam/alloy", "eam/fs", "snap")
+FORMATS = ("eam", "eam/alloy", "eam/fs", "snap", "mliap-nn")
+
+
+def mliap_descriptor(model: str) -> str:
+    """The SNAP descriptor file beside an ML-IAP nn model file (X.nn.mliap.model)."""
+    stem = model[:-len(".nn.mliap.model")] if model.endswith(".nn.mliap.model") else model.rsplit(".", 1)[0]
+    for candidate in (stem + ".snap.mliap.descriptor", stem + ".nn.mliap.descriptor", stem + ".mliap.descriptor"):
+        if os.path.isfile(candidate):
+            return candidate
+    raise snap.SnapFileError(model, 0, "no descriptor file beside it (tried %s.snap.mliap.descriptor, .nn.mliap.descriptor, "
+                             ".mliap.descriptor)" % os.path.basename(stem))
 
 
 def snap_files(path: str):
@@ -45,6 +55,8 @@ def snap_files(path: str):
 def format_of(path: str) -> str:
     if path.endswith((".snapcoeff", ".snapparam", ".snap")):
         return "snap"
+    if path.endswith(".nn.mliap.model"):
+        return "mliap-nn"
     return eam.format_of(path)
 
 
@@ -79,6 +91,13 @@ def main(argv) -> int:
             stem = os.path.basename(coeff)[:-len(".snapcoeff")]
             parameters = snap.read(coeff, param)
             module, metadata = snap.SNAP(parameters), snap.metadata(parameters, coeff, stem.replace(".", "_"))
+        elif fmt == "mliap-nn":
+            descriptor = mliap_descriptor(source)
+            parameters = snap.read_mliap_descriptor(descriptor)
+            net = snap.read_nn(source, len(snap.bispectrum_indices(parameters.twojmax)), len(parameters.elements))
+            stem = os.path.basename(source)[:-len(".mliap.model")].replace(".", "_")
+            module = snap.MliapNN(parameters, net)
+            metadata = snap.mliap_metadata(parameters, net, source, stem, snap._header(source))
         else:
             tables = eam.read(source, fmt)
             stem = os.path.basename(source).split(".")[0]

@@ -390,6 +390,35 @@ class SNAP(torch.nn.Module):
             u_i = torch.cat([u_i, layer_i], 1)
         return u_r, u_i
 
+    @torch.jit.export
+    def descriptors(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor,
+                    edge_index: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+        """The bispectrum components B [atoms, nb] (after bzero), for checks of the model on top of them."""
+        i = edge_index[0]
+        j = edge_index[1]
+        translation = torch.bmm(shifts.to(positions.dtype).unsqueeze(1), cell[batch[i]]).squeeze(1)
+        vectors = positions.index_select(0, j) - positions.index_select(0, i) + translation
+        types = self.type_of_z.index_select(0, atomic_numbers)
+        ti = types.index_select(0, i)
+        tj = types.index_select(0, j)
+        rcut = (self.radius.to(positions.dtype).index_select(0, ti) + self.radius.to(positions.dtype).index_select(0, tj)) \
+            * self.rcutfac
+        r2 = (vectors * vectors).sum(1)
+        inside = (r2 < rcut * rcut) & (r2 > 1e-20)
+        r = torch.where(inside, r2, rcut * rcut * 0.25).sqrt()
+        sfac = self.switch(r, rcut) * self.weight.to(r.dtype).index_select(0, tj) * inside.to(r.dtype)
+        u_r, u_i = self.wigner(vectors[:, 0], vectors[:, 1], vectors[:, 2], r, rcut)
+        index = i.unsqueeze(1).expand(i.shape[0], self.nu)
+        tot_r = torch.zeros(positions.shape[0], self.nu, dtype=r.dtype).scatter_add(0, index, u_r * sfac.unsqueeze(1))
+        tot_i = torch.zeros(positions.shape[0], self.nu, dtype=r.dtype).scatter_add(0, index, u_i * sfac.unsqueeze(1))
+        return self.bispectrum(tot_r + self.self_term.to(r.dtype), tot_i)
+
+    def switch(self, r: torch.Tensor, rcut: torch.Tensor) -> torch.Tensor:
+        if self.switchflag == 1:
+            return torch.where(r <= self.rmin0, torch.ones_like(r),
+                               0.5 * (torch.cos((r - self.rmin0) * 3.141592653589793 / (rcut - self.rmin0)) + 1.0))
+        return torch.ones_like(r)
+
     def forward(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor,
                 pbc: torch.Tensor, edge_index: torch.Tensor,
                 shifts: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -412,12 +441,7 @@ class SNAP(torch.nn.Module):
         x = vectors[:, 0]
         y = vectors[:, 1]
         zc = vectors[:, 2]
-        if self.switchflag == 1:
-            sfac = torch.where(r <= self.rmin0, torch.ones_like(r),
-                               0.5 * (torch.cos((r - self.rmin0) * 3.141592653589793 / (rcut - self.rmin0)) + 1.0))
-        else:
-            sfac = torch.ones_like(r)
-        sfac = sfac * self.weight.to(r.dtype).index_select(0, tj) * inside.to(r.dtype)
+        sfac = self.switch(r, rcut) * self.weight.to(r.dtype).index_select(0, tj) * inside.to(r.dtype)
         u_r, u_i = self.wigner(x, y, zc, r, rcut)
         index = i.unsqueeze(1).expand(i.shape[0], self.nu)
         weighted_r = u_r * sfac.unsqueeze(1)
@@ -462,6 +486,10 @@ class SNAP(torch.nn.Module):
 
     def atom_energy(self, tot_r: torch.Tensor, tot_i: torch.Tensor, atom_types: torch.Tensor) -> torch.Tensor:
         """Energy of each atom from its U (rows of tot_r, tot_i)."""
+        return self.model_energy(self.bispectrum(tot_r, tot_i), atom_types)
+
+    def bispectrum(self, tot_r: torch.Tensor, tot_i: torch.Tensor) -> torch.Tensor:
+        """B [atoms, nb] from U: the Clebsch-Gordan couplings Z, then 2 Re conj(U) Z, less bzero."""
         n = tot_r.shape[0]
         # Z: Clebsch-Gordan couplings of pairs of U entries, summed per Z entry.
         u1_r = tot_r.index_select(1, self.z_u1)
@@ -477,13 +505,173 @@ class SNAP(torch.nn.Module):
                                                  + tot_i.index_select(1, self.b_u) * z_i.index_select(1, self.b_z))
         bt = self.b_target.unsqueeze(0).expand(n, self.b_target.shape[0])
         b = 2.0 * torch.zeros(n, self.nb, dtype=tot_r.dtype, device=tot_r.device).scatter_add(1, bt, terms)
-        b = b - self.bzero.to(tot_r.dtype)
-        energy = self.beta0.to(tot_r.dtype).index_select(0, atom_types) \
-            + (self.beta.to(tot_r.dtype).index_select(0, atom_types) * b).sum(1)
+        return b - self.bzero.to(tot_r.dtype)
+
+    def model_energy(self, b: torch.Tensor, atom_types: torch.Tensor) -> torch.Tensor:
+        """Energy of each atom from its bispectrum components: SNAP's linear (or quadratic) model."""
+        energy = self.beta0.to(b.dtype).index_select(0, atom_types) \
+            + (self.beta.to(b.dtype).index_select(0, atom_types) * b).sum(1)
         if self.quadratic == 1:
-            q = self.quad.to(tot_r.dtype).index_select(0, atom_types)
+            q = self.quad.to(b.dtype).index_select(0, atom_types)
             energy = energy + (b.unsqueeze(2) * q * b.unsqueeze(1)).sum(2).sum(1)
         return energy
+
+
+ACTIVATIONS = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
+
+
+def read_mliap_descriptor(path: str) -> SnapParameters:
+    """An ML-IAP SNAP descriptor file (``X.mliap.descriptor``): the SNAP settings and elements."""
+    p = SnapParameters()
+    p.header = _header(path)
+    seen = set()
+    for number, tokens in _content(path):
+        key, values = tokens[0], tokens[1:]
+        if not values:
+            raise SnapFileError(path, number, "'%s' has no value" % key)
+        try:
+            if key in ("rcutfac", "rfac0", "rmin0"):
+                setattr(p, key, float(values[0]))
+            elif key in ("twojmax", "bzeroflag", "switchflag"):
+                setattr(p, key, int(float(values[0])))
+            elif key == "elems":
+                p.elements = values
+            elif key == "radelems":
+                p.radii = [float(v) for v in values]
+            elif key == "welems":
+                p.weights = [float(v) for v in values]
+            elif key == "nelems":
+                pass
+            elif key in ("nmax", "lmax", "alpha"):
+                raise SnapFileError(path, number, "'%s': an SO3 descriptor file; only SNAP descriptors are supported" % key)
+            elif key in ("chemflag", "bnormflag", "wselfallflag", "switchinnerflag", "quadraticflag"):
+                if int(float(values[0])) != 0:
+                    raise SnapFileError(path, number, "%s %s is not supported" % (key, values[0]))
+            else:
+                raise SnapFileError(path, number, "unknown keyword '%s'" % key)
+        except ValueError:
+            raise SnapFileError(path, number, "'%s' is not a number (%s)" % (" ".join(values), key))
+        seen.add(key)
+    for required in ("rcutfac", "twojmax", "elems", "radelems", "welems"):
+        if required not in seen:
+            raise SnapFileError(path, 0, "missing keyword '%s'" % required)
+    if not (len(p.elements) == len(p.radii) == len(p.weights)):
+        raise SnapFileError(path, 0, "elems, radelems and welems must list as many values")
+    p.coefficients = [[0.0] * (1 + len(bispectrum_indices(p.twojmax))) for _ in p.elements]
+    return p
+
+
+class NeuralNetwork:
+    """An ML-IAP ``nn`` model file (``X.nn.mliap.model``): per element, the descriptors' shift and
+    scale and the weights of each layer, as LAMMPS's MLIAPModelNN reads them."""
+
+    def __init__(self):
+        self.layers: List[int] = []
+        self.activations: List[int] = []
+        self.shift: List[List[float]] = []
+        self.scale: List[List[float]] = []
+        self.weights: List[List[List[List[float]]]] = []  # [element][layer][node][inputs]
+        self.biases: List[List[List[float]]] = []
+
+
+def read_nn(path: str, ndescriptors: int, nelements: int) -> NeuralNetwork:
+    lines = _content(path)
+    if not lines or len(lines[0][1]) != 2:
+        raise SnapFileError(path, lines[0][0] if lines else 0, "expected 'nelements nparams'")
+    if int(lines[0][1][0]) != nelements:
+        raise SnapFileError(path, lines[0][0], "%s elements, but the descriptor file has %d" % (lines[0][1][0], nelements))
+    nparams = int(lines[0][1][1])
+    net = NeuralNetwork()
+    number, tokens = lines[1]
+    if not tokens[0].startswith("NET") or int(tokens[1]) != ndescriptors:
+        raise SnapFileError(path, number, "expected 'NET %d nlayers activation nodes ...'" % ndescriptors)
+    nlayers = int(tokens[2])
+    for layer in range(nlayers):
+        name = tokens[3 + 2 * layer]
+        if name not in ACTIVATIONS:
+            raise SnapFileError(path, number, "unknown activation '%s'" % name)
+        net.activations.append(ACTIVATIONS[name])
+        net.layers.append(int(tokens[4 + 2 * layer]))
+    expected = sum((n_in + 1) * n for n_in, n in zip([ndescriptors] + net.layers[:-1], net.layers))
+    if expected != nparams:
+        raise SnapFileError(path, number, "the layers need %d parameters, the file announces %d" % (expected, nparams))
+    values = [float(v) for _, t in lines[2:] for v in t]
+    per_element = 2 * ndescriptors + nparams
+    if len(values) != nelements * per_element:
+        raise SnapFileError(path, lines[-1][0], "%d numbers after the header, expected %d (truncated or extra values)"
+                            % (len(values), nelements * per_element))
+    for e in range(nelements):
+        block = values[e * per_element:(e + 1) * per_element]
+        net.shift.append(block[:ndescriptors])
+        net.scale.append(block[ndescriptors:2 * ndescriptors])
+        coeff = block[2 * ndescriptors:]
+        k = 0
+        layers_w: List[List[List[float]]] = []
+        layers_b: List[List[float]] = []
+        for n_in, n in zip([ndescriptors] + net.layers[:-1], net.layers):
+            w = []
+            b = []
+            for node in range(n):
+                b.append(coeff[k + node * (n_in + 1)])
+                w.append(coeff[k + node * (n_in + 1) + 1:k + (node + 1) * (n_in + 1)])
+            layers_w.append(w)
+            layers_b.append(b)
+            k += (n_in + 1) * n
+        net.weights.append(layers_w)
+        net.biases.append(layers_b)
+    return net
+
+
+class MliapNN(SNAP):
+    """ML-IAP neural network on SNAP descriptors: E_i = NN_elem((B_i - shift) / scale)."""
+
+    def __init__(self, p: SnapParameters, net: NeuralNetwork):
+        super().__init__(p)
+        self.nlayers = len(net.layers)
+        self.activation_codes = net.activations
+        f64 = torch.float64
+        self.register_buffer("nn_shift", torch.tensor(net.shift, dtype=f64))
+        self.register_buffer("nn_scale", torch.tensor(net.scale, dtype=f64))
+        width = max(max(net.layers), len(net.shift[0]))
+        # Weights padded to one [elements, layers, width, width] tensor (TorchScript holds no ragged lists).
+        w = torch.zeros(len(net.weights), self.nlayers, width, width, dtype=f64)
+        b = torch.zeros(len(net.weights), self.nlayers, width, dtype=f64)
+        for e in range(len(net.weights)):
+            for layer in range(self.nlayers):
+                matrix = torch.tensor(net.weights[e][layer], dtype=f64)
+                w[e, layer, :matrix.shape[0], :matrix.shape[1]] = matrix
+                b[e, layer, :matrix.shape[0]] = torch.tensor(net.biases[e][layer], dtype=f64)
+        self.register_buffer("nn_weight", w)
+        self.register_buffer("nn_bias", b)
+        self.layer_sizes = net.layers
+        self.width = width
+
+    def model_energy(self, b: torch.Tensor, atom_types: torch.Tensor) -> torch.Tensor:
+        x = (b - self.nn_shift.to(b.dtype).index_select(0, atom_types)) / self.nn_scale.to(b.dtype).index_select(0, atom_types)
+        if x.shape[1] < self.width:
+            x = torch.cat([x, torch.zeros(x.shape[0], self.width - x.shape[1], dtype=x.dtype, device=x.device)], 1)
+        weight = self.nn_weight.to(b.dtype).index_select(0, atom_types)
+        bias = self.nn_bias.to(b.dtype).index_select(0, atom_types)
+        for layer in range(self.nlayers):
+            x = torch.bmm(weight[:, layer], x.unsqueeze(2)).squeeze(2) + bias[:, layer]
+            code = self.activation_codes[layer]
+            if code == 1:
+                x = torch.sigmoid(x)
+            elif code == 2:
+                x = torch.tanh(x)
+            elif code == 3:
+                x = torch.relu(x)
+            # padded nodes stay 0 for linear, tanh and relu; sigmoid(0) = 0.5 is cut by zero weights next layer
+        return x[:, 0]
+
+
+def mliap_metadata(p: SnapParameters, net: NeuralNetwork, model_path: str, file_stem: str, header: List[str]) -> Dict[str, str]:
+    m = metadata(p, model_path, file_stem)
+    m["name"] = "%s (ML-IAP neural network on SNAP descriptors)" % file_stem
+    m["format"] = "mliap-nn"
+    m["parameters"] = "twojmax=%d rcutfac=%r, network %s" % (p.twojmax, p.rcutfac, net.layers)
+    m["citation"] = " | ".join(h for h in header if h) or m["citation"]
+    return m
 
 
 def metadata(p: SnapParameters, coeff_path: str, file_stem: str) -> Dict[str, str]:

@@ -44,7 +44,9 @@ public final class PotentialImporter {
         /** Finnis-Sinclair, density per element pair ({@code *.eam.fs}). */
         EAM_FS("eam/fs", ".eam.fs"),
         /** SNAP: {@code X.snapcoeff} with {@code X.snapparam} beside it (or LAMMPS's {@code X.snap}). */
-        SNAP("snap", ".snapcoeff");
+        SNAP("snap", ".snapcoeff"),
+        /** ML-IAP neural network on SNAP descriptors: {@code X.nn.mliap.model} with its descriptor file beside it. */
+        MLIAP_NN("mliap-nn", ".nn.mliap.model");
 
         private final String style;
         private final String suffix;
@@ -71,13 +73,16 @@ public final class PotentialImporter {
                     return f;
                 }
             }
-            throw new IllegalArgumentException("unknown format '" + style + "' (formats: eam, eam/alloy, eam/fs, snap)");
+            throw new IllegalArgumentException("unknown format '" + style + "' (formats: eam, eam/alloy, eam/fs, snap, mliap-nn)");
         }
 
         /** The format a file name announces, if any. */
         public static Optional<Format> ofFileName(String name) {
             if (name.endsWith(".snapcoeff") || name.endsWith(".snapparam") || name.endsWith(".snap")) {
                 return Optional.of(SNAP);
+            }
+            if (name.endsWith(".nn.mliap.model")) {
+                return Optional.of(MLIAP_NN);
             }
             for (Format f : new Format[] {EAM_ALLOY, EAM_FS, EAM}) { // longest suffix first
                 if (name.endsWith(f.suffix)) {
@@ -149,7 +154,7 @@ public final class PotentialImporter {
                 + "-Dfusedstage.home", script);
         Format f = format != null ? format : Format.ofFileName(file.getFileName().toString()).orElseThrow(
                 () -> new IllegalArgumentException(file + ": unknown format (the name ends in none of .eam, .eam.alloy, "
-                        + ".eam.fs, .snapcoeff, .snapparam, .snap): give the format"));
+                        + ".eam.fs, .snapcoeff, .snapparam, .snap, .nn.mliap.model): give the format"));
         List<String> command = List.of(python, script.toString(), file.toString(), "--format", f.style(), "--output",
                 output.toString());
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -186,11 +191,12 @@ public final class PotentialImporter {
         Preconditions.checkArgument(colon > 0, "'%s' is not FAMILY:NAME (e.g. eam:Cu_mishin1)", reference);
         String family = reference.substring(0, colon).toLowerCase(Locale.ROOT);
         String name = reference.substring(colon + 1).trim();
-        Preconditions.checkArgument(family.equals("eam") || family.equals("snap"),
-                "unknown potential family '%s' in '%s' (known: eam, snap)", family, reference);
+        Preconditions.checkArgument(family.equals("eam") || family.equals("snap") || family.equals("mliap"),
+                "unknown potential family '%s' in '%s' (known: eam, snap, mliap)", family, reference);
         Preconditions.checkArgument(!name.isEmpty() && !name.contains("/") && !name.contains(".."),
                 "'%s' needs a file name after '%s:'", reference, family);
         Format[] formats = family.equals("snap") ? new Format[] {Format.SNAP}
+                : family.equals("mliap") ? new Format[] {Format.MLIAP_NN}
                 : new Format[] {Format.EAM_ALLOY, Format.EAM_FS, Format.EAM};
         Path file = find(name, formats).orElseThrow(() -> new IllegalArgumentException("no " + family.toUpperCase(Locale.ROOT)
                 + " file '" + name + "' (tried " + name + " with " + java.util.Arrays.stream(formats).map(Format::suffix).toList()

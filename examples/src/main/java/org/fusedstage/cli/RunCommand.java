@@ -244,7 +244,7 @@ final class RunCommand implements Callable<Integer> {
     /** Zoo name or file path; {@code stress} false leaves the stress out where the module allows. */
     static TorchScriptPotential loadModel(String model, Device device, boolean stress) throws Exception {
         TorchScriptPotential.Builder b = TorchScriptPotential.builder().optDevice(device).optStress(stress);
-        if (model.startsWith("eam:") || model.startsWith("snap:")) { // a LAMMPS parameter file by name, converted once
+        if (model.startsWith("eam:") || model.startsWith("snap:") || model.startsWith("mliap:")) { // a LAMMPS parameter file by name, converted once
             return b.optModelPath(importer().resolve(model)).build();
         }
         Path path = Path.of(model);

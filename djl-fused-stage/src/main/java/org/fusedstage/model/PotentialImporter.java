@@ -203,9 +203,11 @@ public final class PotentialImporter {
                 + ") in " + searchFolders() + "; install lammps-data or set " + POTENTIALS_ENV));
         Path folder = cache.resolve(family + "-" + name);
         Path metadata = folder.resolve("metadata.properties");
-        if (Files.isRegularFile(metadata)
+        Path stamp = folder.resolve("converter.sha256");
+        String converter = converterFingerprint();
+        if (Files.isRegularFile(metadata) && Files.isRegularFile(stamp) && Files.readString(stamp).equals(converter)
                 && Files.getLastModifiedTime(metadata).compareTo(Files.getLastModifiedTime(file)) >= 0) {
-            return folder;
+            return folder; // converted from this file by this version of the converter
         }
         if (Files.isDirectory(folder)) { // an older conversion: replaced
             try (var files = Files.list(folder)) {
@@ -216,7 +218,24 @@ public final class PotentialImporter {
             Files.delete(folder);
         }
         Files.createDirectories(cache);
-        return importFile(file, null, folder);
+        importFile(file, null, folder);
+        Files.writeString(stamp, converter);
+        return folder;
+    }
+
+    /** SHA-256 of the converter's Python sources: a cached conversion by another version is made again. */
+    private String converterFingerprint() throws IOException {
+        try {
+            java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+            try (var files = Files.list(script.getParent())) {
+                for (Path source : files.filter(f -> f.toString().endsWith(".py")).sorted().toList()) {
+                    digest.update(Files.readAllBytes(source));
+                }
+            }
+            return java.util.HexFormat.of().formatHex(digest.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static Optional<Path> find(String name, Format[] formats) {

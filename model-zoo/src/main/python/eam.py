@@ -34,7 +34,7 @@ FORMATS = ("eam", "eam/alloy", "eam/fs")
 
 
 class EamFileError(Exception):
-    """A parameter file that cannot be read: names file, line and problem."""
+    """A parameter file (EAM, SNAP, ML-IAP) that cannot be read: names file, line and problem."""
 
     def __init__(self, path: str, line: int, problem: str):
         super().__init__("%s:%d: %s" % (path, line, problem))

@@ -102,7 +102,7 @@ def main(argv) -> int:
             tables = eam.read(source, fmt)
             stem = os.path.basename(source).split(".")[0]
             module, metadata = eam.EAM(tables), eam.metadata(tables, source, stem)
-    except (eam.EamFileError, snap.SnapFileError) as e:
+    except eam.EamFileError as e:
         print(str(e), file=sys.stderr)
         return 2
     output = os.path.abspath(output)

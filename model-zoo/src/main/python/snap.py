@@ -25,15 +25,10 @@ import torch
 
 from pair_geometry import edge_forces_and_stress
 
-SYMBOLS = ("X H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr "
-           "Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb "
-           "Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr Rf "
-           "Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og").split()
+from eam import SYMBOLS, EamFileError
 
-
-class SnapFileError(Exception):
-    def __init__(self, path: str, line: int, problem: str):
-        super().__init__("%s:%d: %s" % (path, line, problem))
+# One error type for every parameter file: file, line and problem.
+SnapFileError = EamFileError
 
 
 class SnapParameters:
@@ -436,24 +431,11 @@ class SNAP(torch.nn.Module):
     def descriptors(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor,
                     edge_index: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
         """The bispectrum components B [atoms, nb] (after bzero), for checks of the model on top of them."""
-        i = edge_index[0]
-        j = edge_index[1]
-        translation = torch.bmm(shifts.to(positions.dtype).unsqueeze(1), cell[batch[i]]).squeeze(1)
-        vectors = positions.index_select(0, j) - positions.index_select(0, i) + translation
+        vectors = self.edge_vectors(positions, batch, cell, edge_index, shifts)
         types = self.type_of_z.index_select(0, atomic_numbers)
-        ti = types.index_select(0, i)
-        tj = types.index_select(0, j)
-        rcut = (self.radius.to(positions.dtype).index_select(0, ti) + self.radius.to(positions.dtype).index_select(0, tj)) \
-            * self.rcutfac
-        r2 = (vectors * vectors).sum(1)
-        inside = (r2 < rcut * rcut) & (r2 > 1e-20)
-        r = torch.where(inside, r2, rcut * rcut * 0.25).sqrt()
-        sfac = self.switch(r, rcut) * self.weight.to(r.dtype).index_select(0, tj) * inside.to(r.dtype)
-        u_r, u_i = self.wigner(vectors[:, 0], vectors[:, 1], vectors[:, 2], r, rcut)
-        index = i.unsqueeze(1).expand(i.shape[0], self.nu)
-        tot_r = torch.zeros(positions.shape[0], self.nu, dtype=r.dtype).scatter_add(0, index, u_r * sfac.unsqueeze(1))
-        tot_i = torch.zeros(positions.shape[0], self.nu, dtype=r.dtype).scatter_add(0, index, u_i * sfac.unsqueeze(1))
-        return self.bispectrum(tot_r + self.self_term.to(r.dtype), tot_i)
+        weighted_r, weighted_i = self.neighbor_terms(vectors, types, edge_index)
+        tot_r, tot_i = self.totals(weighted_r, weighted_i, edge_index[0], positions.shape[0])
+        return self.bispectrum(tot_r, tot_i)
 
     def switch(self, r: torch.Tensor, rcut: torch.Tensor) -> torch.Tensor:
         if self.switchflag == 1:
@@ -461,36 +443,50 @@ class SNAP(torch.nn.Module):
                                0.5 * (torch.cos((r - self.rmin0) * 3.141592653589793 / (rcut - self.rmin0)) + 1.0))
         return torch.ones_like(r)
 
+    @staticmethod
+    def edge_vectors(positions: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor, edge_index: torch.Tensor,
+                     shifts: torch.Tensor) -> torch.Tensor:
+        """r_j - r_i + shift . cell per edge (a full neighbor list, integer shifts)."""
+        i = edge_index[0]
+        translation = torch.bmm(shifts.to(positions.dtype).unsqueeze(1), cell[batch[i]]).squeeze(1)
+        return positions.index_select(0, edge_index[1]) - positions.index_select(0, i) + translation
+
+    def neighbor_terms(self, vectors: torch.Tensor, types: torch.Tensor,
+                       edge_index: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """sfac w u(r) per edge [E, nu]: each neighbor's contribution to its centre's U."""
+        ti = types.index_select(0, edge_index[0])
+        tj = types.index_select(0, edge_index[1])
+        radius = self.radius.to(vectors.dtype)
+        rcut = (radius.index_select(0, ti) + radius.index_select(0, tj)) * self.rcutfac
+        r2 = (vectors * vectors).sum(1)
+        inside = (r2 < rcut * rcut) & (r2 > 1e-20)
+        # Edges beyond their cutoff (kept by the skin) get a safe length and weight zero.
+        r = torch.where(inside, r2, rcut * rcut * 0.25).sqrt()
+        sfac = self.switch(r, rcut) * self.weight.to(r.dtype).index_select(0, tj) * inside.to(r.dtype)
+        u_r, u_i = self.wigner(vectors[:, 0], vectors[:, 1], vectors[:, 2], r, rcut)
+        return u_r * sfac.unsqueeze(1), u_i * sfac.unsqueeze(1)
+
+    def totals(self, weighted_r: torch.Tensor, weighted_i: torch.Tensor, centre: torch.Tensor,
+               n_atoms: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """U per atom: wself on the diagonal plus its neighbors' terms (no gradient: forces go through the adjoint)."""
+        index = centre.unsqueeze(1).expand(centre.shape[0], self.nu)
+        tot_r = torch.zeros(n_atoms, self.nu, dtype=weighted_r.dtype, device=weighted_r.device).scatter_add(
+            0, index, weighted_r.detach())
+        tot_i = torch.zeros(n_atoms, self.nu, dtype=weighted_r.dtype, device=weighted_r.device).scatter_add(
+            0, index, weighted_i.detach())
+        return tot_r + self.self_term.to(weighted_r.dtype), tot_i
+
     def forward(self, positions: torch.Tensor, atomic_numbers: torch.Tensor, batch: torch.Tensor, cell: torch.Tensor,
                 pbc: torch.Tensor, edge_index: torch.Tensor,
                 shifts: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         n_atoms = positions.shape[0]
         n_systems = cell.shape[0]
         i = edge_index[0]
-        j = edge_index[1]
-        translation = torch.bmm(shifts.to(positions.dtype).unsqueeze(1), cell[batch[i]]).squeeze(1)
-        vectors = (positions.index_select(0, j) - positions.index_select(0, i) + translation).detach()
+        vectors = self.edge_vectors(positions, batch, cell, edge_index, shifts).detach()
         vectors.requires_grad_(True)
         types = self.type_of_z.index_select(0, atomic_numbers)
-        ti = types.index_select(0, i)
-        tj = types.index_select(0, j)
-        rcut = (self.radius.to(positions.dtype).index_select(0, ti) + self.radius.to(positions.dtype).index_select(0, tj)) \
-            * self.rcutfac
-        r2 = (vectors * vectors).sum(1)
-        inside = (r2 < rcut * rcut) & (r2 > 1e-20)
-        # Edges beyond their cutoff (kept by the skin) get a safe length and weight zero.
-        r = torch.where(inside, r2, rcut * rcut * 0.25).sqrt()
-        x = vectors[:, 0]
-        y = vectors[:, 1]
-        zc = vectors[:, 2]
-        sfac = self.switch(r, rcut) * self.weight.to(r.dtype).index_select(0, tj) * inside.to(r.dtype)
-        u_r, u_i = self.wigner(x, y, zc, r, rcut)
-        index = i.unsqueeze(1).expand(i.shape[0], self.nu)
-        weighted_r = u_r * sfac.unsqueeze(1)
-        weighted_i = u_i * sfac.unsqueeze(1)
-        tot_r = torch.zeros(n_atoms, self.nu, dtype=r.dtype, device=r.device).scatter_add(0, index, weighted_r.detach())
-        tot_i = torch.zeros(n_atoms, self.nu, dtype=r.dtype, device=r.device).scatter_add(0, index, weighted_i.detach())
-        tot_r = tot_r + self.self_term.to(r.dtype)
+        weighted_r, weighted_i = self.neighbor_terms(vectors, types, edge_index)
+        tot_r, tot_i = self.totals(weighted_r, weighted_i, i, n_atoms)
         # Energies and dE/dU per chunk of atoms: the Clebsch-Gordan couplings have tens of thousands
         # of terms per atom (twojmax 8), so chunks bound the memory; dE/dU is taken by autograd
         # within the chunk, where the coupling's intermediates live only briefly.
@@ -524,8 +520,8 @@ class SNAP(torch.nn.Module):
         g = grads[0]
         if g is None:
             g = torch.zeros_like(vectors)
-        energy = torch.zeros(n_systems, dtype=r.dtype, device=r.device).scatter_add(0, batch, energy_atom)
-        zero_edges = torch.zeros(vectors.shape[0], dtype=r.dtype, device=r.device)
+        energy = torch.zeros(n_systems, dtype=vectors.dtype, device=vectors.device).scatter_add(0, batch, energy_atom)
+        zero_edges = torch.zeros(vectors.shape[0], dtype=vectors.dtype, device=vectors.device)
         _, forces, stress = edge_forces_and_stress(zero_edges, g, vectors.detach(), edge_index, batch, cell, pbc, n_atoms)
         return energy, forces, stress
 

@@ -15,6 +15,7 @@ import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
 import org.fusedstage.testing.Lammps;
 import org.fusedstage.testing.MetalStructures;
+import org.fusedstage.testing.ReferenceChecks;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -103,32 +104,7 @@ class EamAgainstLammpsTest {
                 Batch batch = Batch.of(systems, manager)) {
             assertEquals(c.elements().size(), potential.metadata().elements().size());
             potential.compute(batch); // all thirteen in one batch
-            List<AtomicSystem> mine = batch.toSystems();
-            for (int k = 0; k < systems.size(); k++) {
-                String what = c.file() + " " + names.get(k);
-                AtomicSystem s = mine.get(k);
-                Lammps.Result ref = reference.get(k);
-                // Absolute bounds, or round-off relative to the size of the values: a pair closer than
-                // the first grid spacing has energies up to 1e14 eV, where 1e-9 is below double precision.
-                double energyScale = Math.abs(ref.energy() / s.size());
-                assertEquals(ref.energy() / s.size(), s.energy().orElseThrow() / s.size(), Math.max(1e-9, 1e-14 * energyScale),
-                        what + ": energy per atom");
-                double[] f = s.forces().orElseThrow();
-                double forceScale = java.util.Arrays.stream(ref.forces()).map(Math::abs).max().orElse(0);
-                for (int i = 0; i < f.length; i++) {
-                    assertEquals(ref.forces()[i], f[i], Math.max(1e-8, 1e-13 * forceScale), what + ": force component " + i);
-                }
-                if (!Double.isNaN(ref.stress()[0])) {
-                    double[] st = s.stress().orElseThrow();
-                    double[] voigt = {st[0], st[4], st[8], st[5], st[2], st[1]};
-                    double stressScale = java.util.Arrays.stream(ref.stress()).map(Math::abs).max().orElse(0);
-                    for (int v = 0; v < 6; v++) {
-                        assertEquals(ref.stress()[v], voigt[v], Math.max(1e-9, 1e-13 * stressScale), what + ": stress component " + v);
-                    }
-                } else {
-                    assertFalse(s.stress().isPresent(), what + ": no stress for a cell that is not periodic in 3D");
-                }
-            }
+            ReferenceChecks.assertMatches(c.file(), names, batch.toSystems(), reference, 1e-9, 1e-8, 1e-9);
         }
     }
 
@@ -136,22 +112,8 @@ class EamAgainstLammpsTest {
     void aMixedElementBatchEqualsEachStructureAlone() throws Exception {
         Path folder = convert("CuZr_mm.eam.fs");
         List<AtomicSystem> systems = new ArrayList<>(MetalStructures.all(List.of("Cu", "Zr"), 3.7, 5).values()).subList(10, 13);
-        try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build();
-                Batch batch = Batch.of(systems, manager)) {
-            potential.compute(batch);
-            List<AtomicSystem> together = batch.toSystems();
-            for (int k = 0; k < systems.size(); k++) {
-                try (Batch alone = Batch.of(List.of(systems.get(k)), manager)) {
-                    potential.compute(alone);
-                    AtomicSystem single = alone.toSystems().get(0);
-                    assertEquals(single.energy().orElseThrow(), together.get(k).energy().orElseThrow(), 1e-12);
-                    double[] a = single.forces().orElseThrow();
-                    double[] b = together.get(k).forces().orElseThrow();
-                    for (int i = 0; i < a.length; i++) {
-                        assertEquals(a[i], b[i], 1e-12, "force " + i + " of structure " + k);
-                    }
-                }
-            }
+        try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
+            ReferenceChecks.assertBatchEqualsSingles(potential, systems, 1e-12);
         }
     }
 

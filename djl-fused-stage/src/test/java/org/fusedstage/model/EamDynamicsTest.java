@@ -14,6 +14,7 @@ import org.fusedstage.dynamics.FIRE;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.VelocityVerlet;
 import org.fusedstage.hooks.SystemObservables;
+import org.fusedstage.testing.ReferenceChecks;
 import org.junit.jupiter.api.Test;
 
 /** A converted EAM potential in dynamics: energy conservation, and the compiled step graph equal to the eager step. */
@@ -35,41 +36,17 @@ class EamDynamicsTest {
     void nveConservesEnergy() throws Exception {
         Path folder = EamAgainstLammpsTest.convert(dir, "Cu_mishin1.eam.alloy");
         try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
-            double[] coarse = totalEnergies(potential, 1.0, 2000);
-            double[] fine = totalEnergies(potential, 0.5, 4000);
+            AtomicSystem crystal = Structures.rattle(Structures.fcc("Cu", 3.615, 3), 0.02, 3);
+            double[] coarse = ReferenceChecks.nveTotalEnergies(potential, crystal, 1.0, 2000);
+            double[] fine = ReferenceChecks.nveTotalEnergies(potential, crystal, 0.5, 4000);
             double first = java.util.Arrays.stream(coarse, 0, 200).average().orElseThrow();
             double last = java.util.Arrays.stream(coarse, coarse.length - 200, coarse.length).average().orElseThrow();
             System.out.printf("EAM NVE: total energy spread %.3g eV/atom at 1 fs, %.3g at 0.5 fs; drift %.3g eV/atom%n",
-                    spread(coarse), spread(fine), last - first);
-            assertTrue(spread(coarse) < 5e-5, "spread " + spread(coarse) + " eV/atom");
-            double ratio = spread(coarse) / spread(fine);
+                    ReferenceChecks.spread(coarse), ReferenceChecks.spread(fine), last - first);
+            assertTrue(ReferenceChecks.spread(coarse) < 5e-5, "spread " + ReferenceChecks.spread(coarse) + " eV/atom");
+            double ratio = ReferenceChecks.spread(coarse) / ReferenceChecks.spread(fine);
             assertTrue(ratio > 3 && ratio < 5, "second order: spread ratio " + ratio);
             assertEquals(first, last, 5e-6, "drift");
-        }
-    }
-
-    private static double spread(double[] values) {
-        return java.util.Arrays.stream(values).max().orElseThrow() - java.util.Arrays.stream(values).min().orElseThrow();
-    }
-
-    /** Total energy per atom at every step of an NVE run. */
-    private static double[] totalEnergies(TorchScriptPotential potential, double dt, int steps) {
-        AtomicSystem crystal = Structures.rattle(Structures.fcc("Cu", 3.615, 3), 0.02, 3);
-        try (NDManager manager = NDManager.newBaseManager(); Batch batch = Batch.of(List.of(crystal), manager)) {
-            VelocityVerlet nve = VelocityVerlet.builder(potential).optTimeStep(dt).optInitialTemperature(600).optSeed(7)
-                    .optNSteps(steps).build();
-            nve.initialize(batch);
-            nve.enter(batch, nve.ownedSamples(batch));
-            potential.compute(batch);
-            double[] total = new double[steps + 1];
-            for (int step = 0; step <= steps; step++) {
-                if (step > 0) {
-                    nve.step(batch);
-                }
-                SystemObservables o = SystemObservables.read(batch);
-                total[step] = (o.energy()[0] + o.kinetic()[0]) / crystal.size();
-            }
-            return total;
         }
     }
 

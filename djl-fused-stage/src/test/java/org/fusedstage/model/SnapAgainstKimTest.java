@@ -16,6 +16,7 @@ import org.fusedstage.data.Structures;
 import org.fusedstage.testing.FiniteDifferences;
 import org.fusedstage.testing.Lammps;
 import org.fusedstage.testing.MetalStructures;
+import org.fusedstage.testing.ReferenceChecks;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -100,29 +101,7 @@ class SnapAgainstKimTest {
         try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build();
                 Batch batch = Batch.of(systems, manager)) {
             potential.compute(batch);
-            List<AtomicSystem> mine = batch.toSystems();
-            for (int k = 0; k < systems.size(); k++) {
-                String what = c.stem() + " " + names.get(k);
-                AtomicSystem s = mine.get(k);
-                Lammps.Result ref = reference.get(k);
-                double energyScale = Math.abs(ref.energy() / s.size());
-                assertEquals(ref.energy() / s.size(), s.energy().orElseThrow() / s.size(), Math.max(1e-8, 1e-14 * energyScale),
-                        what + ": energy per atom");
-                double[] f = s.forces().orElseThrow();
-                double forceScale = java.util.Arrays.stream(ref.forces()).map(Math::abs).max().orElse(0);
-                for (int i = 0; i < f.length; i++) {
-                    assertEquals(ref.forces()[i], f[i], Math.max(1e-7, 1e-13 * forceScale), what + ": force component " + i);
-                }
-                if (!Double.isNaN(ref.stress()[0])) {
-                    double[] st = s.stress().orElseThrow();
-                    double[] voigt = {st[0], st[4], st[8], st[5], st[2], st[1]};
-                    for (int v = 0; v < 6; v++) {
-                        assertEquals(ref.stress()[v], voigt[v], 1e-8, what + ": stress component " + v);
-                    }
-                } else {
-                    assertFalse(s.stress().isPresent(), what + ": no stress for a cell that is not periodic in 3D");
-                }
-            }
+            ReferenceChecks.assertMatches(c.stem(), names, batch.toSystems(), reference, 1e-8, 1e-7, 1e-8);
         }
     }
 
@@ -148,40 +127,17 @@ class SnapAgainstKimTest {
     void nveConservesEnergy() throws Exception {
         Path folder = convert(dir, "Cu_Zuo_JPCA2020.quadratic");
         try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
-            double[] coarse = totalEnergies(potential, 1.0, 160);
-            double[] fine = totalEnergies(potential, 0.5, 320);
+            AtomicSystem crystal = Structures.rattle(Structures.fcc("Cu", 3.615, 2), 0.02, 3);
+            double[] coarse = ReferenceChecks.nveTotalEnergies(potential, crystal, 1.0, 160);
+            double[] fine = ReferenceChecks.nveTotalEnergies(potential, crystal, 0.5, 320);
             double first = java.util.Arrays.stream(coarse, 0, 30).average().orElseThrow();
             double last = java.util.Arrays.stream(coarse, coarse.length - 30, coarse.length).average().orElseThrow();
-            System.out.printf("SNAP NVE: spread %.3g eV/atom at 1 fs, %.3g at 0.5 fs; drift %.3g eV/atom%n", spread(coarse),
-                    spread(fine), last - first);
-            assertTrue(spread(coarse) < 1e-4, "spread " + spread(coarse));
-            double ratio = spread(coarse) / spread(fine);
+            System.out.printf("SNAP NVE: spread %.3g eV/atom at 1 fs, %.3g at 0.5 fs; drift %.3g eV/atom%n", ReferenceChecks.spread(coarse),
+                    ReferenceChecks.spread(fine), last - first);
+            assertTrue(ReferenceChecks.spread(coarse) < 1e-4, "spread " + ReferenceChecks.spread(coarse));
+            double ratio = ReferenceChecks.spread(coarse) / ReferenceChecks.spread(fine);
             assertTrue(ratio > 3 && ratio < 5, "second order: ratio " + ratio);
             assertEquals(first, last, 1e-5, "drift");
-        }
-    }
-
-    private static double spread(double[] v) {
-        return java.util.Arrays.stream(v).max().orElseThrow() - java.util.Arrays.stream(v).min().orElseThrow();
-    }
-
-    private static double[] totalEnergies(TorchScriptPotential potential, double dt, int steps) {
-        AtomicSystem crystal = Structures.rattle(Structures.fcc("Cu", 3.615, 2), 0.02, 3);
-        try (Batch batch = Batch.of(List.of(crystal), manager)) {
-            org.fusedstage.dynamics.VelocityVerlet nve = org.fusedstage.dynamics.VelocityVerlet.builder(potential)
-                    .optTimeStep(dt).optInitialTemperature(600).optSeed(7).optNSteps(steps).build();
-            nve.initialize(batch);
-            nve.enter(batch, nve.ownedSamples(batch));
-            potential.compute(batch);
-            double[] total = new double[steps + 1];
-            for (int step = 0; step <= steps; step++) {
-                if (step > 0) {
-                    nve.step(batch);
-                }
-                org.fusedstage.hooks.SystemObservables o = org.fusedstage.hooks.SystemObservables.read(batch);
-                total[step] = (o.energy()[0] + o.kinetic()[0]) / crystal.size();
-            }
-            return total;
         }
     }
 
@@ -213,23 +169,8 @@ class SnapAgainstKimTest {
     void aBatchEqualsEachStructureAlone() throws Exception {
         Path folder = convert(dir, "Cu_Zuo_JPCA2020.quadratic");
         List<AtomicSystem> systems = new ArrayList<>(MetalStructures.all(List.of("Cu"), 3.615, 9).values()).subList(4, 8);
-        try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build();
-                Batch batch = Batch.of(systems, manager)) {
-            potential.compute(batch);
-            List<AtomicSystem> together = batch.toSystems();
-            for (int k = 0; k < systems.size(); k++) {
-                try (Batch alone = Batch.of(List.of(systems.get(k)), manager)) {
-                    potential.compute(alone);
-                    AtomicSystem single = alone.toSystems().get(0);
-                    assertEquals(single.energy().orElseThrow(), together.get(k).energy().orElseThrow(), 1e-12);
-                    double[] a = single.forces().orElseThrow();
-                    double[] b = together.get(k).forces().orElseThrow();
-                    for (int i = 0; i < a.length; i++) {
-                        assertEquals(a[i], b[i], 1e-12, "force " + i + " of structure " + k);
-                    }
-                }
-            }
+        try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
+            ReferenceChecks.assertBatchEqualsSingles(potential, systems, 1e-12);
         }
-        assertTrue(systems.size() == 4);
     }
 }

@@ -46,6 +46,23 @@ public final class Structures {
                 .build();
     }
 
+    /**
+     * A copy without its first {@code count} atoms (vacancies), same cell and boundaries; the
+     * remaining atoms keep their elements and masses.
+     */
+    public static AtomicSystem withoutFirstAtoms(AtomicSystem system, int count) {
+        com.google.common.base.Preconditions.checkArgument(count >= 0 && count < system.size(),
+                "can remove 0 to %s of %s atoms, not %s", system.size() - 1, system.size(), count);
+        int n = system.size();
+        return AtomicSystem.builder()
+                .positions(java.util.Arrays.copyOfRange(system.positions(), 3 * count, 3 * n))
+                .atomicNumbers(java.util.Arrays.copyOfRange(system.atomicNumbers(), count, n))
+                .optMasses(java.util.Arrays.copyOfRange(system.masses(), count, n))
+                .optCell(system.cell())
+                .optPbc(system.pbc())
+                .build();
+    }
+
     /** A copy with every coordinate displaced by Gaussian noise of width {@code stdev} A (ASE's rattle). */
     public static AtomicSystem rattle(AtomicSystem system, double stdev, long seed) {
         Random random = new Random(seed);

@@ -250,12 +250,7 @@ public abstract class Dynamics {
      * Stateful criteria advance once per call.
      */
     public NDArray finished(Batch batch, StageMask mask) {
-        return finished(batch, mask, convergence);
-    }
-
-    /** As {@link #finished(Batch, StageMask)} with the given convergence hook (may be null). */
-    NDArray finished(Batch batch, StageMask mask, ConvergenceHook hook) {
-        return leaving(batch, mask, hook).all();
+        return leaving(batch, mask, convergence).all();
     }
 
     /**

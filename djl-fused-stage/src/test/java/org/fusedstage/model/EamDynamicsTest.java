@@ -1,19 +1,12 @@
 package org.fusedstage.model;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.NDManager;
 import java.nio.file.Path;
 import java.util.List;
 import org.fusedstage.data.AtomicSystem;
-import org.fusedstage.data.Batch;
 import org.fusedstage.data.Structures;
-import org.fusedstage.dynamics.FIRE;
-import org.fusedstage.dynamics.FusedStage;
-import org.fusedstage.dynamics.VelocityVerlet;
-import org.fusedstage.hooks.SystemObservables;
 import org.fusedstage.testing.ReferenceChecks;
 import org.junit.jupiter.api.Test;
 
@@ -55,23 +48,8 @@ class EamDynamicsTest {
         Path folder = EamAgainstLammpsTest.convert(dir, "CuNi.eam.alloy");
         List<AtomicSystem> systems = List.of(Structures.rattle(Structures.fcc("Ni", 3.52, 2), 0.1, 1),
                 Structures.rattle(Structures.fcc("Cu", 3.615, 2), 0.1, 2));
-        double[][] positions = new double[2][];
-        try (NDManager manager = NDManager.newBaseManager();
-                TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
-            for (int k = 0; k < 2; k++) {
-                try (FusedStage fused = FusedStage.builder()
-                        .addSubStage(0, FIRE.builder(potential).optFmax(1e-3).build())
-                        .addSubStage(1, VelocityVerlet.builder(potential).optNSteps(10).build())
-                        .optCompileStep(k == 1).build();
-                        Batch batch = Batch.of(systems, manager)) {
-                    fused.prepare(batch);
-                    for (int s = 0; s < 40; s++) {
-                        fused.step(batch).close();
-                    }
-                    positions[k] = batch.positions().toDoubleArray();
-                }
-            }
+        try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
+            ReferenceChecks.assertCompiledEqualsEager(potential, systems, 10, 40);
         }
-        assertArrayEquals(positions[0], positions[1], 1e-10, "eager and compiled trajectories");
     }
 }

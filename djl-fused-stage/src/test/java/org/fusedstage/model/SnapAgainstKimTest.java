@@ -146,23 +146,9 @@ class SnapAgainstKimTest {
         Path folder = convert(dir, "Ni_Zuo_JPCA2020.quadratic");
         List<AtomicSystem> systems = List.of(Structures.rattle(Structures.fcc("Ni", 3.52, 2), 0.1, 1),
                 Structures.rattle(Structures.fcc("Ni", 3.55, 2), 0.1, 2));
-        double[][] positions = new double[2][];
         try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
-            for (int k = 0; k < 2; k++) {
-                try (org.fusedstage.dynamics.FusedStage fused = org.fusedstage.dynamics.FusedStage.builder()
-                        .addSubStage(0, org.fusedstage.dynamics.FIRE.builder(potential).optFmax(1e-3).build())
-                        .addSubStage(1, org.fusedstage.dynamics.VelocityVerlet.builder(potential).optNSteps(5).build())
-                        .optCompileStep(k == 1).build();
-                        Batch batch = Batch.of(systems, manager)) {
-                    fused.prepare(batch);
-                    for (int s = 0; s < 12; s++) {
-                        fused.step(batch).close();
-                    }
-                    positions[k] = batch.positions().toDoubleArray();
-                }
-            }
+            ReferenceChecks.assertCompiledEqualsEager(potential, systems, 5, 12);
         }
-        org.junit.jupiter.api.Assertions.assertArrayEquals(positions[0], positions[1], 1e-10, "eager and compiled trajectories");
     }
 
     @Test

@@ -33,7 +33,7 @@ public final class MetalStructures {
         out.put("bcc", Structures.rattle(bcc(host, a * Math.cbrt(0.5), 4), 0.05, seed + 1));
         out.put("hcp", Structures.rattle(hcp(host, a / Math.sqrt(2), 3, 2, 2), 0.05, seed + 2));
         out.put("diamond", Structures.rattle(diamond(host, a * 1.5, 2), 0.05, seed + 6));
-        out.put("vacancy", remove(Structures.fcc(host, a, 3), 0));
+        out.put("vacancy", Structures.withoutFirstAtoms(Structures.fcc(host, a, 3), 1));
         out.put("slab111", slab111(host, a, 3, 6));
         out.put("cluster", cluster(host, a, 6.0));
         out.put("triclinic", Structures.rattle(triclinic(host, a), 0.05, seed + 3));
@@ -151,17 +151,6 @@ public final class MetalStructures {
                 f[2] * cell[8]});
         }
         return of(symbol, points, cell, true);
-    }
-
-    private static AtomicSystem remove(AtomicSystem s, int atom) {
-        List<double[]> points = new ArrayList<>();
-        double[] p = s.positions();
-        for (int i = 0; i < s.size(); i++) {
-            if (i != atom) {
-                points.add(new double[] {p[3 * i], p[3 * i + 1], p[3 * i + 2]});
-            }
-        }
-        return of(org.fusedstage.data.Elements.symbolOf(s.atomicNumbers()[0]), points, s.cell(), true);
     }
 
     /** Moves atom 1 to distance r (A) from atom 0 along x. */

@@ -90,6 +90,30 @@ public final class ReferenceChecks {
         }
     }
 
+    /**
+     * FIRE (fmax 1e-3) then velocity Verlet ({@code mdSteps} per sample) for {@code steps} fused steps,
+     * eager and as the compiled step graph: the trajectories agree to 1e-10.
+     */
+    public static void assertCompiledEqualsEager(Potential potential, List<AtomicSystem> systems, int mdSteps, int steps) {
+        double[][] positions = new double[2][];
+        try (NDManager manager = NDManager.newBaseManager()) {
+            for (int k = 0; k < 2; k++) {
+                try (org.fusedstage.dynamics.FusedStage fused = org.fusedstage.dynamics.FusedStage.builder()
+                        .addSubStage(0, org.fusedstage.dynamics.FIRE.builder(potential).optFmax(1e-3).build())
+                        .addSubStage(1, VelocityVerlet.builder(potential).optNSteps(mdSteps).build())
+                        .optCompileStep(k == 1).build();
+                        Batch batch = Batch.of(systems, manager)) {
+                    fused.prepare(batch);
+                    for (int s = 0; s < steps; s++) {
+                        fused.step(batch).close();
+                    }
+                    positions[k] = batch.positions().toDoubleArray();
+                }
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(positions[0], positions[1], 1e-10, "eager and compiled trajectories");
+    }
+
     /** max - min. */
     public static double spread(double[] values) {
         return java.util.Arrays.stream(values).max().orElseThrow() - java.util.Arrays.stream(values).min().orElseThrow();

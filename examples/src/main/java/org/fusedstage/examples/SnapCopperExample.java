@@ -1,6 +1,5 @@
 package org.fusedstage.examples;
 
-import ai.djl.ndarray.NDManager;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,13 +31,8 @@ public final class SnapCopperExample {
         List<AtomicSystem> out = new ArrayList<>();
         for (int k = 0; k < 4; k++) {
             AtomicSystem crystal = Structures.fcc("Cu", 3.615, 2);
-            int vacancies = 1 + k % 2;
-            double[] p = crystal.positions();
-            AtomicSystem.Builder b = AtomicSystem.builder()
-                    .positions(java.util.Arrays.copyOfRange(p, 3 * vacancies, p.length))
-                    .symbols(java.util.Collections.nCopies(crystal.size() - vacancies, "Cu").toArray(new String[0]))
-                    .optCell(crystal.cell()).optPbc(true, true, true);
-            out.add(Structures.rattle(b.build(), 0.05, k).toBuilder().optSampleId("vacancy-" + k).build());
+            AtomicSystem vacancies = Structures.withoutFirstAtoms(crystal, 1 + k % 2);
+            out.add(Structures.rattle(vacancies, 0.05, k).toBuilder().optSampleId("vacancy-" + k).build());
             AtomicSystem slab = crystal.toBuilder().optCell(new double[] {7.23, 0, 0, 0, 7.23, 0, 0, 0, 17.23})
                     .optPbc(true, true, false).build(); // 10 A of vacuum above the (100) face
             out.add(Structures.rattle(slab, 0.05, 10 + k).toBuilder().optSampleId("surface-" + k).build());

@@ -37,10 +37,7 @@ public final class VacancyFormationExample {
     /** Relaxes a vacancy in an fcc crystal of {@code reps}^3 cubic cells of {@code symbol} at lattice constant {@code a} (A). */
     public static Result formationEnergy(TorchScriptPotential potential, String symbol, double a, int reps, double fmax) {
         AtomicSystem perfect = Structures.fcc(symbol, a, reps);
-        double[] p = perfect.positions();
-        AtomicSystem vacancy = AtomicSystem.builder().positions(java.util.Arrays.copyOfRange(p, 3, p.length))
-                .symbols(java.util.Collections.nCopies(perfect.size() - 1, symbol).toArray(new String[0]))
-                .optCell(perfect.cell()).optPbc(true, true, true).build(); // atom 0 removed
+        AtomicSystem vacancy = Structures.withoutFirstAtoms(perfect, 1);
         try (NDManager manager = NDManager.newBaseManager();
                 Batch bulk = Batch.of(List.of(perfect), manager);
                 Batch defect = Batch.of(List.of(vacancy), manager);

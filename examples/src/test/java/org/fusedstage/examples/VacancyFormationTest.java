@@ -35,10 +35,7 @@ class VacancyFormationTest {
             mine = VacancyFormationExample.formationEnergy(potential, "Cu", 3.615, 3, 1e-5);
         }
         AtomicSystem perfect = Structures.fcc("Cu", 3.615, 3);
-        double[] p = perfect.positions();
-        AtomicSystem vacancy = AtomicSystem.builder().positions(java.util.Arrays.copyOfRange(p, 3, p.length))
-                .symbols(java.util.Collections.nCopies(107, "Cu").toArray(new String[0])).optCell(perfect.cell())
-                .optPbc(true, true, true).build();
+        AtomicSystem vacancy = Structures.withoutFirstAtoms(perfect, 1);
         Path work = Files.createDirectories(dir.resolve("lammps"));
         double bulk = Lammps.evaluate(work, file, "eam/alloy", List.of("Cu"), List.of(perfect)).get(0).energy();
         double[] minimized = Lammps.minimize(work, file, "eam/alloy", List.of("Cu"), vacancy);

@@ -17,7 +17,7 @@ the inputs and the graph.
    step graph, and the same step module run op by op from Python, half the samples relaxing and half
    in Langevin MD, inputs resident on the device, the stress left out (as in the bench job).
    ``--cpu-timings`` prints a small table on the CPU when there is no CUDA device (a dry run).
-Needs a CUDA-enabled torch (<= 2.7.1 to match DJL, or newer for this check only).
+Needs a CUDA-enabled torch (<= 2.5.1 to match DJL, or newer for this check only).
 """
 import itertools
 import os

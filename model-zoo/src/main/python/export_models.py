@@ -1,6 +1,6 @@
 """Builds every TorchScript artifact of the zoo from the Python sources beside this file.
 
-Run with Debian's python3-torch (torch 1.13) or any torch <= 2.7.1, the libtorch DJL loads:
+Run with Debian's python3-torch (torch 1.13) or any torch <= 2.5.1, the libtorch DJL loads:
     python3 model-zoo/src/main/python/export_models.py [output_root]
 Each model lands in <output_root>/<model-id>/ as <file>.pt plus metadata.properties, which the
 Java side reads for cutoff, elements, dtype and units.

@@ -3,7 +3,7 @@
     python3 export_step.py POTENTIAL.pt OUTPUT.pt
 
 The potential must follow the zoo's native convention (see model-zoo/README.md). Use torch 1.13
-(Debian's python3-torch) or any torch <= 2.7.1, the libtorch that DJL loads. FusedStage finds the
+(Debian's python3-torch) or any torch <= 2.5.1, the libtorch that DJL loads. FusedStage finds the
 step graph as ``fused_step.pt`` beside the potential, or through the compile option
 ``step_module=PATH``.
 """

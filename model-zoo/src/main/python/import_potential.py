@@ -8,7 +8,7 @@ Writes DIR/<name>.pt (the potential, native-half-list convention), DIR/fused_ste
 step graph) and DIR/metadata.properties (cutoff, elements, masses, the file's header as citation).
 The folder appears whole or not at all: everything is written into a temporary folder beside it
 and renamed at the end. A file that cannot be read exits with status 2 and one line naming file,
-line and problem. Needs Debian's python3-torch (torch 1.13) or any torch <= 2.7.1.
+line and problem. Needs Debian's python3-torch (torch 1.13) or any torch <= 2.5.1.
 """
 import os
 import shutil

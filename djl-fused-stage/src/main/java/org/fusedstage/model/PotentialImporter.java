@@ -101,7 +101,7 @@ public final class PotentialImporter {
      * An importer.
      *
      * @param scripts the folder of the repository's Python sources ({@code model-zoo/src/main/python})
-     * @param python the python with torch <= 2.7.1 (Debian's {@code /usr/bin/python3})
+     * @param python the python with torch <= 2.5.1 (Debian's {@code /usr/bin/python3})
      * @param cache where {@link #resolve} keeps converted potentials
      */
     public PotentialImporter(Path scripts, String python, Path cache) {
@@ -172,7 +172,7 @@ public final class PotentialImporter {
             throw new IllegalArgumentException(said.lines().reduce((a, b) -> b).orElse(said));
         }
         if (p.exitValue() != 0) {
-            throw new IOException("converting " + file + " failed (needs " + python + " with torch <= 2.7.1, e.g. apt-get "
+            throw new IOException("converting " + file + " failed (needs " + python + " with torch <= 2.5.1, e.g. apt-get "
                     + "install python3-torch): " + said.lines().reduce((a, b) -> b).orElse(""));
         }
         return output;

@@ -8,7 +8,7 @@ import org.fusedstage.model.TorchScriptPotential;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code fused-stage export-step}: wraps a potential into a compiled step graph (needs python3 with torch <= 2.7.1). */
+/** {@code fused-stage export-step}: wraps a potential into a compiled step graph (needs python3 with torch <= 2.5.1). */
 @Command(name = "export-step", mixinStandardHelpOptions = true, description = "Export the compile_step graph of a zoo model or a TorchScript potential file.")
 final class ExportStepCommand implements Callable<Integer> {
 
@@ -37,7 +37,7 @@ final class ExportStepCommand implements Callable<Integer> {
         }
         Process p = new ProcessBuilder(python, script.toString(), source.toString(), output.toString()).inheritIO().start();
         if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-            throw new IllegalStateException("export failed (needs " + python + " with torch <= 2.7.1, e.g. apt-get install python3-torch)");
+            throw new IllegalStateException("export failed (needs " + python + " with torch <= 2.5.1, e.g. apt-get install python3-torch)");
         }
         return 0;
     }

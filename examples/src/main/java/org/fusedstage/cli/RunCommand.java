@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import org.fusedstage.DjlRuntime;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Dataset;
 import org.fusedstage.data.ExtxyzDataset;
@@ -94,6 +95,14 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--demo-size", defaultValue = "200", hidden = true)
     int demoSize;
 
+    private static Device gpu() {
+        try {
+            return DjlRuntime.device("gpu");
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--device gpu: " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         List<StageSpec> specs = new ArrayList<>();
@@ -105,7 +114,7 @@ final class RunCommand implements Callable<Integer> {
         }
         Device dev = switch (device) {
             case "cpu" -> Device.cpu();
-            case "gpu" -> Device.gpu();
+            case "gpu" -> gpu();
             default -> throw new IllegalArgumentException("--device must be cpu or gpu, got '" + device + "'");
         };
         DataType dataType = switch (dtype) {

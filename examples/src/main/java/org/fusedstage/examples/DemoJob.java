@@ -47,15 +47,14 @@ public final class DemoJob {
                 case "--systems" -> systems = Integer.parseInt(value(args, ++i, "--systems"));
                 case "--md-steps" -> mdSteps = Integer.parseInt(value(args, ++i, "--md-steps"));
                 case "--output" -> output = Path.of(value(args, ++i, "--output"));
-                case "--device" -> device = switch (value(args, ++i, "--device")) {
-                    case "cpu" -> ai.djl.Device.cpu();
-                    case "gpu" -> ai.djl.Device.gpu();
-                    default -> {
-                        System.err.println("--device must be cpu or gpu");
+                case "--device" -> {
+                    try {
+                        device = DjlRuntime.device(value(args, ++i, "--device"));
+                    } catch (IllegalArgumentException e) {
+                        System.err.println("--device: " + e.getMessage());
                         System.exit(2);
-                        yield null;
                     }
-                };
+                }
                 default -> {
                     System.err.println("unknown option '" + args[i] + "' (options: --systems N, --md-steps N, --output DIR, --device cpu|gpu)");
                     System.exit(2);

@@ -1,6 +1,7 @@
 package org.fusedstage.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -53,6 +54,11 @@ class FusedStageCliTest {
         assertUserError("unknown key 'temp' for nvt-langevin", "run", "--stage", "nvt-langevin:temp=300", "--output", out.toString());
         assertUserError("can never fit", "run", "--max-atoms", "10", "--output", out.toString(), "--demo-size", "3");
         assertUserError("--device must be cpu or gpu", "run", "--device", "tpu", "--output", out.toString());
+        if (!ai.djl.engine.Engine.getEngine("PyTorch").hasCapability(ai.djl.engine.StandardCapabilities.CUDA)) {
+            // CPU build (default suite) or CUDA build without a GPU (scripts/test-cuda-build.sh): one line, nothing written.
+            assertUserError("--device gpu: no GPU: ", "run", "--device", "gpu", "--output", out.toString());
+            assertFalse(Files.exists(out), "nothing written for a refused --device gpu");
+        }
         assertUserError("Unknown option", "run", "--frobnicate");
         Files.createDirectories(out);
         Files.writeString(out.resolve("results.extxyz"), "1\nsample_id=x\nAr 0 0 0\n");

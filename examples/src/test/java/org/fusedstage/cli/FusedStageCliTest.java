@@ -56,8 +56,9 @@ class FusedStageCliTest {
         assertUserError("--device must be cpu or gpu", "run", "--device", "tpu", "--output", out.toString());
         if (!ai.djl.engine.Engine.getEngine("PyTorch").hasCapability(ai.djl.engine.StandardCapabilities.CUDA)) {
             // CPU build (default suite) or CUDA build without a GPU (scripts/test-cuda-build.sh): one line, nothing written.
-            assertUserError("--device gpu: no GPU: ", "run", "--device", "gpu", "--output", out.toString());
-            assertFalse(Files.exists(out), "nothing written for a refused --device gpu");
+            Path gpuOut = dir.resolve("gpu-out");
+            assertUserError("--device gpu: no GPU: ", "run", "--device", "gpu", "--output", gpuOut.toString());
+            assertFalse(Files.exists(gpuOut), "nothing written for a refused --device gpu");
         }
         assertUserError("Unknown option", "run", "--frobnicate");
         Files.createDirectories(out);

@@ -1,7 +1,5 @@
 package org.fusedstage.model;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -30,16 +28,7 @@ class EamDynamicsTest {
         Path folder = EamAgainstLammpsTest.convert(dir, "Cu_mishin1.eam.alloy");
         try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
             AtomicSystem crystal = Structures.rattle(Structures.fcc("Cu", 3.615, 3), 0.02, 3);
-            double[] coarse = ReferenceChecks.nveTotalEnergies(potential, crystal, 1.0, 2000);
-            double[] fine = ReferenceChecks.nveTotalEnergies(potential, crystal, 0.5, 4000);
-            double first = java.util.Arrays.stream(coarse, 0, 200).average().orElseThrow();
-            double last = java.util.Arrays.stream(coarse, coarse.length - 200, coarse.length).average().orElseThrow();
-            System.out.printf("EAM NVE: total energy spread %.3g eV/atom at 1 fs, %.3g at 0.5 fs; drift %.3g eV/atom%n",
-                    ReferenceChecks.spread(coarse), ReferenceChecks.spread(fine), last - first);
-            assertTrue(ReferenceChecks.spread(coarse) < 5e-5, "spread " + ReferenceChecks.spread(coarse) + " eV/atom");
-            double ratio = ReferenceChecks.spread(coarse) / ReferenceChecks.spread(fine);
-            assertTrue(ratio > 3 && ratio < 5, "second order: spread ratio " + ratio);
-            assertEquals(first, last, 5e-6, "drift");
+            ReferenceChecks.assertConservesEnergy("EAM", potential, crystal, 2000, 200, 5e-5, 5e-6);
         }
     }
 

@@ -1,8 +1,6 @@
 package org.fusedstage.model;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Files;
@@ -128,16 +126,7 @@ class SnapAgainstKimTest {
         Path folder = convert(dir, "Cu_Zuo_JPCA2020.quadratic");
         try (TorchScriptPotential potential = TorchScriptPotential.builder().optModelPath(folder).build()) {
             AtomicSystem crystal = Structures.rattle(Structures.fcc("Cu", 3.615, 2), 0.02, 3);
-            double[] coarse = ReferenceChecks.nveTotalEnergies(potential, crystal, 1.0, 160);
-            double[] fine = ReferenceChecks.nveTotalEnergies(potential, crystal, 0.5, 320);
-            double first = java.util.Arrays.stream(coarse, 0, 30).average().orElseThrow();
-            double last = java.util.Arrays.stream(coarse, coarse.length - 30, coarse.length).average().orElseThrow();
-            System.out.printf("SNAP NVE: spread %.3g eV/atom at 1 fs, %.3g at 0.5 fs; drift %.3g eV/atom%n", ReferenceChecks.spread(coarse),
-                    ReferenceChecks.spread(fine), last - first);
-            assertTrue(ReferenceChecks.spread(coarse) < 1e-4, "spread " + ReferenceChecks.spread(coarse));
-            double ratio = ReferenceChecks.spread(coarse) / ReferenceChecks.spread(fine);
-            assertTrue(ratio > 3 && ratio < 5, "second order: ratio " + ratio);
-            assertEquals(first, last, 1e-5, "drift");
+            ReferenceChecks.assertConservesEnergy("SNAP", potential, crystal, 160, 30, 1e-4, 1e-5);
         }
     }
 

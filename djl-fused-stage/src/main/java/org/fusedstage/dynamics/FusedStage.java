@@ -22,6 +22,7 @@ import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
 import org.fusedstage.model.Potential;
+import org.fusedstage.sampling.SampleSource;
 import org.fusedstage.sampling.SizeAwareSampler;
 import org.fusedstage.sinks.DataSink;
 import org.slf4j.Logger;
@@ -819,24 +820,30 @@ public final class FusedStage implements AutoCloseable {
      */
     public Batch run() {
         Preconditions.checkState(sampler != null, "run() without a batch needs a sampler: call setSampler first");
+        return run(sampler);
+    }
+
+    /**
+     * Inflight mode over any {@link SampleSource}: {@link #run()}'s loop, with new samples taken from
+     * {@code source} (which may block while the batch is idle, as a live request queue does) and the
+     * running samples it names in {@link SampleSource#evictions()} taken out at each refill, unwritten.
+     *
+     * @return null once the source is exhausted and every sample left the batch, or at the cap
+     */
+    public Batch run(SampleSource source) {
         Preconditions.checkState(!sinks.isEmpty(), "inflight mode writes graduated samples to sinks: add one with addSink");
-        // Capacity from the limits, bounded by what the dataset can fill: a limit far above the data
-        // (--max-atoms 2147483647) must not allocate for it.
-        long slotLimit = sampler.maxBatchSize() > 0 ? sampler.maxBatchSize()
-                : Math.max(1, sampler.maxAtoms() / Math.max(1, sampler.smallestSample()));
-        int slots = (int) Math.max(1, Math.min(slotLimit, sampler.dataset().size()));
-        long atomLimit = (long) slots * sampler.largestSample();
-        int atoms = (int) Math.min(Integer.MAX_VALUE, sampler.maxAtoms() > 0 ? Math.min(sampler.maxAtoms(), atomLimit) : atomLimit);
-        List<Integer> first = sampler.initialBatch();
+        int slots = source.slotCapacity();
+        int atoms = source.atomCapacity();
+        List<SampleSource.Entry> first = source.first();
         if (first.isEmpty()) {
             return null;
         }
         long[] slotEdges = new long[slots + 1];
         try (NDManager manager = NDManager.newBaseManager(potential.device());
-                Batch batch = Batch.builder(load(first)).optCapacity(slots, atoms).optDataType(batchDataType)
+                Batch batch = Batch.builder(systemsOf(first)).optCapacity(slots, atoms).optDataType(batchDataType)
                         .optDevice(potential.device()).build(manager)) {
             for (int i = 0; i < first.size(); i++) {
-                slotEdges[i] = sampler.edges(first.get(i));
+                slotEdges[i] = first.get(i).edges();
             }
             prepare(batch);
             long[] status = batch.status().toLongArray();
@@ -855,12 +862,12 @@ public final class FusedStage implements AutoCloseable {
                 }
                 boolean anyActive = anyActive(status);
                 if (!anyActive || stepCount - lastRefill >= refillFrequency) {
-                    status = refill(batch, status, slotEdges);
+                    status = refill(source, batch, status, slotEdges, !anyActive);
                     lastRefill = stepCount;
                     anyActive = anyActive(status);
                 }
                 if (!anyActive) {
-                    if (sampler.exhausted()) {
+                    if (source.exhausted()) {
                         break;
                     }
                     continue;
@@ -881,13 +888,19 @@ public final class FusedStage implements AutoCloseable {
                 status = batch.status().toLongArray();
                 writeGraduates(batch, previous, status);
                 if (stepCount % 1000 == 0) {
-                    logger.info("FusedStage step {}: {}, {} samples left in the sampler", stepCount, occupancy(status),
-                            sampler.remaining());
+                    logger.info("FusedStage step {}: {}, {} samples waiting", stepCount, occupancy(status),
+                            source.remaining());
                 }
             }
             lastReport = report(batch, status, stepCount, false);
         }
         return null;
+    }
+
+    private static List<AtomicSystem> systemsOf(List<SampleSource.Entry> entries) {
+        List<AtomicSystem> out = new ArrayList<>(entries.size());
+        entries.forEach(e -> out.add(e.system()));
+        return out;
     }
 
     private static long[] vacantLike(long[] status) {
@@ -904,18 +917,6 @@ public final class FusedStage implements AutoCloseable {
             }
         }
         return false;
-    }
-
-    private List<AtomicSystem> load(List<Integer> indices) {
-        List<AtomicSystem> out = new ArrayList<>(indices.size());
-        for (int index : indices) {
-            try {
-                out.add(sampler.dataset().get(index));
-            } catch (IOException e) {
-                throw new UncheckedIOException("loading sample " + sampler.dataset().id(index), e);
-            }
-        }
-        return out;
     }
 
     /** Samples past the per-sample cap leave with converged=false, capped=true. */
@@ -948,44 +949,49 @@ public final class FusedStage implements AutoCloseable {
         }
     }
 
-    /** Replaces finished samples by new ones from the sampler; returns the new status array. */
-    private long[] refill(Batch batch, long[] status, long[] slotEdges) {
+    /**
+     * Replaces finished (and evicted) samples by new ones from the source; returns the new status
+     * array. {@code idle}: no sample is running, so a live source may block for the next one.
+     */
+    private long[] refill(SampleSource source, Batch batch, long[] status, long[] slotEdges, boolean idle) {
         int slots = batch.poolSlot();
+        Set<String> evicted = source.evictions();
+        List<String> ids = evicted.isEmpty() ? List.of() : batch.sampleIds();
         List<Integer> free = new ArrayList<>();
+        List<Integer> vacate = new ArrayList<>();
         long activeAtoms = 0;
         long activeEdges = 0;
         int active = 0;
         for (int i = 0; i < slots; i++) {
-            if (status[i] == exitStatus || status[i] == Status.QUARANTINED || status[i] == Status.REJECTED
-                    || status[i] == Batch.VACANT) {
+            boolean finished = status[i] == exitStatus || status[i] == Status.QUARANTINED || status[i] == Status.REJECTED;
+            if (finished || status[i] == Batch.VACANT) {
                 free.add(i);
+                if (finished) {
+                    vacate.add(i);
+                }
+            } else if (!evicted.isEmpty() && evicted.contains(ids.get(i))) {
+                free.add(i);
+                vacate.add(i);
+                logger.debug("sample {} evicted from slot {}", ids.get(i), i);
             } else {
                 activeAtoms += batch.atomCount(i);
                 activeEdges += slotEdges[i];
                 active++;
             }
         }
-        List<Integer> vacate = new ArrayList<>();
-        for (int i : free) {
-            if (status[i] != Batch.VACANT) {
-                vacate.add(i);
-            }
-        }
-        int freeCount = sampler.maxBatchSize() > 0 ? Math.min(free.size(), sampler.maxBatchSize() - active) : free.size();
-        long freeAtoms = sampler.maxAtoms() > 0 ? sampler.maxAtoms() - activeAtoms : Long.MAX_VALUE;
-        long freeEdges = sampler.maxEdges() > 0 ? sampler.maxEdges() - activeEdges : Long.MAX_VALUE;
-        List<Integer> picked = freeCount > 0 ? sampler.refill(freeAtoms, freeEdges, freeCount) : List.of();
+        idle &= active == 0;
+        int freeCount = source.maxBatchSize() > 0 ? Math.min(free.size(), source.maxBatchSize() - active) : free.size();
+        long freeAtoms = source.maxAtoms() > 0 ? source.maxAtoms() - activeAtoms : Long.MAX_VALUE;
+        long freeEdges = source.maxEdges() > 0 ? source.maxEdges() - activeEdges : Long.MAX_VALUE;
+        List<SampleSource.Entry> picked = freeCount > 0 ? source.next(freeAtoms, freeEdges, freeCount, idle) : List.of();
         if (picked.isEmpty() && vacate.isEmpty()) {
             return status;
         }
         Map<Integer, AtomicSystem> assignments = new LinkedHashMap<>();
-        List<AtomicSystem> systems = load(picked);
-        boolean[] fresh = new boolean[status.length];
         for (int k = 0; k < picked.size(); k++) {
             int slot = free.get(k);
-            assignments.put(slot, systems.get(k));
-            slotEdges[slot] = sampler.edges(picked.get(k));
-            fresh[slot] = true;
+            assignments.put(slot, picked.get(k).system());
+            slotEdges[slot] = picked.get(k).edges();
         }
         List<Integer> emptied = new ArrayList<>(vacate);
         emptied.removeAll(assignments.keySet());

@@ -25,7 +25,7 @@ import org.fusedstage.model.NeighborList;
  * A sample that can never fit (more atoms or edges than allowed) is reported by id with its size
  * when the sampler is built, before anything runs.
  */
-public final class SizeAwareSampler {
+public final class SizeAwareSampler implements SampleSource {
 
     private final Dataset dataset;
     private final int maxAtoms;
@@ -37,13 +37,13 @@ public final class SizeAwareSampler {
     private int remaining;
 
     private SizeAwareSampler(Builder b) {
-        Preconditions.checkArgument(b.maxAtoms > 0 || b.maxBatchSize > 0,
+        Preconditions.checkArgument(b.limits.maxAtoms() > 0 || b.limits.maxBatchSize() > 0,
                 "give at least one of maxAtoms and maxBatchSize");
         this.dataset = b.dataset;
-        this.maxAtoms = b.maxAtoms;
-        this.maxEdges = b.maxEdges;
-        this.maxBatchSize = b.maxBatchSize;
-        this.edgeRadius = b.edgeRadius;
+        this.maxAtoms = b.limits.maxAtoms();
+        this.maxEdges = b.limits.maxEdges();
+        this.maxBatchSize = b.limits.maxBatchSize();
+        this.edgeRadius = b.limits.edgeRadius();
         this.edges = new long[dataset.size()];
         List<String> oversize = new ArrayList<>();
         for (int i = 0; i < dataset.size(); i++) {
@@ -58,7 +58,7 @@ public final class SizeAwareSampler {
                     throw new UncheckedIOException("reading sample " + dataset.id(i) + " to count its edges", e);
                 }
             }
-            if ((maxAtoms > 0 && atoms > maxAtoms) || (maxEdges > 0 && edges[i] > maxEdges)) {
+            if (!b.limits.fitsAlone(atoms, edges[i])) {
                 oversize.add(dataset.id(i) + " (" + atoms + " atoms" + (maxEdges > 0 ? ", " + edges[i] + " edges" : "") + ")");
                 continue;
             }
@@ -66,9 +66,8 @@ public final class SizeAwareSampler {
             remaining++;
         }
         if (!oversize.isEmpty()) {
-            throw new IllegalArgumentException(oversize.size() + " sample(s) can never fit a batch of at most "
-                    + (maxAtoms > 0 ? maxAtoms + " atoms" : "any atoms")
-                    + (maxEdges > 0 ? " and " + maxEdges + " edges (radius " + edgeRadius + " A)" : "") + ": "
+            throw new IllegalArgumentException(oversize.size() + " sample(s) can never fit a batch of "
+                    + b.limits.describe() + ": "
                     + String.join(", ", oversize.subList(0, Math.min(20, oversize.size())))
                     + (oversize.size() > 20 ? ", ..." : ""));
         }
@@ -85,16 +84,19 @@ public final class SizeAwareSampler {
     }
 
     /** Total atom budget (0 = none). */
+    @Override
     public int maxAtoms() {
         return maxAtoms;
     }
 
     /** Total edge budget (0 = none). */
+    @Override
     public long maxEdges() {
         return maxEdges;
     }
 
     /** Sample count budget (0 = none). */
+    @Override
     public int maxBatchSize() {
         return maxBatchSize;
     }
@@ -105,11 +107,13 @@ public final class SizeAwareSampler {
     }
 
     /** Samples not yet drawn. */
+    @Override
     public int remaining() {
         return remaining;
     }
 
     /** Whether every sample was drawn. */
+    @Override
     public boolean exhausted() {
         return remaining == 0;
     }
@@ -130,6 +134,44 @@ public final class SizeAwareSampler {
             smallest = Math.min(smallest, dataset.atomCount(i));
         }
         return smallest;
+    }
+
+    /**
+     * Slots from the limits, bounded by what the dataset can fill: a limit far above the data
+     * ({@code --max-atoms 2147483647}) must not allocate for it.
+     */
+    @Override
+    public int slotCapacity() {
+        long slotLimit = maxBatchSize > 0 ? maxBatchSize : Math.max(1, maxAtoms / Math.max(1, smallestSample()));
+        return (int) Math.max(1, Math.min(slotLimit, dataset.size()));
+    }
+
+    @Override
+    public int atomCapacity() {
+        long atomLimit = (long) slotCapacity() * largestSample();
+        return (int) Math.min(Integer.MAX_VALUE, maxAtoms > 0 ? Math.min(maxAtoms, atomLimit) : atomLimit);
+    }
+
+    @Override
+    public List<Entry> first() {
+        return load(initialBatch());
+    }
+
+    @Override
+    public List<Entry> next(long freeAtoms, long freeEdges, int freeSlots, boolean idle) {
+        return load(refill(freeAtoms, freeEdges, freeSlots));
+    }
+
+    private List<Entry> load(List<Integer> indices) {
+        List<Entry> out = new ArrayList<>(indices.size());
+        for (int index : indices) {
+            try {
+                out.add(new Entry(dataset.get(index), edges[index]));
+            } catch (IOException e) {
+                throw new UncheckedIOException("loading sample " + dataset.id(index), e);
+            }
+        }
+        return out;
     }
 
     /** The first batch: round-robin over bins in ascending size while everything fits. */
@@ -199,10 +241,7 @@ public final class SizeAwareSampler {
     /** Builder of {@link SizeAwareSampler}. */
     public static final class Builder {
         private final Dataset dataset;
-        private int maxAtoms;
-        private long maxEdges;
-        private double edgeRadius;
-        private int maxBatchSize;
+        private BatchLimits limits = BatchLimits.NONE;
         private final Set<String> skip = new HashSet<>();
 
         private Builder(Dataset dataset) {
@@ -211,24 +250,19 @@ public final class SizeAwareSampler {
 
         /** Largest total number of atoms in a batch. */
         public Builder optMaxAtoms(int maxAtoms) {
-            Preconditions.checkArgument(maxAtoms > 0, "maxAtoms must be positive, got %s", maxAtoms);
-            this.maxAtoms = maxAtoms;
+            limits = limits.withMaxAtoms(maxAtoms);
             return this;
         }
 
         /** Largest total number of edges (pairs within {@code radius} A, both directions) in a batch. */
         public Builder optMaxEdges(long maxEdges, double radius) {
-            Preconditions.checkArgument(maxEdges > 0, "maxEdges must be positive, got %s", maxEdges);
-            Preconditions.checkArgument(radius > 0, "edge radius must be positive, got %s", radius);
-            this.maxEdges = maxEdges;
-            this.edgeRadius = radius;
+            limits = limits.withMaxEdges(maxEdges, radius);
             return this;
         }
 
         /** Largest number of samples in a batch. */
         public Builder optMaxBatchSize(int maxBatchSize) {
-            Preconditions.checkArgument(maxBatchSize > 0, "maxBatchSize must be positive, got %s", maxBatchSize);
-            this.maxBatchSize = maxBatchSize;
+            limits = limits.withMaxBatchSize(maxBatchSize);
             return this;
         }
 

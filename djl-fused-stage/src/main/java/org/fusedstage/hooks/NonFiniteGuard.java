@@ -9,6 +9,8 @@ import java.util.Collections;
 import java.util.List;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostArrays;
+import org.fusedstage.data.HostWork;
 import org.fusedstage.dynamics.Status;
 import org.fusedstage.sinks.DataSink;
 import org.slf4j.Logger;
@@ -63,6 +65,12 @@ public final class NonFiniteGuard implements Hook {
     @Override
     public void apply(HookContext context) {
         Batch batch = context.batch();
+        if (allFinite(batch)) {
+            if (rejectSink != null) {
+                keepLastGood(batch);
+            }
+            return; // the common case: one pass over the values, no per-system masks
+        }
         NDArray badEnergy = notFinite(batch.energy());
         NDArray badForces = anyAtom(batch, batch.forces());
         // Positions or velocities that blew up can hide behind finite results (no neighbors found).
@@ -72,7 +80,7 @@ public final class NonFiniteGuard implements Hook {
             if (rejectSink != null) {
                 keepLastGood(batch);
             }
-            return; // the common case costs one host read of a single flag (and device copies with a sink)
+            return; // non-finite values only in samples already out of the dynamics (quarantined earlier)
         }
         boolean[] badSystems = bad.toBooleanArray();
         boolean[] energyFlags = badEnergy.toBooleanArray();
@@ -108,6 +116,31 @@ public final class NonFiniteGuard implements Hook {
                 throw new UncheckedIOException(e);
             }
         }
+    }
+
+    /**
+     * Whether every value the guard watches is finite in every row, occupied or not (then no sample
+     * needs a look). A quarantined sample that stays in the batch keeps this false, and the full
+     * check runs, as it did before this shortcut. On the host (CPU) one copy out per array; on a
+     * device one scalar sum (finite values whose sum overflows only send it to the full check).
+     */
+    private static boolean allFinite(Batch batch) {
+        NDArray[] watched = {batch.energy(), batch.forces(), batch.positions(), batch.velocities()};
+        if (HostWork.onHost(batch.getDevice())) {
+            for (NDArray a : watched) {
+                for (double v : HostArrays.doubles(a)) {
+                    if (!Double.isFinite(v)) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+        NDArray total = watched[0].sum();
+        for (int k = 1; k < watched.length; k++) {
+            total = total.add(watched[k].sum());
+        }
+        return Double.isFinite(total.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble());
     }
 
     /** Copies the current (all finite) state on the device, replacing the previous copy. */

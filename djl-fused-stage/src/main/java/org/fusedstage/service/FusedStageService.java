@@ -2,7 +2,6 @@ package org.fusedstage.service;
 
 import ai.djl.ndarray.types.DataType;
 import com.google.common.base.Preconditions;
-import com.google.common.collect.ImmutableMap;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -60,7 +59,7 @@ import org.slf4j.LoggerFactory;
  * streams are keyed by sample id and per-sample step, never by batch-mates); requests without a
  * sample id get {@code job-<n>}. Sample ids must be unique among the requests in flight.
  */
-public final class FusedStageService implements AutoCloseable {
+public final class FusedStageService implements StructureService {
 
     private static final Logger logger = LoggerFactory.getLogger(FusedStageService.class);
     private static final int LATENCY_WINDOW = 4096;
@@ -94,6 +93,7 @@ public final class FusedStageService implements AutoCloseable {
     private final AtomicLong cancelled = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong atomSteps = new AtomicLong();
+    private final AtomicLong latencyNanos = new AtomicLong();
     private final long[] latencies = new long[LATENCY_WINDOW]; // nanoseconds, a ring; guarded by itself
     private long latencyCount;
     private final ArrayDeque<long[]> recentAtomSteps = new ArrayDeque<>(); // {finished nanos, atom-steps}; guarded by itself
@@ -143,6 +143,7 @@ public final class FusedStageService implements AutoCloseable {
      *     the model, or its sample id is already in flight)
      * @throws RejectedExecutionException if the queue is full or the service is shut down
      */
+    @Override
     public CompletableFuture<ServiceResult> submit(AtomicSystem system) {
         return submit(system, Duration.ZERO);
     }
@@ -225,6 +226,7 @@ public final class FusedStageService implements AutoCloseable {
      *
      * @return false if no such request is in flight (finished, failed or unknown)
      */
+    @Override
     public boolean cancel(String sampleId) {
         Request r;
         lock.lock();
@@ -270,6 +272,7 @@ public final class FusedStageService implements AutoCloseable {
      *
      * @return the number of requests failed
      */
+    @Override
     public int shutdownNow() {
         List<Request> rest;
         lock.lock();
@@ -295,6 +298,7 @@ public final class FusedStageService implements AutoCloseable {
     }
 
     /** Waits until the worker ended (after a shutdown); false if the timeout passed first. */
+    @Override
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
         return terminated.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
@@ -315,6 +319,7 @@ public final class FusedStageService implements AutoCloseable {
     }
 
     /** The service's load now. */
+    @Override
     public ServiceMetrics metrics() {
         int queued;
         int runningNow;
@@ -337,7 +342,7 @@ public final class FusedStageService implements AutoCloseable {
             p = new double[] {percentile(recent, 0.50), percentile(recent, 0.90), percentile(recent, 0.99)};
         }
         return new ServiceMetrics(queued, queueCapacity, runningNow, maxBatchSize, atoms, maxAtoms, completed.get(),
-                failed.get(), cancelled.get(), refused.get(), atomSteps.get(), recentAtomStepRate(), p[0], p[1], p[2],
+                failed.get(), cancelled.get(), refused.get(), atomSteps.get(), recentAtomStepRate(), p[0], p[1], p[2], latencyNanos.get() * 1e-9,
                 open, terminated.getCount() > 0);
     }
 
@@ -451,22 +456,14 @@ public final class FusedStageService implements AutoCloseable {
             return; // evicted (cancelled) or failed meanwhile
         }
         long now = System.nanoTime();
-        ImmutableMap.Builder<Integer, Long> steps = ImmutableMap.builder();
-        ImmutableMap.Builder<Integer, Boolean> converged = ImmutableMap.builder();
-        long totalSteps = 0;
-        for (FusedStage.SubStage s : fused.subStages()) {
-            long n = ((Number) record.info().getOrDefault("steps_stage" + s.code(), 0L)).longValue();
-            steps.put(s.code(), n);
-            totalSteps += n;
-            converged.put(s.code(), Boolean.TRUE.equals(record.info().get("converged_stage" + s.code())));
-        }
-        ServiceResult result = new ServiceResult(record, steps.build(), converged.build(),
-                Boolean.TRUE.equals(record.info().get("converged")), Boolean.TRUE.equals(record.info().get("capped")),
-                Duration.ofNanos(r.admitted - r.submitted), Duration.ofNanos(now - r.admitted));
+        ServiceResult result = ServiceResult.of(record, stageCodes(), Duration.ofNanos(r.admitted - r.submitted),
+                Duration.ofNanos(now - r.admitted));
+        long totalSteps = result.stepsPerStage().values().stream().mapToLong(Long::longValue).sum();
         // Counted before the caller can see the result, so metrics read after a result include it.
         long work = totalSteps * record.size();
         completed.incrementAndGet();
         atomSteps.addAndGet(work);
+        latencyNanos.addAndGet(now - r.submitted);
         synchronized (recentAtomSteps) {
             recentAtomSteps.addLast(new long[] {now, work});
         }
@@ -476,6 +473,12 @@ public final class FusedStageService implements AutoCloseable {
         if (!r.complete(result)) {
             completed.decrementAndGet(); // cancelled meanwhile: its work still counts as work done
         }
+    }
+
+    private List<Integer> stageCodes() {
+        List<Integer> codes = new ArrayList<>();
+        fused.subStages().forEach(st -> codes.add(st.code()));
+        return codes;
     }
 
     /** The live queue as the FusedStage's sample source (worker thread). */

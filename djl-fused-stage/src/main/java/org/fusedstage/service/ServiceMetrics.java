@@ -18,12 +18,13 @@ package org.fusedstage.service;
  * @param latencyP50 median submit-to-result time of the recent results, seconds
  * @param latencyP90 90th percentile, seconds
  * @param latencyP99 99th percentile, seconds
+ * @param latencySum submit-to-result time of all results, seconds
  * @param accepting whether submits are accepted (false after a shutdown)
  * @param alive whether the worker thread runs
  */
 public record ServiceMetrics(int queued, int queueCapacity, int running, int slotCapacity, long runningAtoms,
         int maxAtoms, long completed, long failed, long cancelled, long refused, long atomSteps,
-        double atomStepsPerSecond, double latencyP50, double latencyP90, double latencyP99, boolean accepting,
+        double atomStepsPerSecond, double latencyP50, double latencyP90, double latencyP99, double latencySum, boolean accepting,
         boolean alive) {
 
     /** Length of the window of {@link #atomStepsPerSecond}, seconds. */

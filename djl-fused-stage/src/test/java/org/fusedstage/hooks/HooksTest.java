@@ -93,6 +93,21 @@ class HooksTest extends WithLennardJones {
 
     @Test
     void nonFiniteSampleIsQuarantinedAndTheOthersContinue() {
+        quarantineCheck();
+    }
+
+    /** The same with the forms a GPU runs (the guard's one-scalar shortcut instead of the host scan). */
+    @Test
+    void nonFiniteSampleIsQuarantinedWithTheDeviceForms() {
+        org.fusedstage.data.HostWork.forceDeviceForms(true);
+        try {
+            quarantineCheck();
+        } finally {
+            org.fusedstage.data.HostWork.forceDeviceForms(false);
+        }
+    }
+
+    private static void quarantineCheck() {
         AtomicSystem broken = AtomicSystem.builder()
                 .positions(new double[] {0, 0, 0, 0, 0, 0, 3.8, 0, 0}) // two atoms on the same spot
                 .symbols("Ar", "Ar", "Ar").optSampleId("broken").build();

@@ -287,6 +287,10 @@ class FusedStageServiceTest extends WithLennardJones {
             AtomicSystem overlap = AtomicSystem.builder().positions(new double[] {0, 0, 0, 0.1, 0, 0}).symbols("Ar", "Ar")
                     .optSampleId("overlap").build();
             assertThrows(IllegalArgumentException.class, () -> service.submit(overlap));
+            AtomicSystem cube = AtomicSystem.builder().positions(new double[3]).atomicNumbers(new int[] {18})
+                    .optCell(new double[] {0.03, 0, 0, 0, 0.03, 0, 0, 0, 0.03}).optPbc(true, true, true).optSampleId("cube").build();
+            IllegalArgumentException thin = assertThrows(IllegalArgumentException.class, () -> service.submit(cube));
+            assertTrue(thin.getMessage().contains("too thin"), thin.getMessage());
             // The same id twice while the first is in flight is refused; after it finished it is fine.
             AtomicSystem small = named(TestSystems.argonCluster(3, 3.2, 3.4, 7), "same");
             CompletableFuture<ServiceResult> first = service.submit(small);
@@ -294,7 +298,7 @@ class FusedStageServiceTest extends WithLennardJones {
             assertTrue(twice.getMessage().contains("already in flight"), twice.getMessage());
             await(first);
             assertEquals("same", await(service.submit(small)).sampleId());
-            assertEquals(4, service.metrics().refused());
+            assertEquals(5, service.metrics().refused());
             // Without an id, the service names the request.
             AtomicSystem cluster = TestSystems.argonCluster(3, 3.2, 3.4, 8);
             AtomicSystem noId = AtomicSystem.builder().positions(cluster.positions()).atomicNumbers(cluster.atomicNumbers())
@@ -339,6 +343,10 @@ class FusedStageServiceTest extends WithLennardJones {
                 others.add(service.submit(s));
             }
             CompletableFuture<ServiceResult> boom = service.submit(named(TestSystems.fccArgon(1, 5.3, 0.05, 5), "boom"));
+            double[] masses = new double[4];
+            java.util.Arrays.fill(masses, 1e-320); // F/m overflows: it blows up by itself in MD
+            CompletableFuture<ServiceResult> light = service.submit(TestSystems.fccArgon(1, 5.3, 0.05, 6).toBuilder()
+                    .optSampleId("light").optMasses(masses).build());
             for (AtomicSystem s : systems.subList(6, 12)) {
                 others.add(service.submit(s));
             }
@@ -346,6 +354,9 @@ class FusedStageServiceTest extends WithLennardJones {
             assertInstanceOf(SampleFailedException.class, t);
             assertEquals("boom", ((SampleFailedException) t).sampleId());
             assertTrue(((SampleFailedException) t).reason().contains("non-finite positions"), t.getMessage());
+            Throwable light2 = failure(light);
+            assertInstanceOf(SampleFailedException.class, light2);
+            assertTrue(light2.getMessage().contains("blew up"), light2.getMessage());
             Map<String, ServiceResult> byId = new HashMap<>();
             for (CompletableFuture<ServiceResult> f : others) {
                 ServiceResult r = await(f);
@@ -353,7 +364,7 @@ class FusedStageServiceTest extends WithLennardJones {
                 assertTrue(r.converged(), r.sampleId());
             }
             assertEquals(12, byId.size());
-            assertEquals(1, service.metrics().failed());
+            assertEquals(2, service.metrics().failed());
         }
     }
 }

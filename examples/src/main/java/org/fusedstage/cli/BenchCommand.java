@@ -46,8 +46,14 @@ final class BenchCommand implements Callable<Integer> {
     boolean noAse;
 
     @Option(names = "--only", split = ",", paramLabel = "SECTION",
-            description = "Run only these sections: steps, forwards, job, memory, snap (default: all).")
-    List<String> only = List.of("steps", "forwards", "job", "memory", "snap");
+            description = "Run only these sections: steps, forwards, job, serve, memory, snap (default: all).")
+    List<String> only = List.of("steps", "forwards", "job", "serve", "memory", "snap");
+
+    @Option(names = "--serve-clients", defaultValue = "16", description = "HTTP clients of the serve section (default: ${DEFAULT-VALUE}).")
+    int serveClients;
+
+    @Option(names = "--serve-seconds", description = "Seconds per batching policy in the serve section (default 30, 10 with --quick).")
+    Integer serveSeconds;
 
     @Option(names = "--job-samples", description = "Samples in the whole job (default 128, 48 with --quick).")
     Integer jobSamples;
@@ -55,8 +61,8 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         for (String section : only) {
-            if (!List.of("steps", "forwards", "job", "memory", "snap").contains(section)) {
-                throw new IllegalArgumentException("unknown section '" + section + "': expected steps, forwards, job, memory or snap");
+            if (!List.of("steps", "forwards", "job", "serve", "memory", "snap").contains(section)) {
+                throw new IllegalArgumentException("unknown section '" + section + "': expected steps, forwards, job, serve, memory or snap");
             }
         }
         if (only.contains("steps")) {
@@ -72,6 +78,12 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println("## A whole job: relax (FIRE, fmax 0.05) then 50 Langevin steps, " + samples
                     + " LJ argon crystals of uneven difficulty, 16 samples at a time");
             wholeJob(samples);
+        }
+        if (only.contains("serve")) {
+            try (TorchScriptPotential lj = TorchScriptPotential.fromZoo("lennard-jones")) {
+                new ServeBench(lj, serveClients, java.time.Duration.ofSeconds(serveSeconds != null ? serveSeconds : quick ? 10 : 30))
+                        .run();
+            }
         }
         if (only.contains("snap")) {
             snapJob(quick ? 1 : 3);

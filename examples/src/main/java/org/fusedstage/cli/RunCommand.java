@@ -30,14 +30,15 @@ import org.fusedstage.model.TorchScriptPotential;
 import org.fusedstage.sampling.SizeAwareSampler;
 import org.fusedstage.sinks.ExtxyzSink;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code fused-stage run}: the main job. */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Run a chain of stages over a dataset with inflight batching (default: a built-in demo).")
 final class RunCommand implements Callable<Integer> {
 
-    @Option(names = "--model", defaultValue = "lennard-jones", description = "Zoo model name or TorchScript file (default: ${DEFAULT-VALUE}).")
-    String model;
+    @Mixin
+    ChainOptions chain = new ChainOptions();
 
     @Option(names = "--input", description = "extxyz file of structures (default: a generated demo dataset of perturbed fcc argon).")
     Path input;
@@ -45,36 +46,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--output", defaultValue = "fused-stage-output", description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path output;
 
-    @Option(names = "--stage", description = "KIND:key=value,... (kinds: fire, steepest-descent, nve, nvt-langevin, demo); repeat for a chain. MD stages need steps=N; max-steps=0 (default) means no step limit.")
-    List<String> stages = new ArrayList<>();
-
-    @Option(names = "--max-atoms", defaultValue = "2048", description = "Atoms per batch (default: ${DEFAULT-VALUE}).")
-    int maxAtoms;
-
-    @Option(names = "--max-edges", defaultValue = "0", description = "Neighbor pairs per batch within cutoff + skin (0 = no limit).")
-    long maxEdges;
-
-    @Option(names = "--max-batch-size", defaultValue = "64", description = "Samples per batch (default: ${DEFAULT-VALUE}).")
-    int maxBatchSize;
-
     @Option(names = "--refill-frequency", defaultValue = "1", description = "Refill finished slots every N steps.")
     int refillFrequency;
-
-    @Option(names = "--compile", description = "Run each step as one exported TorchScript step graph.")
-    boolean compile;
-
-    @Option(names = "--no-stress", description = "Leave the stress out of every forward pass (about a third cheaper for the zoo's "
-            + "pair potentials); results then carry no stress.")
-    boolean noStress;
-
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu (default: ${DEFAULT-VALUE}).")
-    String device;
-
-    @Option(names = "--dtype", defaultValue = "float64", description = "float32 or float64 (default: ${DEFAULT-VALUE}).")
-    String dtype;
-
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of the MD noise streams and of the demo dataset.")
-    long seed;
 
     @Option(names = "--snapshot-every", defaultValue = "0", description = "Write the whole batch to trajectory.extxyz every N steps.")
     int snapshotEvery;
@@ -86,48 +59,15 @@ final class RunCommand implements Callable<Integer> {
             description = "skip (report bad samples in invalid.csv and run the rest) or fail (stop before the run).")
     String onBadInput;
 
-    @Option(names = "--on-unconverged", defaultValue = "continue",
-            description = "What happens to a sample whose relaxation ran out of max-steps before its fmax held: continue (to the "
-                    + "next stage; the default), stop (written to results as it is, later stages skipped) or reject (written to "
-                    + "rejects.extxyz). Results say converged=false either way.")
-    String onUnconverged;
-
     @Option(names = "--demo-size", defaultValue = "200", hidden = true)
     int demoSize;
 
-    private static Device gpu() {
-        try {
-            return DjlRuntime.device("gpu");
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--device gpu: " + e.getMessage(), e);
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
-        List<StageSpec> specs = new ArrayList<>();
-        for (String s : stages) {
-            specs.add(StageSpec.parse(s));
-        }
-        if (specs.isEmpty()) {
-            specs = StageSpec.defaults();
-        }
-        Device dev = switch (device) {
-            case "cpu" -> Device.cpu();
-            case "gpu" -> gpu();
-            default -> throw new IllegalArgumentException("--device must be cpu or gpu, got '" + device + "'");
-        };
-        DataType dataType = switch (dtype) {
-            case "float32" -> DataType.FLOAT32;
-            case "float64" -> DataType.FLOAT64;
-            default -> throw new IllegalArgumentException("--dtype must be float32 or float64, got '" + dtype + "'");
-        };
-        OnUnconverged unconvergedPolicy = switch (onUnconverged) {
-            case "continue" -> OnUnconverged.CONTINUE;
-            case "stop" -> OnUnconverged.STOP;
-            case "reject" -> OnUnconverged.REJECT;
-            default -> throw new IllegalArgumentException("--on-unconverged must be continue, stop or reject, got '" + onUnconverged + "'");
-        };
+        List<StageSpec> specs = chain.specs();
+        Device dev = chain.device();
+        DataType dataType = chain.dataType();
+        OnUnconverged unconvergedPolicy = chain.onUnconverged();
         ValidatedDataset.Policy policy = switch (onBadInput) {
             case "skip" -> ValidatedDataset.Policy.SKIP;
             case "fail" -> ValidatedDataset.Policy.FAIL_FAST;
@@ -137,8 +77,8 @@ final class RunCommand implements Callable<Integer> {
         OutputFolder folder = OutputFolder.check(output, resume);
         List<InputProblem> problems = new ArrayList<>();
         Dataset raw = input != null ? openInput(input, policy == ValidatedDataset.Policy.SKIP ? problems : null)
-                : new InMemoryDataset(demoDataset(demoSize, seed));
-        try (TorchScriptPotential potential = loadModel(model, dev, !noStress)) {
+                : new InMemoryDataset(demoDataset(demoSize, chain.seed));
+        try (TorchScriptPotential potential = chain.loadModel(dev)) {
             checkChain(specs, potential); // a chain that could never end is refused before any output exists
             ValidatedDataset dataset = ValidatedDataset.check(raw, potential.metadata().elements(),
                     potential.metadata().cutoff() + potential.skin(), policy);
@@ -187,20 +127,18 @@ final class RunCommand implements Callable<Integer> {
                 ExtxyzSink trajectory = snapshotEvery > 0 ? ExtxyzSink.resume(folder.resolve("trajectory.extxyz")) : null) {
             Set<String> finished = new HashSet<>(sink.existingIds());
             finished.addAll(rejects.existingIds()); // quarantined samples are finished too: exactly once in rejects
-            SizeAwareSampler.Builder sb = SizeAwareSampler.builder(dataset).optMaxAtoms(maxAtoms).optMaxBatchSize(maxBatchSize)
+            SizeAwareSampler.Builder sb = SizeAwareSampler.builder(dataset).optMaxAtoms(chain.maxAtoms).optMaxBatchSize(chain.maxBatchSize)
                     .optSkip(finished);
-            if (maxEdges > 0) {
-                sb.optMaxEdges(maxEdges, potential.metadata().cutoff() + potential.skin());
+            if (chain.maxEdges > 0) {
+                sb.optMaxEdges(chain.maxEdges, ChainOptions.edgeRadius(potential));
             }
             SizeAwareSampler sampler = sb.build();
             int todo = sampler.remaining();
-            FusedStage.Builder fb = FusedStage.builder().addSink(sink).addRejectSink(rejects).optOnUnconverged(unconvergedPolicy)
-                    .optCompileStep(compile);
+            FusedStage.Builder fb = chain.chain(potential, specs).addSink(sink).addRejectSink(rejects);
             long rejectsBefore = rejects.size();
             Set<Long> relaxationCodes = new HashSet<>();
             Set<Long> mdCodes = new HashSet<>();
             for (int k = 0; k < specs.size(); k++) {
-                fb.addSubStage(k, specs.get(k).build(potential, seed + k));
                 (specs.get(k).isRelaxation() ? relaxationCodes : mdCodes).add((long) k);
             }
             long before = sink.size(); // samples written by an earlier run: not part of this run's progress
@@ -214,7 +152,7 @@ final class RunCommand implements Callable<Integer> {
             fused.setRefillFrequency(refillFrequency);
             fused.setBatchDataType(dataType);
             System.out.printf("%s%nmodel %s, %d samples to run (%d already in %s), device %s, %s%n", fused,
-                    potential.metadata().name(), todo, sink.existingIds().size(), results, dev, dtype);
+                    potential.metadata().name(), todo, sink.existingIds().size(), results, dev, chain.dtype);
             long start = System.nanoTime();
             try (fused) {
                 fused.run();
@@ -305,11 +243,7 @@ final class RunCommand implements Callable<Integer> {
 
     /** Builds the chain once, eagerly, for the checks FusedStage makes at construction. */
     private void checkChain(List<StageSpec> specs, TorchScriptPotential potential) {
-        List<org.fusedstage.dynamics.Dynamics> chain = new ArrayList<>();
-        for (int k = 0; k < specs.size(); k++) {
-            chain.add(specs.get(k).build(potential, seed + k));
-        }
-        FusedStage.of(chain).close();
+        chain.chain(potential, specs).build().close();
     }
 
     /**
@@ -317,24 +251,10 @@ final class RunCommand implements Callable<Integer> {
      * are fine: batches are sized by what the dataset holds.
      */
     private void checkLimits() {
-        positive("--max-atoms", maxAtoms);
-        positive("--max-batch-size", maxBatchSize);
-        positive("--refill-frequency", refillFrequency);
-        notNegative("--max-edges", maxEdges);
-        notNegative("--snapshot-every", snapshotEvery);
-        notNegative("--demo-size", demoSize);
-    }
-
-    private static void positive(String option, long value) {
-        if (value <= 0) {
-            throw new IllegalArgumentException(option + " must be positive, got " + value);
-        }
-    }
-
-    private static void notNegative(String option, long value) {
-        if (value < 0) {
-            throw new IllegalArgumentException(option + " must not be negative, got " + value);
-        }
+        chain.checkLimits();
+        ChainOptions.positive("--refill-frequency", refillFrequency);
+        ChainOptions.notNegative("--snapshot-every", snapshotEvery);
+        ChainOptions.notNegative("--demo-size", demoSize);
     }
 
     private static String csv(String s) {

@@ -61,7 +61,7 @@ class ExamplesRunTest {
     void theExamplesThatTheReadmeNamesAreFound() throws Exception {
         Set<String> found = programs().collect(Collectors.toCollection(TreeSet::new));
         for (String named : new String[] {"VacancyFormationExample", "PlusOperatorExample", "ThreeStagesExample", "ExternalBatchExample", "HooksAndSinksExample",
-            "ExplicitConstructionExample", "InflightExample", "CompileStepExample", "RelaxationService", "DemoJob"}) {
+            "ExplicitConstructionExample", "InflightExample", "CompileStepExample", "ServiceExample", "DemoJob"}) {
             assertTrue(found.contains(named), named + " not found among " + found);
         }
     }

@@ -109,7 +109,7 @@ public final class FusedStageService implements StructureService {
         this.maxBatchSize = b.limits.maxBatchSize();
         this.queueCapacity = b.queueCapacity;
         this.fused = b.chain.addSink(new ResultSink()).addRejectSink(new RejectSink()).addHook(guard).build();
-        fused.setRefillFrequency(1);
+        fused.setRefillFrequency(b.refillFrequency);
         fused.setMaxStepsPerSample(b.maxStepsPerSample);
         fused.setBatchDataType(b.dataType);
         Potential potential = fused.potential();
@@ -191,7 +191,9 @@ public final class FusedStageService implements StructureService {
         try {
             String id = system.sampleId().orElse(null);
             if (id == null) {
-                id = "job-" + ++sequence;
+                do {
+                    id = "job-" + ++sequence; // never one a caller chose for a request in flight
+                } while (inFlight.containsKey(id));
                 system = system.toBuilder().optSampleId(id).build();
             }
             long wait = timeoutNanos;
@@ -669,6 +671,7 @@ public final class FusedStageService implements StructureService {
         private long maxStepsPerSample = 100_000;
         private DataType dataType = DataType.FLOAT64;
         private String threadName = "fused-stage-service";
+        private int refillFrequency = 1;
 
         private Builder(FusedStage.Builder chain) {
             this.chain = Preconditions.checkNotNull(chain, "chain");
@@ -707,6 +710,17 @@ public final class FusedStageService implements StructureService {
         public Builder optMaxStepsPerSample(long steps) {
             Preconditions.checkArgument(steps >= 0, "max steps per sample must be >= 0, got %s", steps);
             this.maxStepsPerSample = steps;
+            return this;
+        }
+
+        /**
+         * Read the batch's statuses back, hand out finished results and admit waiting requests every
+         * {@code k} steps (default 1). Larger k reads device data less often (GPUs) at the cost of up
+         * to k-1 steps of latency per request and slots idle for as long.
+         */
+        public Builder optRefillFrequency(int k) {
+            Preconditions.checkArgument(k >= 1, "refill frequency must be >= 1, got %s", k);
+            this.refillFrequency = k;
             return this;
         }
 

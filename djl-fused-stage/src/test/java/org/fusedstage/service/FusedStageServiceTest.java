@@ -197,6 +197,22 @@ class FusedStageServiceTest extends WithLennardJones {
         return s.toBuilder().optSampleId(id).build();
     }
 
+    /** An idle service parks its worker (no busy wait) and wakes it for the next request. */
+    @Test
+    void anIdleWorkerSleeps() throws Exception {
+        try (FusedStageService service = FusedStageService.builder(chain()).optThreadName("idle-check").build()) {
+            await(service.submit(named(TestSystems.argonCluster(3, 3.2, 3.4, 1), "first")));
+            Thread worker = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("idle-check"))
+                    .findFirst().orElseThrow();
+            awaitUntil(() -> worker.getState() == Thread.State.WAITING, "the idle worker never parked");
+            long cpu = java.lang.management.ManagementFactory.getThreadMXBean().getThreadCpuTime(worker.getId());
+            Thread.sleep(300);
+            long idleCpu = java.lang.management.ManagementFactory.getThreadMXBean().getThreadCpuTime(worker.getId()) - cpu;
+            assertTrue(idleCpu < TimeUnit.MILLISECONDS.toNanos(20), "an idle worker used " + idleCpu / 1e6 + " ms of CPU in 300 ms");
+            assertEquals("second", await(service.submit(named(TestSystems.argonCluster(3, 3.2, 3.4, 2), "second"))).sampleId());
+        }
+    }
+
     @Test
     void gracefulShutdownFinishesWhatWasAcceptedAndRefusesNew() throws Exception {
         FusedStageService service = FusedStageService.builder(chain()).optMaxAtoms(60).optMaxBatchSize(6).build();

@@ -52,6 +52,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--serve-clients", defaultValue = "16", description = "HTTP clients of the serve section (default: ${DEFAULT-VALUE}).")
     int serveClients;
 
+    @Option(names = "--serve-rate", defaultValue = "8", description = "Requests/s of the serve section's open-loop part (default: ${DEFAULT-VALUE}).")
+    double serveRate;
+
     @Option(names = "--serve-seconds", description = "Seconds per batching policy in the serve section (default 30, 10 with --quick).")
     Integer serveSeconds;
 
@@ -81,7 +84,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (only.contains("serve")) {
             try (TorchScriptPotential lj = TorchScriptPotential.fromZoo("lennard-jones")) {
-                new ServeBench(lj, serveClients, java.time.Duration.ofSeconds(serveSeconds != null ? serveSeconds : quick ? 10 : 30))
+                new ServeBench(lj, serveClients, java.time.Duration.ofSeconds(serveSeconds != null ? serveSeconds : quick ? 10 : 30),
+                        quick ? 1 : 2, serveRate)
                         .run();
             }
         }

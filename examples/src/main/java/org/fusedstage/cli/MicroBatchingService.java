@@ -13,8 +13,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.ValidatedDataset;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.hooks.NonFiniteGuard;
+import org.fusedstage.model.TorchScriptPotential;
 import org.fusedstage.service.ServiceMetrics;
 import org.fusedstage.service.ServiceResult;
 import org.fusedstage.service.StructureService;
@@ -23,7 +25,8 @@ import org.fusedstage.sinks.HostMemory;
 /**
  * The batching policy {@code FusedStageService} replaced, kept only as the benchmark's baseline:
  * gather what arrives within a window (up to {@code maxBatch} structures and {@code maxAtoms}
- * atoms), run that fixed batch to its end (with a NonFiniteGuard, as the old example did), answer, repeat. A window of 0 and a batch of 1 is
+ * atoms), check them and run that fixed batch to its end (with a NonFiniteGuard), answer, repeat, as
+ * the old {@code RelaxationService} example did. A window of 0 and a batch of 1 is
  * one structure at a time. Not for use: the bench shows where it loses.
  */
 final class MicroBatchingService implements StructureService {
@@ -34,14 +37,19 @@ final class MicroBatchingService implements StructureService {
     private final int maxBatch;
     private final int maxAtoms;
     private final long windowNanos;
+    private final java.util.Set<Integer> elements;
+    private final double searchRadius;
     private final LinkedBlockingQueue<Request> queue = new LinkedBlockingQueue<>();
     private final AtomicLong completed = new AtomicLong();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final Thread worker;
     private volatile boolean running = true;
 
-    MicroBatchingService(Supplier<FusedStage.Builder> chain, int maxBatch, int maxAtoms, Duration window) {
+    MicroBatchingService(Supplier<FusedStage.Builder> chain, int maxBatch, int maxAtoms, Duration window,
+            TorchScriptPotential potential) {
         this.chain = chain;
+        this.elements = potential.metadata().elements();
+        this.searchRadius = ChainOptions.edgeRadius(potential);
         this.maxBatch = maxBatch;
         this.maxAtoms = maxAtoms;
         this.windowNanos = window.toNanos();
@@ -94,8 +102,21 @@ final class MicroBatchingService implements StructureService {
         }
     }
 
-    private void runBatch(List<Request> requests, NDManager manager) {
+    private void runBatch(List<Request> gathered, NDManager manager) {
         long started = System.nanoTime();
+        // As the old service did, on its worker: a structure the model cannot take fails before the batch.
+        List<Request> requests = new ArrayList<>();
+        for (Request r : gathered) {
+            var problem = ValidatedDataset.problemOf(r.system(), elements, searchRadius);
+            if (problem.isPresent()) {
+                r.result().completeExceptionally(new IllegalArgumentException("bad structure: " + problem.get()));
+            } else {
+                requests.add(r);
+            }
+        }
+        if (requests.isEmpty()) {
+            return;
+        }
         HostMemory sink = new HostMemory(requests.size());
         List<AtomicSystem> systems = requests.stream().map(Request::system).toList();
         try (FusedStage fused = chain.get().addSink(sink).addHook(new NonFiniteGuard()).build(); Batch batch = Batch.of(systems, manager)) {

@@ -8,11 +8,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.ExtxyzWriter;
 import org.fusedstage.data.Structures;
+import org.fusedstage.data.ValidatedDataset;
 import org.fusedstage.dynamics.FIRE;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.Langevin;
@@ -33,11 +35,15 @@ final class ServeBench {
     private final TorchScriptPotential potential;
     private final int clients;
     private final Duration duration;
+    private final int rounds;
+    private final double rate;
     private final List<String> bodies = new ArrayList<>();
     private final List<Integer> sizes = new ArrayList<>();
 
-    ServeBench(TorchScriptPotential potential, int clients, Duration duration) {
+    ServeBench(TorchScriptPotential potential, int clients, Duration duration, int rounds, double rate) {
         this.potential = potential;
+        this.rate = rate;
+        this.rounds = rounds;
         this.clients = clients;
         this.duration = duration;
         // Users' work: strained, rattled fcc argon of 32 and 108 atoms; relaxation times vary widely.
@@ -46,6 +52,9 @@ final class ServeBench {
             double u = ((i * 37) % 17) / 16.0;
             double rattle = 0.05 + 1.2 * u * u * u; // as the whole-job bench: most relax in tens of steps, a few in hundreds
             AtomicSystem s = Structures.rattle(Structures.fcc("Ar", 5.26 * strain, i % 3 == 0 ? 3 : 2), rattle, 7000 + i);
+            if (ValidatedDataset.problemOf(s, potential.metadata().elements(), ChainOptions.edgeRadius(potential)).isPresent()) {
+                continue; // a rattle that put two atoms on top of each other: users send valid structures
+            }
             bodies.add(ExtxyzWriter.formatFrame(s));
             sizes.add(s.size());
         }
@@ -58,32 +67,168 @@ final class ServeBench {
     }
 
     void run() throws Exception {
-        System.out.printf("## Service under load: %d HTTP clients on 127.0.0.1 for %d s per policy (closed loop)%n", clients,
-                duration.toSeconds());
-        System.out.println("Structures: strained, rattled fcc argon of 32 and 108 atoms (one in three is 108), zoo LJ, "
-                + "FIRE (fmax 0.05) then 100 Langevin steps; batches of at most 2048 atoms and 64 structures.");
+        System.out.printf("## Service under load: %d HTTP clients on 127.0.0.1, %d s per policy, %d rounds (closed loop)%n",
+                clients, duration.toSeconds(), rounds);
+        System.out.printf("Structures: %d strained, rattled fcc argon crystals of 32 and 108 atoms (one in three is 108; rattles "
+                + "of 0.05-1.25 A, so most relax in tens of FIRE steps and a few in hundreds), zoo LJ, FIRE (fmax 0.05) then "
+                + "100 Langevin steps; batches of at most 2048 atoms and 64 structures.%n", bodies.size());
         System.out.println();
-        System.out.println("| batching | structures/s | atoms/s | p50 latency (s) | p99 latency (s) | completed |");
-        System.out.println("|---|---:|---:|---:|---:|---:|");
+        System.out.println("| round | batching | structures/s | atoms/s | p50 latency (s) | p99 latency (s) | completed | batch steps per result |");
+        System.out.println("|---|---|---:|---:|---:|---:|---:|---:|");
         Supplier<FusedStage.Builder> chain = this::chain;
-        List<double[]> rows = new ArrayList<>();
-        rows.add(measure("continuous (FusedStageService)", FusedStageService.builder(chain()).optMaxAtoms(2048)
-                .optMaxBatchSize(64).build()));
-        rows.add(measure("micro-batching (50 ms window)", new MicroBatchingService(chain, 64, 2048, Duration.ofMillis(50))));
-        rows.add(measure("one structure at a time", new MicroBatchingService(chain, 1, 2048, Duration.ZERO)));
+        List<String> ratios = new ArrayList<>();
+        for (int round = 1; round <= rounds; round++) {
+            double[] continuous = measure(round, "continuous (FusedStageService)", FusedStageService.builder(chain())
+                    .optMaxAtoms(2048).optMaxBatchSize(64).build());
+            double[] micro = measure(round, "micro-batching (50 ms window)",
+                    new MicroBatchingService(chain, 64, 2048, Duration.ofMillis(50), potential));
+            measure(round, "one structure at a time", new MicroBatchingService(chain, 1, 2048, Duration.ZERO, potential));
+            ratios.add(String.format("round %d: %.2fx, p99 %.2f s vs %.2f s", round, continuous[0] / micro[0], continuous[3],
+                    micro[3]));
+        }
         System.out.println();
-        System.out.printf("Continuous / micro-batching throughput: %.2fx; p99 %.2f s vs %.2f s.%n", rows.get(0)[0] / rows.get(1)[0],
-                rows.get(0)[3], rows.get(1)[3]);
+        System.out.println("Continuous / micro-batching throughput: " + String.join("; ", ratios) + ".");
+        System.out.println();
+        System.out.printf("The same closed loop in process (%d threads calling submit(), no HTTP): the batching policies "
+                + "alone, without the HTTP work that shares this machine's two cores with the worker.%n", clients);
+        System.out.println();
+        System.out.println("| round | batching | structures/s | p50 latency (s) | p99 latency (s) | completed |");
+        System.out.println("|---|---|---:|---:|---:|---:|");
+        for (int round = 1; round <= rounds; round++) {
+            direct(round, "continuous (FusedStageService)", FusedStageService.builder(chain()).optMaxAtoms(2048)
+                    .optMaxBatchSize(64).build());
+            direct(round, "micro-batching (50 ms window)", new MicroBatchingService(chain, 64, 2048, Duration.ofMillis(50),
+                    potential));
+        }
+        System.out.println();
+        System.out.printf("Open loop: requests arrive at %.1f/s (Poisson, seeded), each from its own client connection, "
+                + "whether or not earlier ones finished, as independent users send them; the same arrival times for every "
+                + "policy. Latency counts every request sent (those still running %d s after the window count as that long).%n",
+                rate, DRAIN.toSeconds());
+        System.out.println();
+        System.out.println("| round | batching | offered (1/s) | structures/s | p50 latency (s) | p99 latency (s) | completed |");
+        System.out.println("|---|---|---:|---:|---:|---:|---:|");
+        for (int round = 1; round <= rounds; round++) {
+            openLoop(round, "continuous (FusedStageService)", FusedStageService.builder(chain()).optMaxAtoms(2048)
+                    .optMaxBatchSize(64).build());
+            openLoop(round, "micro-batching (50 ms window)", new MicroBatchingService(chain, 64, 2048, Duration.ofMillis(50),
+                    potential));
+        }
         System.out.println();
     }
 
-    /** {structures/s, atoms/s, p50, p99, completed}. */
-    private double[] measure(String name, StructureService service) throws Exception {
+    private static final Duration DRAIN = Duration.ofSeconds(60);
+
+    /** The closed loop through {@link StructureService#submit} directly. */
+    private void direct(int round, String name, StructureService service) throws Exception {
+        List<AtomicSystem> systems = new ArrayList<>();
+        for (String body : bodies) {
+            systems.add(org.fusedstage.data.ExtxyzReader.of(new java.io.StringReader(body), "bench").next());
+        }
         List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+        AtomicLong ids = new AtomicLong();
+        service.submit(systems.get(0).toBuilder().optSampleId("warm-up").build()).get();
+        long end = System.nanoTime() + duration.toNanos();
+        List<Thread> threads = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            final int client = c;
+            threads.add(new Thread(() -> {
+                for (int k = 0; k < 100_000 && System.nanoTime() < end; k++) { // bounded loop
+                    AtomicSystem s = systems.get((client * 61 + k * 7) % systems.size()).toBuilder()
+                            .optSampleId("d" + ids.incrementAndGet()).build();
+                    long t0 = System.nanoTime();
+                    try {
+                        service.submit(s).get(DRAIN.toSeconds() + duration.toSeconds(), TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        return; // the shutdown at the end
+                    }
+                    long t1 = System.nanoTime();
+                    if (t1 <= end) {
+                        latencies.add((t1 - t0) / 1e9);
+                    }
+                }
+            }, "bench-direct-" + c));
+        }
+        threads.forEach(Thread::start);
+        for (Thread t : threads) {
+            t.join();
+        }
+        service.shutdownNow();
+        service.close();
+        double[] sorted = sorted(latencies);
+        double p50 = quantile(sorted, 0.50);
+        double p99 = quantile(sorted, 0.99);
+        System.out.printf("| %d | %s | %.2f | %.2f | %.2f | %d |%n", round, name, sorted.length / (duration.toNanos() / 1e9), p50,
+                p99, sorted.length);
+    }
+
+    /** Open loop at {@code rate} requests/s for the duration; latency of every request sent. */
+    private void openLoop(int round, String name, StructureService service) throws Exception {
+        java.util.Random random = new java.util.Random(20261202L + round);
+        List<Long> arrivals = new ArrayList<>();
+        for (double t = 0; ; ) {
+            t += -Math.log(1 - random.nextDouble()) / rate;
+            if (t >= duration.toNanos() / 1e9) {
+                break;
+            }
+            arrivals.add((long) (t * 1e9));
+        }
+        double[] latency = new double[arrivals.size()];
+        java.util.Arrays.fill(latency, DRAIN.toNanos() / 1e9 + duration.toNanos() / 1e9);
+        int completed = 0;
+        try (StructureServer server = new StructureServer(service, "127.0.0.1", 0, 16_000_000, 100_000)) {
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+            warmUp(http, server.port());
+            java.util.concurrent.ExecutorService senders = java.util.concurrent.Executors.newFixedThreadPool(256);
+            long start = System.nanoTime();
+            List<java.util.concurrent.Future<Boolean>> sent = new ArrayList<>();
+            for (int k = 0; k < arrivals.size(); k++) { // bounded: the arrival schedule
+                long due = start + arrivals.get(k);
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+                final int index = k;
+                sent.add(senders.submit(() -> {
+                    HttpResponse<String> r = post(http, server.port(), bodies.get((index * 7) % bodies.size()),
+                            DRAIN.toSeconds() + duration.toSeconds());
+                    boolean ok = r != null && r.statusCode() == 200;
+                    if (ok) {
+                        latency[index] = (System.nanoTime() - due) / 1e9;
+                    }
+                    return ok;
+                }));
+            }
+            long drainEnd = System.nanoTime() + DRAIN.toNanos();
+            for (java.util.concurrent.Future<Boolean> f : sent) {
+                try {
+                    if (f.get(Math.max(1, drainEnd - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                        completed++;
+                    }
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // counted at the drain limit
+                }
+            }
+            service.shutdownNow();
+            senders.shutdownNow();
+        }
+        double[] sorted = latency.clone();
+        java.util.Arrays.sort(sorted);
+        double p50 = quantile(sorted, 0.50);
+        double p99 = quantile(sorted, 0.99);
+        System.out.printf("| %d | %s | %.2f | %.2f | %.2f | %.2f | %d of %d |%n", round, name, arrivals.size() / (duration.toNanos() / 1e9),
+                completed / (duration.toNanos() / 1e9), p50, p99, completed, arrivals.size());
+    }
+
+    /** {structures/s, atoms/s, p50, p99, completed}. */
+    private double[] measure(int round, String name, StructureService service) throws Exception {
+        List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+        long forwards = 0;
         AtomicLong atoms = new AtomicLong();
         try (StructureServer server = new StructureServer(service, "127.0.0.1", 0, 16_000_000, 100_000)) {
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
             warmUp(http, server.port());
+            forwards = potential.forwardCount();
             long start = System.nanoTime();
             long end = start + duration.toNanos();
             List<Thread> threads = new ArrayList<>();
@@ -107,16 +252,28 @@ final class ServeBench {
             for (Thread t : threads) {
                 t.join();
             }
+            forwards = potential.forwardCount() - forwards; // steps (one forward each) in the window and the tail
             service.shutdownNow(); // what still runs is not counted
         }
         double seconds = duration.toNanos() / 1e9;
-        List<Double> sorted = new ArrayList<>(latencies);
-        Collections.sort(sorted);
-        double p50 = sorted.isEmpty() ? Double.NaN : sorted.get((int) Math.ceil(0.50 * sorted.size()) - 1);
-        double p99 = sorted.isEmpty() ? Double.NaN : sorted.get((int) Math.ceil(0.99 * sorted.size()) - 1);
-        double[] row = {sorted.size() / seconds, atoms.get() / seconds, p50, p99, sorted.size()};
-        System.out.printf("| %s | %.2f | %.0f | %.2f | %.2f | %d |%n", name, row[0], row[1], row[2], row[3], sorted.size());
+        double[] sorted = sorted(latencies);
+        double p50 = quantile(sorted, 0.50);
+        double p99 = quantile(sorted, 0.99);
+        double[] row = {sorted.length / seconds, atoms.get() / seconds, p50, p99, sorted.length};
+        System.out.printf("| %d | %s | %.2f | %.0f | %.2f | %.2f | %d | %.1f |%n", round, name, row[0], row[1], row[2], row[3],
+                sorted.length, forwards / (double) Math.max(1, sorted.length));
         return row;
+    }
+
+    private static double[] sorted(List<Double> values) {
+        double[] out = values.stream().mapToDouble(Double::doubleValue).toArray();
+        java.util.Arrays.sort(out);
+        return out;
+    }
+
+    /** The q-quantile (nearest rank) of sorted values; NaN for none. */
+    private static double quantile(double[] sorted, double q) {
+        return sorted.length == 0 ? Double.NaN : sorted[(int) Math.ceil(q * sorted.length) - 1];
     }
 
     /** One structure of each size first, so no policy pays the model's first calls inside the timed window. */

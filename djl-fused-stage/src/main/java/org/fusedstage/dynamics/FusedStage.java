@@ -22,6 +22,7 @@ import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
 import org.fusedstage.model.Potential;
+import org.fusedstage.sampling.BatchLimits;
 import org.fusedstage.sampling.SampleSource;
 import org.fusedstage.sampling.SizeAwareSampler;
 import org.fusedstage.sinks.DataSink;
@@ -980,9 +981,10 @@ public final class FusedStage implements AutoCloseable {
             }
         }
         idle &= active == 0;
-        int freeCount = source.maxBatchSize() > 0 ? Math.min(free.size(), source.maxBatchSize() - active) : free.size();
-        long freeAtoms = source.maxAtoms() > 0 ? source.maxAtoms() - activeAtoms : Long.MAX_VALUE;
-        long freeEdges = source.maxEdges() > 0 ? source.maxEdges() - activeEdges : Long.MAX_VALUE;
+        BatchLimits limits = source.limits();
+        int freeCount = Math.min(free.size(), limits.samplesLeft(active));
+        long freeAtoms = limits.atomsLeft(activeAtoms);
+        long freeEdges = limits.edgesLeft(activeEdges);
         List<SampleSource.Entry> picked = freeCount > 0 ? source.next(freeAtoms, freeEdges, freeCount, idle) : List.of();
         if (picked.isEmpty() && vacate.isEmpty()) {
             return status;

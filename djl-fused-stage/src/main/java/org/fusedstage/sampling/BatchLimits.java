@@ -41,9 +41,30 @@ public record BatchLimits(int maxAtoms, long maxEdges, double edgeRadius, int ma
         return new BatchLimits(maxAtoms, maxEdges, edgeRadius, maxBatchSize);
     }
 
+    /** Whether a batch of {@code count} samples with these atoms and edges is within the limits. */
+    public boolean fits(int count, long atoms, long edges) {
+        return (maxBatchSize <= 0 || count <= maxBatchSize) && (maxAtoms <= 0 || atoms <= maxAtoms)
+                && (maxEdges <= 0 || edges <= maxEdges);
+    }
+
     /** Whether a sample of this size fits an empty batch. */
     public boolean fitsAlone(int atoms, long edges) {
-        return (maxAtoms <= 0 || atoms <= maxAtoms) && (maxEdges <= 0 || edges <= maxEdges);
+        return fits(1, atoms, edges);
+    }
+
+    /** Samples that may join a batch holding {@code used} ({@code Integer.MAX_VALUE} without a limit). */
+    public int samplesLeft(int used) {
+        return maxBatchSize > 0 ? maxBatchSize - used : Integer.MAX_VALUE;
+    }
+
+    /** Atoms that may join a batch holding {@code used} ({@code Long.MAX_VALUE} without a limit). */
+    public long atomsLeft(long used) {
+        return maxAtoms > 0 ? maxAtoms - used : Long.MAX_VALUE;
+    }
+
+    /** Edges that may join a batch holding {@code used} ({@code Long.MAX_VALUE} without a limit). */
+    public long edgesLeft(long used) {
+        return maxEdges > 0 ? maxEdges - used : Long.MAX_VALUE;
     }
 
     /** The limits in words, e.g. "at most 2048 atoms and 90000 edges (radius 9.5 A)". */

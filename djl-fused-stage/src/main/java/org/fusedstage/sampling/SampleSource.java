@@ -20,14 +20,8 @@ public interface SampleSource {
      */
     record Entry(AtomicSystem system, long edges) {}
 
-    /** Total atom budget of the batch (0 = none). */
-    int maxAtoms();
-
-    /** Total edge budget of the batch (0 = none). */
-    long maxEdges();
-
-    /** Sample count budget of the batch (0 = none). */
-    int maxBatchSize();
+    /** What the batch may hold at once. */
+    BatchLimits limits();
 
     /** Slots the batch is built with (the most samples it can ever hold at once). */
     int slotCapacity();

@@ -28,10 +28,7 @@ import org.fusedstage.model.NeighborList;
 public final class SizeAwareSampler implements SampleSource {
 
     private final Dataset dataset;
-    private final int maxAtoms;
-    private final long maxEdges;
-    private final int maxBatchSize;
-    private final double edgeRadius;
+    private final BatchLimits limits;
     private final long[] edges;
     private final TreeMap<Integer, ArrayDeque<Integer>> bins = new TreeMap<>();
     private int remaining;
@@ -40,10 +37,7 @@ public final class SizeAwareSampler implements SampleSource {
         Preconditions.checkArgument(b.limits.maxAtoms() > 0 || b.limits.maxBatchSize() > 0,
                 "give at least one of maxAtoms and maxBatchSize");
         this.dataset = b.dataset;
-        this.maxAtoms = b.limits.maxAtoms();
-        this.maxEdges = b.limits.maxEdges();
-        this.maxBatchSize = b.limits.maxBatchSize();
-        this.edgeRadius = b.limits.edgeRadius();
+        this.limits = b.limits;
         this.edges = new long[dataset.size()];
         List<String> oversize = new ArrayList<>();
         for (int i = 0; i < dataset.size(); i++) {
@@ -51,15 +45,15 @@ public final class SizeAwareSampler implements SampleSource {
                 continue;
             }
             int atoms = dataset.atomCount(i);
-            if (maxEdges > 0) {
+            if (limits.maxEdges() > 0) {
                 try {
-                    edges[i] = NeighborList.countEdges(dataset.get(i), edgeRadius);
+                    edges[i] = NeighborList.countEdges(dataset.get(i), limits.edgeRadius());
                 } catch (IOException e) {
                     throw new UncheckedIOException("reading sample " + dataset.id(i) + " to count its edges", e);
                 }
             }
-            if (!b.limits.fitsAlone(atoms, edges[i])) {
-                oversize.add(dataset.id(i) + " (" + atoms + " atoms" + (maxEdges > 0 ? ", " + edges[i] + " edges" : "") + ")");
+            if (!limits.fitsAlone(atoms, edges[i])) {
+                oversize.add(dataset.id(i) + " (" + atoms + " atoms" + (limits.maxEdges() > 0 ? ", " + edges[i] + " edges" : "") + ")");
                 continue;
             }
             bins.computeIfAbsent(atoms, k -> new ArrayDeque<>()).add(i);
@@ -67,7 +61,7 @@ public final class SizeAwareSampler implements SampleSource {
         }
         if (!oversize.isEmpty()) {
             throw new IllegalArgumentException(oversize.size() + " sample(s) can never fit a batch of "
-                    + b.limits.describe() + ": "
+                    + limits.describe() + ": "
                     + String.join(", ", oversize.subList(0, Math.min(20, oversize.size())))
                     + (oversize.size() > 20 ? ", ..." : ""));
         }
@@ -83,22 +77,24 @@ public final class SizeAwareSampler implements SampleSource {
         return dataset;
     }
 
-    /** Total atom budget (0 = none). */
     @Override
+    public BatchLimits limits() {
+        return limits;
+    }
+
+    /** Total atom budget (0 = none). */
     public int maxAtoms() {
-        return maxAtoms;
+        return limits.maxAtoms();
     }
 
     /** Total edge budget (0 = none). */
-    @Override
     public long maxEdges() {
-        return maxEdges;
+        return limits.maxEdges();
     }
 
     /** Sample count budget (0 = none). */
-    @Override
     public int maxBatchSize() {
-        return maxBatchSize;
+        return limits.maxBatchSize();
     }
 
     /** Edges of sample {@code index} within the edge radius (0 when maxEdges is unset). */
@@ -142,14 +138,15 @@ public final class SizeAwareSampler implements SampleSource {
      */
     @Override
     public int slotCapacity() {
-        long slotLimit = maxBatchSize > 0 ? maxBatchSize : Math.max(1, maxAtoms / Math.max(1, smallestSample()));
+        long slotLimit = limits.maxBatchSize() > 0 ? limits.maxBatchSize()
+                : Math.max(1, limits.maxAtoms() / Math.max(1, smallestSample()));
         return (int) Math.max(1, Math.min(slotLimit, dataset.size()));
     }
 
     @Override
     public int atomCapacity() {
         long atomLimit = (long) slotCapacity() * largestSample();
-        return (int) Math.min(Integer.MAX_VALUE, maxAtoms > 0 ? Math.min(maxAtoms, atomLimit) : atomLimit);
+        return (int) Math.min(Integer.MAX_VALUE, Math.min(limits.atomsLeft(0), atomLimit));
     }
 
     @Override
@@ -184,7 +181,7 @@ public final class SizeAwareSampler implements SampleSource {
             progress = false;
             for (Map.Entry<Integer, ArrayDeque<Integer>> bin : new ArrayList<>(bins.entrySet())) {
                 Integer next = bin.getValue().peekFirst();
-                if (next == null || !fits(picked.size() + 1, atoms + bin.getKey(), edgeSum + edges[next])) {
+                if (next == null || !limits.fits(picked.size() + 1, atoms + bin.getKey(), edgeSum + edges[next])) {
                     continue;
                 }
                 take(bin.getKey());
@@ -211,8 +208,8 @@ public final class SizeAwareSampler implements SampleSource {
         for (Integer size : new ArrayList<>(bins.descendingKeySet())) {
             ArrayDeque<Integer> bin = bins.get(size);
             while (bin != null && !bin.isEmpty() && picked.size() < freeSlots
-                    && (maxAtoms <= 0 || atoms + size <= freeAtoms)
-                    && (maxEdges <= 0 || edgeSum + edges[bin.peekFirst()] <= freeEdges)) {
+                    && (limits.maxAtoms() <= 0 || atoms + size <= freeAtoms)
+                    && (limits.maxEdges() <= 0 || edgeSum + edges[bin.peekFirst()] <= freeEdges)) {
                 int next = bin.peekFirst();
                 take(size);
                 picked.add(next);
@@ -222,11 +219,6 @@ public final class SizeAwareSampler implements SampleSource {
             }
         }
         return picked;
-    }
-
-    private boolean fits(int count, long atoms, long edgeSum) {
-        return (maxBatchSize <= 0 || count <= maxBatchSize) && (maxAtoms <= 0 || atoms <= maxAtoms)
-                && (maxEdges <= 0 || edgeSum <= maxEdges);
     }
 
     private void take(int size) {

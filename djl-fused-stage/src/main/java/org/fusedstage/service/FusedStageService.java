@@ -65,10 +65,7 @@ public final class FusedStageService implements StructureService {
     private static final int LATENCY_WINDOW = 4096;
 
     private final FusedStage fused;
-    private final int maxAtoms;
-    private final long maxEdges;
-    private final double edgeRadius;
-    private final int maxBatchSize;
+    private final BatchLimits limits;
     private final int queueCapacity;
     private final Set<Integer> elements;
     private final double searchRadius;
@@ -103,10 +100,7 @@ public final class FusedStageService implements StructureService {
     private final CountDownLatch terminated = new CountDownLatch(1);
 
     private FusedStageService(Builder b) {
-        this.maxAtoms = b.limits.maxAtoms();
-        this.maxEdges = b.limits.maxEdges();
-        this.edgeRadius = b.limits.edgeRadius();
-        this.maxBatchSize = b.limits.maxBatchSize();
+        this.limits = b.limits;
         this.queueCapacity = b.queueCapacity;
         this.fused = b.chain.addSink(new ResultSink()).addRejectSink(new RejectSink()).addHook(guard).build();
         fused.setRefillFrequency(b.refillFrequency);
@@ -120,7 +114,7 @@ public final class FusedStageService implements StructureService {
         worker.setDaemon(true);
         worker.start();
         logger.info("service started: {} with batches of at most {} samples and {} atoms, queue of {}", fused,
-                maxBatchSize, maxAtoms, queueCapacity);
+                limits.maxBatchSize(), limits.maxAtoms(), queueCapacity);
     }
 
     /**
@@ -140,7 +134,7 @@ public final class FusedStageService implements StructureService {
      * Submits a structure; refuses at once when the queue is full.
      *
      * @throws IllegalArgumentException if the structure can never run here (too large, unusable by
-     *     the model, or its sample id is already in flight)
+     *     the model, or its sample id is already in flight: {@link DuplicateSampleIdException})
      * @throws RejectedExecutionException if the queue is full or the service is shut down
      */
     @Override
@@ -170,18 +164,18 @@ public final class FusedStageService implements StructureService {
     /** Edges of an acceptable structure; throws naming the problem otherwise. */
     private long check(AtomicSystem system) {
         String name = system.sampleId().orElse(system.formula());
-        if (system.size() > maxAtoms) {
+        if (!limits.fitsAlone(system.size(), 0)) {
             throw new IllegalArgumentException("structure " + name + " has " + system.size()
-                    + " atoms; this service's batches hold at most " + maxAtoms);
+                    + " atoms; this service's batches hold " + limits.describe());
         }
         Optional<String> problem = ValidatedDataset.problemOf(system, elements, searchRadius);
         if (problem.isPresent()) {
             throw new IllegalArgumentException("bad structure " + name + ": " + problem.get());
         }
-        long edges = maxEdges > 0 ? NeighborList.countEdges(system, edgeRadius) : 0;
-        if (edges > maxEdges && maxEdges > 0) {
-            throw new IllegalArgumentException("structure " + name + " has " + edges + " edges within " + edgeRadius
-                    + " A; this service's batches hold at most " + maxEdges);
+        long edges = limits.maxEdges() > 0 ? NeighborList.countEdges(system, limits.edgeRadius()) : 0;
+        if (!limits.fitsAlone(system.size(), edges)) {
+            throw new IllegalArgumentException("structure " + name + " has " + edges + " edges within "
+                    + limits.edgeRadius() + " A; this service's batches hold " + limits.describe());
         }
         return edges;
     }
@@ -207,7 +201,7 @@ public final class FusedStageService implements StructureService {
                 throw new RejectedExecutionException("the queue is full (" + queueCapacity + " requests waiting)");
             }
             if (inFlight.containsKey(id)) {
-                throw new IllegalArgumentException("a request with sample id " + id + " is already in flight");
+                throw new DuplicateSampleIdException(id);
             }
             Request r = new Request(system, id, edges);
             waiting.add(r);
@@ -343,9 +337,9 @@ public final class FusedStageService implements StructureService {
             Arrays.sort(recent);
             p = new double[] {percentile(recent, 0.50), percentile(recent, 0.90), percentile(recent, 0.99)};
         }
-        return new ServiceMetrics(queued, queueCapacity, runningNow, maxBatchSize, atoms, maxAtoms, completed.get(),
-                failed.get(), cancelled.get(), refused.get(), atomSteps.get(), recentAtomStepRate(), p[0], p[1], p[2], latencyNanos.get() * 1e-9,
-                open, terminated.getCount() > 0);
+        return new ServiceMetrics(queued, queueCapacity, runningNow, limits.maxBatchSize(), atoms, limits.maxAtoms(),
+                completed.get(), failed.get(), cancelled.get(), refused.get(), atomSteps.get(), recentAtomStepRate(), p[0], p[1],
+                p[2], latencyNanos.get() * 1e-9, open, terminated.getCount() > 0);
     }
 
     private static double percentile(long[] sorted, double q) {
@@ -487,33 +481,23 @@ public final class FusedStageService implements StructureService {
     private final class LiveSource implements SampleSource {
 
         @Override
-        public int maxAtoms() {
-            return maxAtoms;
-        }
-
-        @Override
-        public long maxEdges() {
-            return maxEdges;
-        }
-
-        @Override
-        public int maxBatchSize() {
-            return maxBatchSize;
+        public BatchLimits limits() {
+            return limits;
         }
 
         @Override
         public int slotCapacity() {
-            return maxBatchSize;
+            return limits.maxBatchSize();
         }
 
         @Override
         public int atomCapacity() {
-            return maxAtoms;
+            return limits.maxAtoms();
         }
 
         @Override
         public List<Entry> first() {
-            return take(maxAtoms, maxEdges > 0 ? maxEdges : Long.MAX_VALUE, maxBatchSize, true);
+            return take(limits.atomsLeft(0), limits.edgesLeft(0), limits.samplesLeft(0), true);
         }
 
         @Override

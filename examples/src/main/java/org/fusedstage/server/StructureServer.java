@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.ExtxyzReader;
 import org.fusedstage.data.ExtxyzWriter;
+import org.fusedstage.service.DuplicateSampleIdException;
 import org.fusedstage.service.FusedStageService;
 import org.fusedstage.service.StructureService;
 import org.fusedstage.service.SampleFailedException;
@@ -117,12 +118,9 @@ public final class StructureServer implements AutoCloseable {
         CompletableFuture<ServiceResult> future;
         try {
             future = service.submit(system);
-        } catch (IllegalArgumentException e) {
-            if (e.getMessage() != null && e.getMessage().contains("already in flight")) {
-                error(ctx, 409, e.getMessage());
-                return;
-            }
-            throw e;
+        } catch (DuplicateSampleIdException e) {
+            error(ctx, 409, e.getMessage());
+            return;
         }
         remember(id, future);
         if (wait == null) {

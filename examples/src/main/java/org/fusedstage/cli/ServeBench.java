@@ -10,7 +10,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.ExtxyzWriter;
 import org.fusedstage.data.Structures;
@@ -37,8 +36,8 @@ final class ServeBench {
     private final Duration duration;
     private final int rounds;
     private final double rate;
-    private final List<String> bodies = new ArrayList<>();
-    private final List<Integer> sizes = new ArrayList<>();
+    private final List<AtomicSystem> structures = new ArrayList<>();
+    private final List<String> bodies = new ArrayList<>(); // the same structures as extxyz request bodies
 
     ServeBench(TorchScriptPotential potential, int clients, Duration duration, int rounds, double rate) {
         this.potential = potential;
@@ -55,8 +54,8 @@ final class ServeBench {
             if (ValidatedDataset.problemOf(s, potential.metadata().elements(), ChainOptions.edgeRadius(potential)).isPresent()) {
                 continue; // a rattle that put two atoms on top of each other: users send valid structures
             }
+            structures.add(s);
             bodies.add(ExtxyzWriter.formatFrame(s));
-            sizes.add(s.size());
         }
     }
 
@@ -64,6 +63,14 @@ final class ServeBench {
         return FusedStage.builder()
                 .addSubStage(0, FIRE.builder(potential).optFmax(0.05).build())
                 .addSubStage(1, Langevin.builder(potential).optTemperature(80).optNSteps(100).optSeed(3).build());
+    }
+
+    private StructureService continuous() {
+        return FusedStageService.builder(chain()).optMaxAtoms(2048).optMaxBatchSize(64).build();
+    }
+
+    private StructureService microBatching(int maxBatch, Duration window) {
+        return new MicroBatchingService(this::chain, maxBatch, 2048, window, potential);
     }
 
     void run() throws Exception {
@@ -75,14 +82,11 @@ final class ServeBench {
         System.out.println();
         System.out.println("| round | batching | structures/s | atoms/s | p50 latency (s) | p99 latency (s) | completed | batch steps per result |");
         System.out.println("|---|---|---:|---:|---:|---:|---:|---:|");
-        Supplier<FusedStage.Builder> chain = this::chain;
         List<String> ratios = new ArrayList<>();
         for (int round = 1; round <= rounds; round++) {
-            double[] continuous = measure(round, "continuous (FusedStageService)", FusedStageService.builder(chain())
-                    .optMaxAtoms(2048).optMaxBatchSize(64).build());
-            double[] micro = measure(round, "micro-batching (50 ms window)",
-                    new MicroBatchingService(chain, 64, 2048, Duration.ofMillis(50), potential));
-            measure(round, "one structure at a time", new MicroBatchingService(chain, 1, 2048, Duration.ZERO, potential));
+            double[] continuous = measure(round, "continuous (FusedStageService)", continuous());
+            double[] micro = measure(round, "micro-batching (50 ms window)", microBatching(64, Duration.ofMillis(50)));
+            measure(round, "one structure at a time", microBatching(1, Duration.ZERO));
             ratios.add(String.format("round %d: %.2fx, p99 %.2f s vs %.2f s", round, continuous[0] / micro[0], continuous[3],
                     micro[3]));
         }
@@ -95,10 +99,8 @@ final class ServeBench {
         System.out.println("| round | batching | structures/s | p50 latency (s) | p99 latency (s) | completed |");
         System.out.println("|---|---|---:|---:|---:|---:|");
         for (int round = 1; round <= rounds; round++) {
-            direct(round, "continuous (FusedStageService)", FusedStageService.builder(chain()).optMaxAtoms(2048)
-                    .optMaxBatchSize(64).build());
-            direct(round, "micro-batching (50 ms window)", new MicroBatchingService(chain, 64, 2048, Duration.ofMillis(50),
-                    potential));
+            direct(round, "continuous (FusedStageService)", continuous());
+            direct(round, "micro-batching (50 ms window)", microBatching(64, Duration.ofMillis(50)));
         }
         System.out.println();
         System.out.printf("Open loop: requests arrive at %.1f/s (Poisson, seeded), each from its own client connection, "
@@ -109,10 +111,8 @@ final class ServeBench {
         System.out.println("| round | batching | offered (1/s) | done within the window (1/s) | p50 latency (s) | p99 latency (s) | completed by the end of the drain |");
         System.out.println("|---|---|---:|---:|---:|---:|---:|");
         for (int round = 1; round <= rounds; round++) {
-            openLoop(round, "continuous (FusedStageService)", FusedStageService.builder(chain()).optMaxAtoms(2048)
-                    .optMaxBatchSize(64).build());
-            openLoop(round, "micro-batching (50 ms window)", new MicroBatchingService(chain, 64, 2048, Duration.ofMillis(50),
-                    potential));
+            openLoop(round, "continuous (FusedStageService)", continuous());
+            openLoop(round, "micro-batching (50 ms window)", microBatching(64, Duration.ofMillis(50)));
         }
         System.out.println();
     }
@@ -121,45 +121,66 @@ final class ServeBench {
 
     /** The closed loop through {@link StructureService#submit} directly. */
     private void direct(int round, String name, StructureService service) throws Exception {
-        List<AtomicSystem> systems = new ArrayList<>();
-        for (String body : bodies) {
-            systems.add(org.fusedstage.data.ExtxyzReader.of(new java.io.StringReader(body), "bench").next());
-        }
-        List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+        service.submit(structures.get(0).toBuilder().optSampleId("warm-up").build()).get();
         AtomicLong ids = new AtomicLong();
-        service.submit(systems.get(0).toBuilder().optSampleId("warm-up").build()).get();
+        Done done = closedLoop((pick, waitSeconds) -> {
+            AtomicSystem s = structures.get(pick).toBuilder().optSampleId("d" + ids.incrementAndGet()).build();
+            try {
+                service.submit(s).get((long) (waitSeconds * 1e9), TimeUnit.NANOSECONDS);
+                return true;
+            } catch (Exception e) {
+                return false; // not done within the window
+            }
+        });
+        service.shutdownNow();
+        service.close();
+        System.out.printf("| %d | %s | %.2f | %.2f | %.2f | %d |%n", round, name, done.latencies().length / seconds(),
+                quantile(done.latencies(), 0.50), quantile(done.latencies(), 0.99), done.latencies().length);
+    }
+
+    /** One request of a closed loop: sends structure {@code pick}, waits up to the time given, says whether it came back done. */
+    private interface Send {
+        boolean send(int pick, double waitSeconds);
+    }
+
+    /**
+     * Latencies (s, sorted) and atoms of the requests done within the window.
+     *
+     * @param latencies seconds, sorted
+     * @param atoms atoms of those structures
+     */
+    private record Done(double[] latencies, long atoms) {}
+
+    /** {@code clients} threads, each sending a structure, waiting for it, sending the next, until the window ends. */
+    private Done closedLoop(Send send) throws InterruptedException {
+        List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+        AtomicLong atoms = new AtomicLong();
         long end = System.nanoTime() + duration.toNanos();
         List<Thread> threads = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
             final int client = c;
             threads.add(new Thread(() -> {
                 for (int k = 0; k < 100_000 && System.nanoTime() < end; k++) { // bounded loop
-                    AtomicSystem s = systems.get((client * 61 + k * 7) % systems.size()).toBuilder()
-                            .optSampleId("d" + ids.incrementAndGet()).build();
+                    int pick = (client * 61 + k * 7) % structures.size();
                     long t0 = System.nanoTime();
-                    try {
-                        service.submit(s).get(DRAIN.toSeconds() + duration.toSeconds(), TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        return; // the shutdown at the end
-                    }
+                    boolean ok = send.send(pick, Math.max(1, (end - t0) / 1e9));
                     long t1 = System.nanoTime();
-                    if (t1 <= end) {
+                    if (ok && t1 <= end) {
                         latencies.add((t1 - t0) / 1e9);
+                        atoms.addAndGet(structures.get(pick).size());
                     }
                 }
-            }, "bench-direct-" + c));
+            }, "bench-client-" + c));
         }
         threads.forEach(Thread::start);
         for (Thread t : threads) {
             t.join();
         }
-        service.shutdownNow();
-        service.close();
-        double[] sorted = sorted(latencies);
-        double p50 = quantile(sorted, 0.50);
-        double p99 = quantile(sorted, 0.99);
-        System.out.printf("| %d | %s | %.2f | %.2f | %.2f | %d |%n", round, name, sorted.length / (duration.toNanos() / 1e9), p50,
-                p99, sorted.length);
+        return new Done(sorted(latencies), atoms.get());
+    }
+
+    private double seconds() {
+        return duration.toNanos() / 1e9;
     }
 
     /** Open loop at {@code rate} requests/s for the duration; latency of every request sent. */
@@ -225,48 +246,26 @@ final class ServeBench {
                 inWindow.get() / (duration.toNanos() / 1e9), p50, p99, completed, arrivals.size());
     }
 
-    /** {structures/s, atoms/s, p50, p99, completed}. */
+    /** Over HTTP; returns {structures/s, atoms/s, p50, p99, completed}. */
     private double[] measure(int round, String name, StructureService service) throws Exception {
-        List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
-        long forwards = 0;
-        AtomicLong atoms = new AtomicLong();
+        Done done;
+        long forwards;
         try (StructureServer server = new StructureServer(service, "127.0.0.1", 0, 16_000_000, 100_000)) {
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
             warmUp(http, server.port());
             forwards = potential.forwardCount();
-            long start = System.nanoTime();
-            long end = start + duration.toNanos();
-            List<Thread> threads = new ArrayList<>();
-            for (int c = 0; c < clients; c++) {
-                final int client = c;
-                threads.add(new Thread(() -> {
-                    for (int k = 0; k < 100_000 && System.nanoTime() < end; k++) { // bounded loop
-                        int pick = (client * 61 + k * 7) % bodies.size();
-                        long t0 = System.nanoTime();
-                        HttpResponse<String> r = post(http, server.port(), bodies.get(pick),
-                                Math.max(1, (end - t0) / 1e9));
-                        long t1 = System.nanoTime();
-                        if (r != null && r.statusCode() == 200 && t1 <= end) {
-                            latencies.add((t1 - t0) / 1e9);
-                            atoms.addAndGet(sizes.get(pick));
-                        }
-                    }
-                }, "bench-client-" + c));
-            }
-            threads.forEach(Thread::start);
-            for (Thread t : threads) {
-                t.join();
-            }
+            done = closedLoop((pick, waitSeconds) -> {
+                HttpResponse<String> r = post(http, server.port(), bodies.get(pick), waitSeconds);
+                return r != null && r.statusCode() == 200;
+            });
             forwards = potential.forwardCount() - forwards; // steps (one forward each) in the window and the tail
             service.shutdownNow(); // what still runs is not counted
         }
-        double seconds = duration.toNanos() / 1e9;
-        double[] sorted = sorted(latencies);
-        double p50 = quantile(sorted, 0.50);
-        double p99 = quantile(sorted, 0.99);
-        double[] row = {sorted.length / seconds, atoms.get() / seconds, p50, p99, sorted.length};
+        int completed = done.latencies().length;
+        double[] row = {completed / seconds(), done.atoms() / seconds(), quantile(done.latencies(), 0.50),
+            quantile(done.latencies(), 0.99), completed};
         System.out.printf("| %d | %s | %.2f | %.0f | %.2f | %.2f | %d | %.1f |%n", round, name, row[0], row[1], row[2], row[3],
-                sorted.length, forwards / (double) Math.max(1, sorted.length));
+                completed, forwards / (double) Math.max(1, completed));
         return row;
     }
 

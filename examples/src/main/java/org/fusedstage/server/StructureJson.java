@@ -147,7 +147,8 @@ final class StructureJson {
         return o;
     }
 
-    private static JsonArray rows(double[] flat) {
+    /** Flat [N*3] values as [[x, y, z], ...]. */
+    static JsonArray rows(double[] flat) {
         JsonArray out = new JsonArray();
         for (int i = 0; i + 2 < flat.length; i += 3) {
             JsonArray row = new JsonArray();

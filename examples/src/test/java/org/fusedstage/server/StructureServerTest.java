@@ -70,23 +70,11 @@ class StructureServerTest extends WithLennardJones {
             numbers.add(z);
         }
         o.add("numbers", numbers);
-        o.add("positions", rows(s.positions()));
-        o.add("cell", rows(s.cell()));
+        o.add("positions", StructureJson.rows(s.positions()));
+        o.add("cell", StructureJson.rows(s.cell()));
         o.addProperty("pbc", s.pbc()[0]);
         s.sampleId().ifPresent(id -> o.addProperty("id", id));
         return o.toString();
-    }
-
-    private static JsonArray rows(double[] flat) {
-        JsonArray out = new JsonArray();
-        for (int i = 0; i < flat.length; i += 3) {
-            JsonArray row = new JsonArray();
-            row.add(flat[i]);
-            row.add(flat[i + 1]);
-            row.add(flat[i + 2]);
-            out.add(row);
-        }
-        return out;
     }
 
     private static double[] flat(JsonArray rows) {

@@ -7,6 +7,7 @@ import java.util.List;
 import org.fusedstage.DjlRuntime;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.OnUnconverged;
+import org.fusedstage.dynamics.StageSpec;
 import org.fusedstage.model.TorchScriptPotential;
 import picocli.CommandLine.Option;
 
@@ -107,11 +108,8 @@ final class ChainOptions {
 
     /** The chain on this potential (stage k seeded with seed + k), with the compile and unconverged options. */
     FusedStage.Builder chain(TorchScriptPotential potential, List<StageSpec> specs) {
-        FusedStage.Builder fb = FusedStage.builder().optCompileStep(compile).optOnUnconverged(onUnconverged());
-        for (int k = 0; k < specs.size(); k++) {
-            fb.addSubStage(k, specs.get(k).build(potential, seed + k));
-        }
-        return fb;
+        return StageSpec.addChain(FusedStage.builder().optCompileStep(compile).optOnUnconverged(onUnconverged()), specs,
+                potential, seed);
     }
 
     /** The edge radius of --max-edges for this potential, A. */

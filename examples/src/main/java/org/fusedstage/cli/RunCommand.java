@@ -24,6 +24,7 @@ import org.fusedstage.data.ValidatedDataset;
 import org.fusedstage.data.Structures;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.OnUnconverged;
+import org.fusedstage.dynamics.StageSpec;
 import org.fusedstage.hooks.NonFiniteGuard;
 import org.fusedstage.hooks.SnapshotHook;
 import org.fusedstage.model.TorchScriptPotential;

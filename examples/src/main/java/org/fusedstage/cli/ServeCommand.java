@@ -4,6 +4,7 @@ import ai.djl.Device;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.fusedstage.dynamics.StageSpec;
 import org.fusedstage.model.TorchScriptPotential;
 import org.fusedstage.server.StructureServer;
 import org.fusedstage.service.FusedStageService;

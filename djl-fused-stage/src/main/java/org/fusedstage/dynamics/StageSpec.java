@@ -1,20 +1,14 @@
-package org.fusedstage.cli;
+package org.fusedstage.dynamics;
 
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.fusedstage.dynamics.ConvergenceHook;
-import org.fusedstage.dynamics.DemoDynamics;
-import org.fusedstage.dynamics.Dynamics;
-import org.fusedstage.dynamics.FIRE;
-import org.fusedstage.dynamics.Langevin;
-import org.fusedstage.dynamics.SteepestDescent;
-import org.fusedstage.dynamics.VelocityVerlet;
 import org.fusedstage.model.Potential;
 
 /**
- * A {@code --stage KIND:key=value,...} option: kinds fire, steepest-descent, nve, nvt-langevin,
+ * One stage of a chain written as text, {@code KIND:key=value,...} (the command line's
+ * {@code --stage}, Spark jobs' chain settings): kinds fire, steepest-descent, nve, nvt-langevin,
  * demo. Units: fmax eV/A, dt fs, temperature K, friction 1/fs, maxstep A, step-size A^2/eV.
  *
  * @param kind the stage kind
@@ -74,6 +68,17 @@ public record StageSpec(String kind, Map<String, Double> values) {
                 parse("nvt-langevin:steps=500,temperature=80,friction=0.01,dt=2.0"));
     }
 
+    /** The spec as text that {@link #parse} reads back to an equal spec. */
+    public String text() {
+        StringBuilder b = new StringBuilder(kind);
+        String sep = ":";
+        for (Map.Entry<String, Double> e : values.entrySet()) {
+            b.append(sep).append(e.getKey()).append('=').append(e.getValue());
+            sep = ",";
+        }
+        return b.toString();
+    }
+
     private double get(String key, double fallback) {
         return values.getOrDefault(key, fallback);
     }
@@ -89,6 +94,18 @@ public record StageSpec(String kind, Map<String, Double> values) {
     /** Whether this stage is an optimizer (relaxation) rather than MD. */
     public boolean isRelaxation() {
         return kind.equals("fire") || kind.equals("steepest-descent");
+    }
+
+    /**
+     * Adds a chain of stages to a builder: stage k gets status code k and the noise seed
+     * {@code seed + k}, so every front end (CLI, service, Spark) builds the same chain from the
+     * same text.
+     */
+    public static FusedStage.Builder addChain(FusedStage.Builder builder, List<StageSpec> specs, Potential potential, long seed) {
+        for (int k = 0; k < specs.size(); k++) {
+            builder.addSubStage(k, specs.get(k).build(potential, seed + k));
+        }
+        return builder;
     }
 
     /** Builds the dynamics. */

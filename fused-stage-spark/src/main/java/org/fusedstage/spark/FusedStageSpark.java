@@ -1,0 +1,151 @@
+package org.fusedstage.spark;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.when;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.ValidatedDataset;
+
+/**
+ * A FusedStage chain as a DataFrame transformation: each partition runs through one inflight
+ * FusedStage on its executor (built once per task slot, see {@link ExecutorChains}), and every
+ * input row gives exactly one outcome row ({@link StructureRows#OUTCOME}): a result, a reject
+ * (blow-up, or unconverged under on-unconverged=reject) or an invalid input with its reason.
+ *
+ * <p>The transformation is deterministic (a sample's trajectory depends only on the sample, the
+ * chain and the seed, never on its partition or batch), so a retried or speculative task gives the
+ * same rows, and Spark's committed writes keep each sample exactly once in the output.
+ *
+ * <p>Size partitions so that each holds many batches' worth of atoms (at least ~10x maxAtoms, so
+ * the inflight batch stays full and the draining tail of each partition is short) and so that
+ * there are at least two per task slot (so uneven partitions balance). A partition's structures
+ * and results are held in the executor's memory while it runs (~0.2 kB per atom).
+ */
+public final class FusedStageSpark {
+
+    private FusedStageSpark() {}
+
+    /**
+     * The outcome of every structure of {@code input} (columns {@link StructureRows#INPUT}, or
+     * just {@link StructureRows#STRUCTURE}) under the chain {@code config}. Lazy, as every
+     * transformation: the chain runs when the result is written.
+     */
+    public static Dataset<Row> run(Dataset<Row> input, ChainConfig config) {
+        Dataset<Row> checked = markDuplicateIds(withInputColumns(input));
+        int stages = config.stages().size();
+        return checked.mapPartitions(new RunPartition(config, stages), Encoders.row(StructureRows.OUTCOME));
+    }
+
+    /** Adds null source/problem columns to a structure-only frame; selects the input columns in order. */
+    static Dataset<Row> withInputColumns(Dataset<Row> input) {
+        List<String> names = List.of(input.columns());
+        Dataset<Row> out = input;
+        for (String c : List.of("source", "problem")) {
+            if (!names.contains(c)) {
+                out = out.withColumn(c, lit(null).cast("string"));
+            }
+        }
+        for (String c : StructureRows.STRUCTURE.fieldNames()) {
+            if (!names.contains(c)) {
+                if (c.equals("id") || c.equals("numbers") || c.equals("positions")) {
+                    throw new IllegalArgumentException("the input has no column '" + c + "' (a structure needs id, numbers, "
+                            + "positions; see StructureRows)");
+                }
+                out = out.withColumn(c, lit(null).cast(StructureRows.STRUCTURE.apply(c).dataType()));
+            }
+        }
+        Column[] columns = java.util.Arrays.stream(StructureRows.INPUT.fieldNames()).map(functions::col).toArray(Column[]::new);
+        return out.select(columns);
+    }
+
+    /**
+     * Marks every row whose id appears more than once invalid (a sample id names one sample: which
+     * copy to keep is the user's choice, not ours). One extra pass over the ids.
+     */
+    private static Dataset<Row> markDuplicateIds(Dataset<Row> input) {
+        Dataset<Row> repeated = input.groupBy("id").count().where(col("count").gt(1)).withColumnRenamed("id", "repeated_id");
+        Dataset<Row> joined = input.join(functions.broadcast(repeated), input.col("id").equalTo(col("repeated_id")), "left_outer");
+        Column problem = when(col("problem").isNull().and(col("count").isNotNull()),
+                concat(lit("sample id '"), col("id"), lit("' appears "), col("count").cast("string"),
+                        lit(" times in the input; ids must be unique"))).otherwise(col("problem"));
+        Column[] columns = java.util.Arrays.stream(StructureRows.INPUT.fieldNames())
+                .map(c -> c.equals("problem") ? problem.as("problem") : col(c)).toArray(Column[]::new);
+        return joined.select(columns);
+    }
+
+    /** One partition: valid structures through the slot's chain, the rest straight to invalid rows. */
+    private static final class RunPartition implements MapPartitionsFunction<Row, Row> {
+        private static final long serialVersionUID = 1L;
+        private final ChainConfig config;
+        private final int stages;
+
+        RunPartition(ChainConfig config, int stages) {
+            this.config = config;
+            this.stages = stages;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> rows) throws Exception {
+            List<Row> input = new ArrayList<>();
+            rows.forEachRemaining(input::add);
+            return ExecutorChains.withChain(config, chain -> outcomes(chain, input)).iterator();
+        }
+
+        private List<Row> outcomes(ExecutorChains.Chain chain, List<Row> input) {
+            List<Row> out = new ArrayList<>(input.size());
+            List<AtomicSystem> valid = new ArrayList<>();
+            Map<String, String> sources = new HashMap<>();
+            for (Row row : input) {
+                String problem = row.getAs("problem");
+                if (problem != null) {
+                    out.add(StructureRows.invalidRow(row, problem));
+                    continue;
+                }
+                AtomicSystem s;
+                try {
+                    s = StructureRows.toSystem(row);
+                } catch (IllegalArgumentException | ClassCastException e) {
+                    out.add(StructureRows.invalidRow(row, "not a structure: " + e.getMessage()));
+                    continue;
+                }
+                Optional<String> unusable = ValidatedDataset.problemOf(s, chain.checks.elements(), chain.checks.searchRadius());
+                if (unusable.isPresent()) {
+                    out.add(StructureRows.invalidRow(row, unusable.get()));
+                    continue;
+                }
+                valid.add(s);
+                sources.put(s.sampleId().orElseThrow(), row.getAs("source"));
+            }
+            ExecutorChains.Finished finished = chain.run(valid);
+            for (AtomicSystem s : finished.results()) {
+                String id = s.sampleId().orElseThrow();
+                out.add(StructureRows.outcomeRow(s, id, sources.get(id), null, StructureRows.RESULT, stages));
+            }
+            for (AtomicSystem s : finished.rejects()) {
+                String id = s.sampleId().orElseThrow();
+                Object reason = s.info().get("reject_reason");
+                out.add(StructureRows.outcomeRow(s, id, sources.get(id), reason == null ? "rejected" : reason.toString(),
+                        StructureRows.REJECTED, stages));
+            }
+            if (finished.results().size() + finished.rejects().size() != valid.size()) { // never silently lose a sample
+                throw new IllegalStateException("partition of " + valid.size() + " structures gave " + finished.results().size()
+                        + " results and " + finished.rejects().size() + " rejects");
+            }
+            return out;
+        }
+    }
+}

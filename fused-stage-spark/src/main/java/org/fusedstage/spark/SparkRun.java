@@ -1,0 +1,63 @@
+package org.fusedstage.spark;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+
+/**
+ * The job of {@code fused-stage spark-run}: read structures, run the chain over every partition,
+ * write each structure's outcome once under {@code output}/{@value StructureFrames#OUTCOMES}
+ * (outcome=result, outcome=rejected, outcome=invalid), and optionally the results again as extxyz
+ * shards.
+ */
+public final class SparkRun {
+
+    /** Folder of the results as extxyz shards, when asked for. */
+    public static final String RESULTS_EXTXYZ = "results-extxyz";
+
+    private SparkRun() {}
+
+    /**
+     * Rows written per outcome.
+     *
+     * @param results structures that ran through the chain
+     * @param rejected structures the run took out (with their reason)
+     * @param invalid inputs that could not run (with their reason)
+     * @param partitions partitions the chain ran over
+     */
+    public record Summary(long results, long rejected, long invalid, int partitions) {}
+
+    /**
+     * Runs the job.
+     *
+     * @param partitions partitions to run over; 0 for two per task slot of the session
+     * @param extxyz whether to write the results as extxyz shards too (read back from the committed Parquet)
+     * @throws IllegalArgumentException if the input is missing or the output exists
+     */
+    public static Summary run(SparkSession spark, String input, String output, ChainConfig config, int partitions,
+            boolean extxyz) throws IOException {
+        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(output);
+        if (out.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(out)) {
+            throw new IllegalArgumentException("output " + output + " exists; remove it or give another --output (nothing is overwritten)");
+        }
+        Dataset<Row> structures = StructureFrames.read(spark, input);
+        int n = partitions > 0 ? partitions : 2 * spark.sparkContext().defaultParallelism();
+        Dataset<Row> outcomes = FusedStageSpark.run(structures.repartition(n), config);
+        StructureFrames.writeOutcomes(outcomes, output);
+        Dataset<Row> written = spark.read().parquet(output + "/" + StructureFrames.OUTCOMES);
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (Row r : written.groupBy("outcome").agg(functions.count("*")).collectAsList()) {
+            counts.put(r.getString(0), r.getLong(1));
+        }
+        if (extxyz) {
+            StructureFrames.writeExtxyz(written.where(functions.col("outcome").equalTo(StructureRows.RESULT)),
+                    output + "/" + RESULTS_EXTXYZ);
+        }
+        return new Summary(counts.getOrDefault(StructureRows.RESULT, 0L), counts.getOrDefault(StructureRows.REJECTED, 0L),
+                counts.getOrDefault(StructureRows.INVALID, 0L), n);
+    }
+}

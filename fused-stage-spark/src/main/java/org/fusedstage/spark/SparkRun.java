@@ -32,6 +32,36 @@ public final class SparkRun {
     public record Summary(long results, long rejected, long invalid, int partitions) {}
 
     /**
+     * Runs the job in a Spark session of its own: the one spark-submit configured (it sets
+     * {@code spark.master}), else one on {@code master}. A model file or folder is shipped to the
+     * executors with {@code SparkContext.addFile}, so a cluster needs no shared file system for it.
+     * Only plain types cross this method, so a caller need not have Spark on its classpath until
+     * it calls it.
+     *
+     * @param modelFile the model's file or folder, or null for the zoo model {@code config} names
+     */
+    public static Summary run(String master, String input, String output, ChainConfig config, java.nio.file.Path modelFile,
+            int partitions, boolean extxyz) throws IOException {
+        SparkSession.Builder builder = SparkSession.builder().appName("fused-stage spark-run");
+        if (System.getProperty("spark.master") == null) {
+            builder.master(master);
+        }
+        SparkSession spark = builder.getOrCreate();
+        try {
+            ChainConfig shipped = config;
+            if (modelFile != null) {
+                spark.sparkContext().addFile(modelFile.toAbsolutePath().toUri().toString(), java.nio.file.Files.isDirectory(modelFile));
+                shipped = new ChainConfig(modelFile.getFileName().toString(), true, config.stages(), config.stress(),
+                        config.maxAtoms(), config.maxEdges(), config.maxBatchSize(), config.compile(), config.dataType(),
+                        config.seed(), config.onUnconverged(), config.gpu());
+            }
+            return run(spark, input, output, shipped, partitions, extxyz);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /**
      * Runs the job.
      *
      * @param partitions partitions to run over; 0 for two per task slot of the session

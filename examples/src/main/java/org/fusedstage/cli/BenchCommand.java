@@ -46,8 +46,8 @@ final class BenchCommand implements Callable<Integer> {
     boolean noAse;
 
     @Option(names = "--only", split = ",", paramLabel = "SECTION",
-            description = "Run only these sections: steps, forwards, job, serve, memory, snap (default: all).")
-    List<String> only = List.of("steps", "forwards", "job", "serve", "memory", "snap");
+            description = "Run only these sections: steps, forwards, job, serve, spark, memory, snap (default: all).")
+    List<String> only = List.of("steps", "forwards", "job", "serve", "spark", "memory", "snap");
 
     @Option(names = "--serve-clients", defaultValue = "16", description = "HTTP clients of the serve section (default: ${DEFAULT-VALUE}).")
     int serveClients;
@@ -64,8 +64,9 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         for (String section : only) {
-            if (!List.of("steps", "forwards", "job", "serve", "memory", "snap").contains(section)) {
-                throw new IllegalArgumentException("unknown section '" + section + "': expected steps, forwards, job, serve, memory or snap");
+            if (!List.of("steps", "forwards", "job", "serve", "spark", "memory", "snap").contains(section)) {
+                throw new IllegalArgumentException("unknown section '" + section
+                        + "': expected steps, forwards, job, serve, spark, memory or snap");
             }
         }
         if (only.contains("steps")) {
@@ -88,6 +89,9 @@ final class BenchCommand implements Callable<Integer> {
                         quick ? 1 : 2, serveRate)
                         .run();
             }
+        }
+        if (only.contains("spark")) {
+            new SparkBench(quick ? 96 : 384, quick ? 1 : 2).run();
         }
         if (only.contains("snap")) {
             snapJob(quick ? 1 : 3);

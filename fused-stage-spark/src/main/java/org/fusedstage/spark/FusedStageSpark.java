@@ -1,9 +1,7 @@
 package org.fusedstage.spark;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.when;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,13 +39,21 @@ public final class FusedStageSpark {
 
     /**
      * The outcome of every structure of {@code input} (columns {@link StructureRows#INPUT}, or
-     * just {@link StructureRows#STRUCTURE}) under the chain {@code config}. Lazy, as every
-     * transformation: the chain runs when the result is written.
+     * just {@link StructureRows#STRUCTURE}) under the chain {@code config}, over as many partitions
+     * as the input has. Lazy, as every transformation: the chain runs when the result is written.
      */
     public static Dataset<Row> run(Dataset<Row> input, ChainConfig config) {
-        Dataset<Row> checked = markDuplicateIds(withInputColumns(input));
-        int stages = config.stages().size();
-        return checked.mapPartitions(new RunPartition(config, stages), Encoders.row(StructureRows.OUTCOME));
+        return run(input, config, input.rdd().getNumPartitions());
+    }
+
+    /**
+     * As {@link #run(Dataset, ChainConfig)}, over {@code partitions} partitions. Rows are spread by
+     * a hash of their id (one shuffle, deterministic, so a retried task sees the same rows), which
+     * puts every copy of an id in one partition: repeated ids are found there and reported.
+     */
+    public static Dataset<Row> run(Dataset<Row> input, ChainConfig config, int partitions) {
+        Dataset<Row> spread = withInputColumns(input).repartition(partitions, col("id"));
+        return spread.mapPartitions(new RunPartition(config, config.stages().size()), Encoders.row(StructureRows.OUTCOME));
     }
 
     /** Adds null source/problem columns to a structure-only frame; selects the input columns in order. */
@@ -72,21 +78,6 @@ public final class FusedStageSpark {
         return out.select(columns);
     }
 
-    /**
-     * Marks every row whose id appears more than once invalid (a sample id names one sample: which
-     * copy to keep is the user's choice, not ours). One extra pass over the ids.
-     */
-    private static Dataset<Row> markDuplicateIds(Dataset<Row> input) {
-        Dataset<Row> repeated = input.groupBy("id").count().where(col("count").gt(1)).withColumnRenamed("id", "repeated_id");
-        Dataset<Row> joined = input.join(functions.broadcast(repeated), input.col("id").equalTo(col("repeated_id")), "left_outer");
-        Column problem = when(col("problem").isNull().and(col("count").isNotNull()),
-                concat(lit("sample id '"), col("id"), lit("' appears "), col("count").cast("string"),
-                        lit(" times in the input; ids must be unique"))).otherwise(col("problem"));
-        Column[] columns = java.util.Arrays.stream(StructureRows.INPUT.fieldNames())
-                .map(c -> c.equals("problem") ? problem.as("problem") : col(c)).toArray(Column[]::new);
-        return joined.select(columns);
-    }
-
     /** One partition: valid structures through the slot's chain, the rest straight to invalid rows. */
     private static final class RunPartition implements MapPartitionsFunction<Row, Row> {
         private static final long serialVersionUID = 1L;
@@ -109,8 +100,16 @@ public final class FusedStageSpark {
             List<Row> out = new ArrayList<>(input.size());
             List<AtomicSystem> valid = new ArrayList<>();
             Map<String, String> sources = new HashMap<>();
+            Map<String, Integer> copies = new HashMap<>(); // all copies of an id share this partition (hashed by id)
+            for (Row row : input) {
+                copies.merge(row.getAs("id"), 1, Integer::sum);
+            }
             for (Row row : input) {
                 String problem = row.getAs("problem");
+                int n = copies.get((String) row.getAs("id"));
+                if (problem == null && n > 1) { // which copy to keep is the user's choice, not ours
+                    problem = "sample id '" + row.getAs("id") + "' appears " + n + " times in the input; ids must be unique";
+                }
                 if (problem != null) {
                     out.add(StructureRows.invalidRow(row, problem));
                     continue;

@@ -19,6 +19,8 @@ public final class SparkRun {
     /** Folder of the results as extxyz shards, when asked for. */
     public static final String RESULTS_EXTXYZ = "results-extxyz";
 
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(SparkRun.class);
+
     private SparkRun() {}
 
     /**
@@ -46,7 +48,10 @@ public final class SparkRun {
         if (System.getProperty("spark.master") == null) {
             builder.master(master);
         }
+        long start = System.nanoTime();
         SparkSession spark = builder.getOrCreate();
+        logger.info("Spark session on {} started in {} s ({} task slots)", spark.sparkContext().master(),
+                String.format("%.1f", (System.nanoTime() - start) / 1e9), spark.sparkContext().defaultParallelism());
         try {
             ChainConfig shipped = config;
             if (modelFile != null) {
@@ -76,8 +81,11 @@ public final class SparkRun {
         }
         Dataset<Row> structures = StructureFrames.read(spark, input);
         int n = partitions > 0 ? partitions : 2 * spark.sparkContext().defaultParallelism();
-        Dataset<Row> outcomes = FusedStageSpark.run(structures.repartition(n), config);
+        Dataset<Row> outcomes = FusedStageSpark.run(structures, config, n);
+        long start = System.nanoTime();
         StructureFrames.writeOutcomes(outcomes, output);
+        logger.info("chain ran over {} partitions and its outcomes were written in {} s", n,
+                String.format("%.1f", (System.nanoTime() - start) / 1e9));
         Dataset<Row> written = spark.read().parquet(output + "/" + StructureFrames.OUTCOMES);
         Map<String, Long> counts = new LinkedHashMap<>();
         for (Row r : written.groupBy("outcome").agg(functions.count("*")).collectAsList()) {

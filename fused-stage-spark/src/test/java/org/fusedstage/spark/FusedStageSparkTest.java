@@ -148,9 +148,13 @@ class FusedStageSparkTest {
         List<AtomicSystem> systems = structures(240, "s");
         ChainConfig config = config(7);
         Dataset<Row> input = StructureFrames.read(spark, shards(dir, systems, 9, 150, 1, 80).toString());
-        assertEquals(4, input.rdd().getNumPartitions());
+        assertEquals(4, input.rdd().getNumPartitions()); // one per shard as read, then spread over 5 by id:
+        List<Long> sizes = input.repartition(5, functions.col("id")).groupBy(functions.spark_partition_id()).count()
+                .collectAsList().stream().map(r -> r.getLong(1)).sorted().toList();
+        assertEquals(5, sizes.size());
+        assertTrue(sizes.get(4) - sizes.get(0) >= 5, "uneven partitions: " + sizes);
         int loadsBefore = ExecutorChains.loads();
-        List<Row> rows = FusedStageSpark.run(input, config).collectAsList();
+        List<Row> rows = FusedStageSpark.run(input, config, 5).collectAsList();
         // One chain per task slot and configuration, reused across the four partitions.
         assertTrue(ExecutorChains.loads() - loadsBefore <= 2, "chains built: " + (ExecutorChains.loads() - loadsBefore));
 

@@ -51,14 +51,14 @@ class SparkRunCliTest {
     @Test
     void sparkRunWritesWhatRunWrites(@TempDir Path dir) throws Exception {
         List<AtomicSystem> systems = new ArrayList<>();
-        for (int i = 0; i < 150; i++) {
+        for (int i = 0; i < 240; i++) {
             AtomicSystem s = Structures.rattle(Structures.fcc("Ar", 5.22 + 0.01 * (i % 9), i % 5 == 0 ? 3 : 2),
                     0.03 + 0.02 * (i % 7), 77L + i);
             systems.add(s.toBuilder().optSampleId("c-" + i).build());
         }
         Path shards = Files.createDirectories(dir.resolve("shards"));
         ExtxyzWriter.writeAll(shards.resolve("a.extxyz"), systems.subList(0, 20));
-        ExtxyzWriter.writeAll(shards.resolve("b.extxyz"), systems.subList(20, 150));
+        ExtxyzWriter.writeAll(shards.resolve("b.extxyz"), systems.subList(20, 240));
         Path all = dir.resolve("all.extxyz");
         ExtxyzWriter.writeAll(all, systems);
 

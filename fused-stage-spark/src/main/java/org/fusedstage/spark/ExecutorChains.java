@@ -137,7 +137,10 @@ final class ExecutorChains {
                 if (config.maxEdges() > 0) {
                     sb.optMaxEdges(config.maxEdges(), checks.searchRadius());
                 }
+                long start = System.nanoTime();
                 fused.run(sb.build());
+                logger.info("{} structures ran through the chain in {} s", systems.size(),
+                        String.format("%.1f", (System.nanoTime() - start) / 1e9));
             }
             Finished out = new Finished(results.read(), rejects.read());
             results.clear();

@@ -22,6 +22,7 @@ import java.util.Map;
 import org.fusedstage.DjlRuntime;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.HostWork;
+import org.fusedstage.dynamics.CompiledStep;
 import org.fusedstage.dynamics.ConvergenceHook;
 import org.fusedstage.dynamics.Criterion;
 import org.fusedstage.dynamics.Dynamics;
@@ -44,7 +45,7 @@ import org.fusedstage.model.TorchScriptPotential;
  * exported ahead of time: zoo models ship theirs ({@code fused_step.pt}); for your own potential
  * run {@code model-zoo/src/main/python/export_step.py}.
  */
-public final class StepGraph implements AutoCloseable {
+public final class StepGraph implements CompiledStep {
 
     /** Compile option naming the step module file. */
     public static final String STEP_MODULE_OPTION = "step_module";
@@ -170,6 +171,14 @@ public final class StepGraph implements AutoCloseable {
      *
      * @throws IllegalArgumentException naming the stage, criterion or missing file
      */
+    /** What {@link CompiledStep#load} finds through ServiceLoader (META-INF/services). */
+    public static final class Loader implements CompiledStep.Loader {
+        @Override
+        public CompiledStep load(List<FusedStage.SubStage> stages, Map<String, String> options) throws Exception {
+            return StepGraph.load(stages, options);
+        }
+    }
+
     public static StepGraph load(List<FusedStage.SubStage> stages, Map<String, String> options)
             throws IOException, ModelNotFoundException, MalformedModelException {
         checkOptions(options);
@@ -202,6 +211,7 @@ public final class StepGraph implements AutoCloseable {
      * A step graph for another chain of the same potential (e.g. {@code fused.plus(next)}) that
      * shares this one's loaded module instead of loading it again; each is closed on its own.
      */
+    @Override
     public StepGraph sharedWith(List<FusedStage.SubStage> otherStages) {
         for (FusedStage.SubStage stage : otherStages) {
             checkCompiled(stage);

@@ -30,7 +30,7 @@ import java.util.Set;
  *
  * <p>An inflight batch ({@link Builder#optCapacity}) has a fixed number of slots and atom rows:
  * {@link #replace} puts new samples into slots in place, writing only their rows, with free rows
- * parked in a pool slot of status {@link #VACANT} that takes part in no physics. Per-atom fields
+ * parked in a pool slot of status {@link Status#VACANT} that takes part in no physics. Per-atom fields
  * are then addressed through {@link #atomRows(int)}.
  *
  * <p>A batch owns its arrays through its own {@link NDManager} (a child of the one it was built
@@ -65,7 +65,6 @@ public final class Batch implements AutoCloseable {
     public static final String STATUS = "status";
 
     /** Status of an empty slot of an inflight batch, and of its pool of free atom rows. */
-    public static final int VACANT = -2;
 
     private static final Set<String> CORE_ATOM_FIELDS =
             Set.of(POSITIONS, VELOCITIES, FORCES, MASSES, ATOMIC_NUMBERS, BATCH);
@@ -159,7 +158,7 @@ public final class Batch implements AutoCloseable {
                 batchIndex[row] = i;
             }
             if (i >= k) {
-                status[i] = VACANT;
+                status[i] = Status.VACANT;
                 infos.add(ImmutableMap.of());
                 extraArrays.add(ImmutableMap.of());
                 continue;
@@ -448,7 +447,7 @@ public final class Batch implements AutoCloseable {
      * on the samples that stay. New samples get {@code entryStatus}, zero energy/forces until the
      * next forward pass, age 0; stages reset their own state through their {@code enter}.
      *
-     * @param vacate slots whose samples leave without a replacement (they become {@link #VACANT})
+     * @param vacate slots whose samples leave without a replacement (they become {@link Status#VACANT})
      * @param assignments slot -> new sample
      * @param entryStatus the status of the new samples
      */
@@ -601,7 +600,7 @@ public final class Batch implements AutoCloseable {
                 System.arraycopy(s.pbc(), 0, pbc, 3 * i, 3);
                 status[i] = entryStatus;
             } else {
-                status[i] = VACANT;
+                status[i] = Status.VACANT;
             }
             i++;
         }

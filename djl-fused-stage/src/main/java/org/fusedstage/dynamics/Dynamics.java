@@ -295,7 +295,7 @@ public abstract class Dynamics {
     public void fireHooks(HookStage stage, Batch batch, long step, NDArray mask) {
         for (Hook hook : hooks) {
             if (hook.stage() == stage && step % hook.frequency() == 0) {
-                hook.apply(new HookContext(batch, this, step, stage, mask));
+                hook.apply(new HookContext(batch, java.util.OptionalInt.of(statusCode()), step, stage, mask));
             }
         }
     }

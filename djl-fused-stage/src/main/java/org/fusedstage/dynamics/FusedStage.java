@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Status;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.HostWork;
 import org.fusedstage.hooks.Hook;
@@ -66,7 +67,7 @@ public final class FusedStage implements AutoCloseable {
     private final boolean hooksMayMoveSamples; // a hook runs between the pre- and post-update masks
     private long stepCount;
     private RunReport lastReport;
-    private org.fusedstage.compile.StepGraph stepGraph;
+    private CompiledStep stepGraph;
     // Status codes present in the batch at the start of the next step, when the run loop has just
     // read them (null = unknown): stages with no samples skip their (all-masked, no-op) updates.
     private Set<Long> occupiedHint;
@@ -196,12 +197,14 @@ public final class FusedStage implements AutoCloseable {
             try {
                 stepGraph = b.stepGraphSource != null && b.stepGraphSource.compileOptions.equals(compileOptions)
                         ? b.stepGraphSource.stepGraph.sharedWith(subStages)
-                        : org.fusedstage.compile.StepGraph.load(subStages, compileOptions);
+                        : CompiledStep.load(subStages, compileOptions);
                 if (!potential.device().isGpu() && !CPU_COMPILE_NOTE_LOGGED.getAndSet(true)) {
                     logger.info("compileStep on a CPU: the eager step is usually faster there (it does per-sample work "
                             + "on the host; see BENCHMARKS.md); the step graph is meant for GPUs");
                 }
-            } catch (IOException | ai.djl.MalformedModelException | ai.djl.repository.zoo.ModelNotFoundException e) {
+            } catch (RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
                 throw new IllegalArgumentException("compileStep: cannot load the step graph: " + e.getMessage(), e);
             }
         }
@@ -317,7 +320,7 @@ public final class FusedStage implements AutoCloseable {
             if (!batch.statusAssigned()) { // a new batch starts at the entry status; explicit statuses are honoured
                 long[] status = batch.status().toLongArray();
                 for (int i = 0; i < status.length; i++) {
-                    status[i] = status[i] == Batch.VACANT ? Batch.VACANT : entryStatus;
+                    status[i] = status[i] == Status.VACANT ? Status.VACANT : entryStatus;
                 }
                 setStatus(batch, status);
             }
@@ -585,7 +588,7 @@ public final class FusedStage implements AutoCloseable {
     private void fire(HookStage stage, Batch batch, long step, NDArray mask) {
         for (Hook hook : hooks) {
             if (hook.stage() == stage && step % hook.frequency() == 0) {
-                hook.apply(new HookContext(batch, null, step, stage, mask));
+                hook.apply(new HookContext(batch, java.util.OptionalInt.empty(), step, stage, mask));
             }
         }
     }
@@ -727,7 +730,7 @@ public final class FusedStage implements AutoCloseable {
                 quarantined.add(ids.get(i));
             } else if (status[i] == Status.REJECTED) {
                 rejected.add(ids.get(i));
-            } else if (status[i] != exitStatus && status[i] != Batch.VACANT) {
+            } else if (status[i] != exitStatus && status[i] != Status.VACANT) {
                 unfinished.add(ids.get(i) + " (status " + status[i] + ")");
             }
         }
@@ -906,14 +909,14 @@ public final class FusedStage implements AutoCloseable {
 
     private static long[] vacantLike(long[] status) {
         long[] out = new long[status.length];
-        java.util.Arrays.fill(out, Batch.VACANT);
+        java.util.Arrays.fill(out, Status.VACANT);
         return out;
     }
 
     /** Whether any sample is still in a stage (not graduated, quarantined or an empty slot). */
     private boolean anyActive(long[] status) {
         for (long s : status) {
-            if (s != exitStatus && s != Status.QUARANTINED && s != Status.REJECTED && s != Batch.VACANT) {
+            if (s != exitStatus && s != Status.QUARANTINED && s != Status.REJECTED && s != Status.VACANT) {
                 return true;
             }
         }
@@ -965,7 +968,7 @@ public final class FusedStage implements AutoCloseable {
         int active = 0;
         for (int i = 0; i < slots; i++) {
             boolean finished = status[i] == exitStatus || status[i] == Status.QUARANTINED || status[i] == Status.REJECTED;
-            if (finished || status[i] == Batch.VACANT) {
+            if (finished || status[i] == Status.VACANT) {
                 free.add(i);
                 if (finished) {
                     vacate.add(i);

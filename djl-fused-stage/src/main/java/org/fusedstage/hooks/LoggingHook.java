@@ -3,6 +3,7 @@ package org.fusedstage.hooks;
 import java.util.Map;
 import java.util.TreeMap;
 import org.fusedstage.Units;
+import org.fusedstage.data.Status;
 import org.fusedstage.data.Batch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,7 +47,7 @@ public final class LoggingHook implements Hook {
         long[] status = batch.status().toLongArray();
         Map<Long, Integer> occupancy = new TreeMap<>();
         for (long s : status) {
-            if (s != Batch.VACANT) {
+            if (s != Status.VACANT) {
                 occupancy.merge(s, 1, Integer::sum);
             }
         }

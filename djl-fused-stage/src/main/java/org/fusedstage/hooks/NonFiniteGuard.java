@@ -11,7 +11,7 @@ import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.HostArrays;
 import org.fusedstage.data.HostWork;
-import org.fusedstage.dynamics.Status;
+import org.fusedstage.data.Status;
 import org.fusedstage.sinks.DataSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

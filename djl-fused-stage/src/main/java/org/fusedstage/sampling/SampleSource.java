@@ -5,9 +5,9 @@ import java.util.Set;
 import org.fusedstage.data.AtomicSystem;
 
 /**
- * Where inflight mode ({@link org.fusedstage.dynamics.FusedStage#run(SampleSource)}) takes new
+ * Where inflight mode ({@code FusedStage.run(SampleSource)}) takes new
  * samples from: a finite {@link SizeAwareSampler} over a dataset, or a live queue of requests
- * ({@link org.fusedstage.service.FusedStageService}). Called only from the thread that runs the
+ * ({@code FusedStageService}). Called only from the thread that runs the
  * FusedStage.
  */
 public interface SampleSource {

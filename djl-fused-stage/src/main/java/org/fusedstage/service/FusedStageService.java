@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.fusedstage.data.AtomicSystem;
-import org.fusedstage.data.ValidatedDataset;
+import org.fusedstage.sampling.ValidatedDataset;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.hooks.NonFiniteGuard;
 import org.fusedstage.model.NeighborList;

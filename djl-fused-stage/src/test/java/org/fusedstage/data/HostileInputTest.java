@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.fusedstage.model.NeighborList;
+import org.fusedstage.sampling.ValidatedDataset;
 import org.fusedstage.model.PotentialMetadata;
 import org.fusedstage.testing.TestSystems;
 import org.junit.jupiter.api.Test;

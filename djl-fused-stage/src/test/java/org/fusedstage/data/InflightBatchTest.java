@@ -26,14 +26,14 @@ class InflightBatchTest extends WithLennardJones {
             assertEquals(4, batch.numSystems(), "3 slots + the pool");
             assertEquals(50, batch.numAtoms());
             assertEquals(40, batch.freeAtoms());
-            assertArrayEquals(new long[] {0, 0, Batch.VACANT, Batch.VACANT}, batch.status().toLongArray());
+            assertArrayEquals(new long[] {0, 0, Status.VACANT, Status.VACANT}, batch.status().toLongArray());
             lj.potential.compute(batch);
             double energyB = batch.energy().toDoubleArray()[1];
 
             // a leaves, c (32 atoms) takes its slot, d fills the empty slot 2.
             batch.replace(Set.of(), Map.of(0, c, 2, d), 0);
             assertEquals(50 - 6 - 32 - 3, batch.freeAtoms());
-            assertArrayEquals(new long[] {0, 0, 0, Batch.VACANT}, batch.status().toLongArray());
+            assertArrayEquals(new long[] {0, 0, 0, Status.VACANT}, batch.status().toLongArray());
             assertFalse(batch.isContiguous());
             List<AtomicSystem> out = batch.toSystems();
             assertEquals(List.of(c.sampleId().get(), b.sampleId().get(), d.sampleId().get()),
@@ -61,7 +61,7 @@ class InflightBatchTest extends WithLennardJones {
 
             // Vacate slot 1; its rows return to the pool.
             batch.replace(Set.of(1), Map.of(), 0);
-            assertArrayEquals(new long[] {0, Batch.VACANT, 0, Batch.VACANT}, batch.status().toLongArray());
+            assertArrayEquals(new long[] {0, Status.VACANT, 0, Status.VACANT}, batch.status().toLongArray());
             assertEquals(50 - 32 - 3, batch.freeAtoms());
             assertTrue(batch.sampleIds().get(1) == null);
         }

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.fusedstage.compile.StepGraph;
+import org.fusedstage.data.Status;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
 import org.fusedstage.sinks.HostMemory;

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
-import org.fusedstage.dynamics.Status;
+import org.fusedstage.data.Status;
 import org.fusedstage.dynamics.VelocityVerlet;
 import org.fusedstage.sinks.HostMemory;
 import org.fusedstage.sinks.SinkFullException;

@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
-import org.fusedstage.data.ValidatedDataset;
+import org.fusedstage.sampling.ValidatedDataset;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.hooks.NonFiniteGuard;
 import org.fusedstage.model.TorchScriptPotential;

@@ -20,7 +20,7 @@ import org.fusedstage.data.ExtxyzDataset;
 import org.fusedstage.data.ExtxyzReader;
 import org.fusedstage.data.InMemoryDataset;
 import org.fusedstage.data.InputProblem;
-import org.fusedstage.data.ValidatedDataset;
+import org.fusedstage.sampling.ValidatedDataset;
 import org.fusedstage.data.Structures;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.OnUnconverged;

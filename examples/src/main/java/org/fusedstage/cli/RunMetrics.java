@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.LongSupplier;
 import org.fusedstage.Units;
+import org.fusedstage.data.Status;
 import org.fusedstage.data.Batch;
 import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
@@ -81,7 +82,7 @@ final class RunMetrics implements Hook {
         int activeAtoms = 0;
         Map<Long, Integer> occupancy = new TreeMap<>();
         for (int i = 0; i < status.length; i++) {
-            if (status[i] == Batch.VACANT) {
+            if (status[i] == Status.VACANT) {
                 continue;
             }
             occupancy.merge(status[i], 1, Integer::sum);

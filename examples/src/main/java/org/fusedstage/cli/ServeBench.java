@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.ExtxyzWriter;
 import org.fusedstage.data.Structures;
-import org.fusedstage.data.ValidatedDataset;
+import org.fusedstage.sampling.ValidatedDataset;
 import org.fusedstage.dynamics.FIRE;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.Langevin;

@@ -16,7 +16,7 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
 import org.fusedstage.data.AtomicSystem;
-import org.fusedstage.data.ValidatedDataset;
+import org.fusedstage.sampling.ValidatedDataset;
 
 /**
  * A FusedStage chain as a DataFrame transformation: each partition runs through one inflight

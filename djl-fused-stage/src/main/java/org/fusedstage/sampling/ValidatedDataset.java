@@ -1,4 +1,4 @@
-package org.fusedstage.data;
+package org.fusedstage.sampling;
 
 import com.google.common.base.Preconditions;
 import java.io.IOException;
@@ -7,6 +7,11 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Dataset;
+import org.fusedstage.data.Elements;
+import org.fusedstage.data.ExtxyzFormatException;
+import org.fusedstage.data.InputProblem;
 import org.fusedstage.model.NeighborList;
 
 /**

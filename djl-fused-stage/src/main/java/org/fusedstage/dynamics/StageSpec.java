@@ -79,12 +79,8 @@ public record StageSpec(String kind, Map<String, Double> values) {
         return b.toString();
     }
 
-    private double get(String key, double fallback) {
-        return values.getOrDefault(key, fallback);
-    }
-
     private long steps(String key) {
-        double v = get(key, 0);
+        double v = values.getOrDefault(key, 0.0);
         if (v < 0 || v != Math.rint(v) || v > 1e15) {
             throw new IllegalArgumentException("stage " + kind + ": " + key + " must be a whole number in [0, 1e15], got " + v);
         }
@@ -108,37 +104,56 @@ public record StageSpec(String kind, Map<String, Double> values) {
         return builder;
     }
 
-    /** Builds the dynamics. */
+    /**
+     * Builds the dynamics. Only the keys given are set: every default is the builder's own (one
+     * place each, e.g. {@link ConvergenceHook#DEFAULT_FMAX}).
+     */
     public Dynamics build(Potential potential, long seed) {
         return switch (kind) {
             case "fire" -> {
-                FIRE.Builder b = FIRE.builder(potential).optFmax(get("fmax", 0.05)).optNSteps(steps("max-steps"))
-                        .optMaxStep(get("maxstep", 0.2));
-                if (values.containsKey("dt")) {
-                    b.optTimeStep(values.get("dt"));
-                }
+                FIRE.Builder b = FIRE.builder(potential).optNSteps(steps("max-steps"));
+                ifSet("fmax", b::optFmax);
+                ifSet("maxstep", b::optMaxStep);
+                ifSet("dt", b::optTimeStep);
                 yield b.build();
             }
-            case "steepest-descent" -> SteepestDescent.builder(potential).optFmax(get("fmax", 0.05))
-                    .optNSteps(steps("max-steps")).optStepSize(get("step-size", 0.01)).optMaxStep(get("maxstep", 0.2)).build();
+            case "steepest-descent" -> {
+                SteepestDescent.Builder b = SteepestDescent.builder(potential).optNSteps(steps("max-steps"));
+                ifSet("fmax", b::optFmax);
+                ifSet("step-size", b::optStepSize);
+                ifSet("maxstep", b::optMaxStep);
+                yield b.build();
+            }
             case "nve" -> {
-                VelocityVerlet.Builder b = VelocityVerlet.builder(potential).optTimeStep(get("dt", 1.0))
-                        .optNSteps(steps("steps")).optSeed(seed);
-                if (values.containsKey("temperature")) {
-                    b.optInitialTemperature(values.get("temperature"));
-                }
+                VelocityVerlet.Builder b = VelocityVerlet.builder(potential).optNSteps(steps("steps")).optSeed(seed);
+                ifSet("dt", b::optTimeStep);
+                ifSet("temperature", b::optInitialTemperature);
                 yield b.build();
             }
-            case "nvt-langevin" -> Langevin.builder(potential).optTimeStep(get("dt", 1.0)).optNSteps(steps("steps"))
-                    .optTemperature(get("temperature", 300)).optFriction(get("friction", 0.01)).optSeed(seed).build();
+            case "nvt-langevin" -> {
+                Langevin.Builder b = Langevin.builder(potential).optNSteps(steps("steps")).optSeed(seed);
+                ifSet("dt", b::optTimeStep);
+                ifSet("temperature", b::optTemperature);
+                ifSet("friction", b::optFriction);
+                yield b.build();
+            }
             case "demo" -> {
-                DemoDynamics.Builder b = DemoDynamics.builder(potential).optTimeStep(get("dt", 1.0))
-                        .optDamping(get("damping", 0.02)).optNSteps(steps("steps"));
-                b.optConvergence(values.containsKey("steps") && !values.containsKey("fmax") ? null
-                        : ConvergenceHook.fromFmax(get("fmax", 0.05)));
+                DemoDynamics.Builder b = DemoDynamics.builder(potential).optNSteps(steps("steps"));
+                ifSet("dt", b::optTimeStep);
+                ifSet("damping", b::optDamping);
+                ifSet("fmax", b::optFmax);
+                if (values.containsKey("steps") && !values.containsKey("fmax")) {
+                    b.optConvergence(null); // a fixed number of steps, no convergence test
+                }
                 yield b.build();
             }
             default -> throw new IllegalStateException(kind);
         };
+    }
+
+    private void ifSet(String key, java.util.function.DoubleConsumer setter) {
+        if (values.containsKey(key)) {
+            setter.accept(values.get(key));
+        }
     }
 }

@@ -7,15 +7,12 @@ import ai.djl.ndarray.types.DataType;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Status;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.HostWork;
@@ -23,7 +20,6 @@ import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
 import org.fusedstage.model.Potential;
-import org.fusedstage.sampling.BatchLimits;
 import org.fusedstage.sampling.SampleSource;
 import org.fusedstage.sampling.SizeAwareSampler;
 import org.fusedstage.sinks.DataSink;
@@ -68,6 +64,7 @@ public final class FusedStage implements AutoCloseable {
     private long stepCount;
     private RunReport lastReport;
     private CompiledStep stepGraph;
+    private final GraduationWriter graduation;
     // Status codes present in the batch at the start of the next step, when the run loop has just
     // read them (null = unknown): stages with no samples skip their (all-masked, no-op) updates.
     private Set<Long> occupiedHint;
@@ -77,7 +74,6 @@ public final class FusedStage implements AutoCloseable {
             HookStage.BEFORE_COMPUTE, HookStage.AFTER_COMPUTE, HookStage.AFTER_STEP, HookStage.ON_CONVERGE);
     private SizeAwareSampler sampler;
     private int refillFrequency = 1;
-    private boolean admitting; // a refill put samples in that wait for the next step's forward pass
     private long maxStepsPerSample;
     private DataType batchDataType = DataType.FLOAT64;
 
@@ -179,6 +175,7 @@ public final class FusedStage implements AutoCloseable {
         this.hooks = ImmutableList.copyOf(b.hooks);
         this.sinks = ImmutableList.copyOf(b.sinks);
         this.rejectSinks = ImmutableList.copyOf(b.rejectSinks);
+        this.graduation = new GraduationWriter(subStages, exitStatus, sinks, rejectSinks);
         this.maxSteps = b.maxSteps;
         this.hasStageHooks = subStages.stream().anyMatch(st -> !st.dynamics().hooks().isEmpty());
         java.util.Set<HookStage> afterPostMasks = java.util.EnumSet.of(HookStage.BEFORE_POST_UPDATE,
@@ -457,7 +454,7 @@ public final class FusedStage implements AutoCloseable {
     }
 
     /** Records the codes present, read by the run loop just before a step. */
-    private void hintOccupied(long[] status) {
+    void hintOccupied(long[] status) {
         Set<Long> codes = new HashSet<>();
         for (long s : status) {
             codes.add(s);
@@ -497,7 +494,7 @@ public final class FusedStage implements AutoCloseable {
      * migration, so a sample moves at most one stage per step), moves finished samples on and
      * resets the state of the stage each one enters.
      */
-    private List<NDArray> migrateFinished(Batch batch, NDArray before, List<StageMask> masks) {
+    List<NDArray> migrateFinished(Batch batch, NDArray before, List<StageMask> masks) {
         List<Dynamics.Leaving> leaving = new ArrayList<>(subStages.size());
         List<NDArray> done = new ArrayList<>(subStages.size());
         for (int i = 0; i < subStages.size(); i++) {
@@ -610,7 +607,7 @@ public final class FusedStage implements AutoCloseable {
         writeGraduates(batch, previous, status);
         while (anyActive(status)) {
             if (maxSteps > 0 && stepCount - started >= maxSteps) {
-                lastReport = report(batch, status, stepCount - started, true);
+                lastReport = graduation.report(batch, status, stepCount - started, true);
                 logger.warn("FusedStage stopped at its safety cap of {} steps: {}", maxSteps, lastReport);
                 return batch;
             }
@@ -626,115 +623,56 @@ public final class FusedStage implements AutoCloseable {
             status = batch.status().toLongArray();
             writeGraduates(batch, previous, status);
             if (stepCount % 1000 == 0) {
-                logger.info("FusedStage step {}: {}", stepCount, occupancy(status));
+                logger.info("FusedStage step {}: {}", stepCount, GraduationWriter.occupancy(status));
             }
         }
-        lastReport = report(batch, status, stepCount - started, false);
+        lastReport = graduation.report(batch, status, stepCount - started, false);
         return batch;
     }
 
     /**
-     * Writes the samples that reached the exit status since {@code previous} to the sinks, and those
-     * that reached {@link Status#REJECTED} to the reject sinks, once each; fails on statuses no
-     * stage owns.
+     * Writes the samples that reached the exit status (or were rejected) since {@code previous},
+     * once each; fails on statuses no stage owns.
      */
-    private void writeGraduates(Batch batch, long[] previous, long[] status) {
-        List<Integer> graduated = new ArrayList<>();
-        List<Integer> rejected = new ArrayList<>();
-        // A slot counts once: it graduates (or is rejected) when it reaches that status from another.
-        for (int i = 0; i < status.length; i++) {
-            if (status[i] == exitStatus && previous[i] != exitStatus) {
-                graduated.add(i);
-            } else if (status[i] == Status.REJECTED && previous[i] != Status.REJECTED) {
-                rejected.add(i);
-            }
-        }
+    void writeGraduates(Batch batch, long[] previous, long[] status) {
         checkOwned(batch, status);
-        if (graduated.isEmpty() && rejected.isEmpty()) {
-            return;
-        }
-        if (!graduated.isEmpty() && !sinks.isEmpty()) {
-            writeToSinks(sinks, records(batch, graduated, status, Map.of()));
-        }
-        if (!rejected.isEmpty() && !rejectSinks.isEmpty()) {
-            writeToSinks(rejectSinks, records(batch, rejected, status, Map.of()));
-        }
+        graduation.write(batch, previous, status);
     }
 
-    /**
-     * The records of finished samples: their state with {@code status}, {@code steps_stage<k>},
-     * {@code converged_stage<k>} (whether it completed stage k), {@code converged} (whether it
-     * completed every stage), a {@code reject_reason} for rejected samples, and {@code extra}
-     * (which may override {@code converged}).
-     */
-    private List<AtomicSystem> records(Batch batch, List<Integer> slots, long[] status, Map<String, Object> extra) {
-        List<AtomicSystem> systems = batch.systems(slots);
-        Map<String, long[]> steps = new LinkedHashMap<>();
-        Map<String, long[]> converged = new LinkedHashMap<>();
-        for (SubStage s : subStages) {
-            steps.put("steps_stage" + s.code(), batch.get(s.dynamics().stateName("steps")).toLongArray());
-            converged.put("converged_stage" + s.code(), batch.get(s.dynamics().stateName(Dynamics.CONVERGED)).toLongArray());
-        }
-        List<AtomicSystem> out = new ArrayList<>(slots.size());
-        for (int k = 0; k < slots.size(); k++) {
-            int i = slots.get(k);
-            AtomicSystem.Builder sb = systems.get(k).toBuilder().optInfo("status", status[i]);
-            steps.forEach((name, values) -> sb.optInfo(name, values[i]));
-            boolean all = true;
-            String failed = null;
-            for (SubStage s : subStages) {
-                boolean done = converged.get("converged_stage" + s.code())[i] != 0;
-                sb.optInfo("converged_stage" + s.code(), done);
-                all &= done;
-                long taken = steps.get("steps_stage" + s.code())[i];
-                if (!done && taken > 0 && failed == null) {
-                    failed = "stage " + s.code() + " (" + s.dynamics().getClass().getSimpleName() + ") did not converge in "
-                            + taken + " steps";
-                }
-            }
-            sb.optInfo("converged", all);
-            if (status[i] == Status.REJECTED) {
-                sb.optInfo("reject_reason", failed != null ? failed : "did not converge");
-            }
-            extra.forEach(sb::optInfo);
-            out.add(sb.build());
-        }
-        return out;
-    }
-
-    private static void writeToSinks(List<DataSink> targets, List<AtomicSystem> out) {
-        for (DataSink sink : targets) {
-            try {
-                sink.write(out);
-            } catch (IOException e) {
-                throw new UncheckedIOException("writing finished samples to " + sink, e);
-            }
-        }
-    }
-
-    private String occupancy(long[] status) {
-        Map<Long, Integer> counts = new java.util.TreeMap<>();
+    /** Whether any sample is still in a stage (not graduated, quarantined, rejected or an empty slot). */
+    boolean anyActive(long[] status) {
         for (long s : status) {
-            counts.merge(s, 1, Integer::sum);
-        }
-        return "samples per status " + counts;
-    }
-
-    private RunReport report(Batch batch, long[] status, long steps, boolean capped) {
-        List<String> ids = batch.sampleIds();
-        List<String> unfinished = new ArrayList<>();
-        List<String> quarantined = new ArrayList<>();
-        List<String> rejected = new ArrayList<>();
-        for (int i = 0; i < status.length; i++) {
-            if (status[i] == Status.QUARANTINED) {
-                quarantined.add(ids.get(i));
-            } else if (status[i] == Status.REJECTED) {
-                rejected.add(ids.get(i));
-            } else if (status[i] != exitStatus && status[i] != Status.VACANT) {
-                unfinished.add(ids.get(i) + " (status " + status[i] + ")");
+            if (s != exitStatus && s != Status.QUARANTINED && s != Status.REJECTED && s != Status.VACANT) {
+                return true;
             }
         }
-        return new RunReport(steps, capped, unfinished, quarantined, rejected);
+        return false;
+    }
+
+    static void setStatus(Batch batch, long[] status) {
+        try (NDScope scope = new NDScope()) {
+            batch.set(Batch.STATUS, batch.getManager().create(status));
+        }
+    }
+
+    GraduationWriter graduation() {
+        return graduation;
+    }
+
+    long maxSteps() {
+        return maxSteps;
+    }
+
+    int refillFrequency() {
+        return refillFrequency;
+    }
+
+    long maxStepsPerSample() {
+        return maxStepsPerSample;
+    }
+
+    DataType batchDataType() {
+        return batchDataType;
     }
 
     // ---------------------------------------------------------------- stream scope
@@ -836,213 +774,11 @@ public final class FusedStage implements AutoCloseable {
      */
     public Batch run(SampleSource source) {
         Preconditions.checkState(!sinks.isEmpty(), "inflight mode writes graduated samples to sinks: add one with addSink");
-        int slots = source.slotCapacity();
-        int atoms = source.atomCapacity();
-        List<SampleSource.Entry> first = source.first();
-        if (first.isEmpty()) {
-            return null;
-        }
-        long[] slotEdges = new long[slots + 1];
-        try (NDManager manager = NDManager.newBaseManager(potential.device());
-                Batch batch = Batch.builder(systemsOf(first)).optCapacity(slots, atoms).optDataType(batchDataType)
-                        .optDevice(potential.device()).build(manager)) {
-            for (int i = 0; i < first.size(); i++) {
-                slotEdges[i] = first.get(i).edges();
-            }
-            prepare(batch);
-            long[] status = batch.status().toLongArray();
-            writeGraduates(batch, vacantLike(status), status);
-            long lastRefill = stepCount;
-            long started = stepCount;
-            boolean fresh = true;
-            while (true) {
-                if (maxSteps > 0 && stepCount - started >= maxSteps) {
-                    lastReport = report(batch, status, stepCount - started, true);
-                    logger.warn("FusedStage stopped at its safety cap of {} steps: {}", maxSteps, lastReport);
-                    return null;
-                }
-                if (fresh) { // the per-sample cap acts on a status just read
-                    status = capLongRunners(batch, status);
-                }
-                boolean anyActive = anyActive(status);
-                if (!anyActive || stepCount - lastRefill >= refillFrequency) {
-                    status = refill(source, batch, status, slotEdges, !anyActive);
-                    lastRefill = stepCount;
-                    anyActive = anyActive(status);
-                }
-                if (!anyActive) {
-                    if (source.exhausted()) {
-                        break;
-                    }
-                    continue;
-                }
-                if (fresh) {
-                    hintOccupied(status);
-                }
-                step(batch).close();
-                if (admitting) {
-                    admitWaiting(batch);
-                    admitting = false;
-                }
-                fresh = (stepCount - lastRefill) % refillFrequency == 0;
-                if (!fresh) {
-                    continue; // read the status (the one device-to-host read) every refillFrequency steps
-                }
-                long[] previous = status;
-                status = batch.status().toLongArray();
-                writeGraduates(batch, previous, status);
-                if (stepCount % 1000 == 0) {
-                    logger.info("FusedStage step {}: {}, {} samples waiting", stepCount, occupancy(status),
-                            source.remaining());
-                }
-            }
-            lastReport = report(batch, status, stepCount, false);
-        }
-        return null;
-    }
-
-    private static List<AtomicSystem> systemsOf(List<SampleSource.Entry> entries) {
-        List<AtomicSystem> out = new ArrayList<>(entries.size());
-        entries.forEach(e -> out.add(e.system()));
-        return out;
-    }
-
-    private static long[] vacantLike(long[] status) {
-        long[] out = new long[status.length];
-        java.util.Arrays.fill(out, Status.VACANT);
-        return out;
-    }
-
-    /** Whether any sample is still in a stage (not graduated, quarantined or an empty slot). */
-    private boolean anyActive(long[] status) {
-        for (long s : status) {
-            if (s != exitStatus && s != Status.QUARANTINED && s != Status.REJECTED && s != Status.VACANT) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Samples past the per-sample cap leave with converged=false, capped=true. */
-    private long[] capLongRunners(Batch batch, long[] status) {
-        if (maxStepsPerSample <= 0) {
-            return status;
-        }
-        long[] ages = batch.ages();
-        List<Integer> capped = new ArrayList<>();
-        for (int i = 0; i < status.length; i++) {
-            if (ages[i] >= maxStepsPerSample && status[i] >= 0 && status[i] != exitStatus) {
-                capped.add(i);
-            }
-        }
-        if (capped.isEmpty()) {
-            return status;
-        }
-        writeToSinks(sinks, records(batch, capped, status, Map.of("converged", Boolean.FALSE, "capped", Boolean.TRUE)));
-        long[] updated = status.clone();
-        for (int i : capped) {
-            updated[i] = Status.QUARANTINED; // out of the dynamics; its slot is refilled like a graduate
-        }
-        setStatus(batch, updated);
-        return updated;
-    }
-
-    private static void setStatus(Batch batch, long[] status) {
-        try (NDScope scope = new NDScope()) {
-            batch.set(Batch.STATUS, batch.getManager().create(status));
-        }
-    }
-
-    /**
-     * Replaces finished (and evicted) samples by new ones from the source; returns the new status
-     * array. {@code idle}: no sample is running, so a live source may block for the next one.
-     */
-    private long[] refill(SampleSource source, Batch batch, long[] status, long[] slotEdges, boolean idle) {
-        int slots = batch.poolSlot();
-        Set<String> evicted = source.evictions();
-        List<String> ids = evicted.isEmpty() ? List.of() : batch.sampleIds();
-        List<Integer> free = new ArrayList<>();
-        List<Integer> vacate = new ArrayList<>();
-        long activeAtoms = 0;
-        long activeEdges = 0;
-        int active = 0;
-        for (int i = 0; i < slots; i++) {
-            boolean finished = status[i] == exitStatus || status[i] == Status.QUARANTINED || status[i] == Status.REJECTED;
-            if (finished || status[i] == Status.VACANT) {
-                free.add(i);
-                if (finished) {
-                    vacate.add(i);
-                }
-            } else if (!evicted.isEmpty() && evicted.contains(ids.get(i))) {
-                free.add(i);
-                vacate.add(i);
-                logger.debug("sample {} evicted from slot {}", ids.get(i), i);
-            } else {
-                activeAtoms += batch.atomCount(i);
-                activeEdges += slotEdges[i];
-                active++;
-            }
-        }
-        idle &= active == 0;
-        BatchLimits limits = source.limits();
-        int freeCount = Math.min(free.size(), limits.samplesLeft(active));
-        long freeAtoms = limits.atomsLeft(activeAtoms);
-        long freeEdges = limits.edgesLeft(activeEdges);
-        List<SampleSource.Entry> picked = freeCount > 0 ? source.next(freeAtoms, freeEdges, freeCount, idle) : List.of();
-        if (picked.isEmpty() && vacate.isEmpty()) {
-            return status;
-        }
-        Map<Integer, AtomicSystem> assignments = new LinkedHashMap<>();
-        for (int k = 0; k < picked.size(); k++) {
-            int slot = free.get(k);
-            assignments.put(slot, picked.get(k).system());
-            slotEdges[slot] = picked.get(k).edges();
-        }
-        List<Integer> emptied = new ArrayList<>(vacate);
-        emptied.removeAll(assignments.keySet());
-        for (int slot : emptied) {
-            slotEdges[slot] = 0;
-        }
-        // New samples wait for the next batch step's forward pass (no stage updates them in it),
-        // then enter the first stage: no forward pass of their own (see admitWaiting).
-        batch.replace(emptied, assignments, Status.ADMITTING);
-        admitting |= !picked.isEmpty();
-        return batch.status().toLongArray();
-    }
-
-    /**
-     * After the step whose forward pass gave the refilled samples their forces: they enter the
-     * first stage (state reset, velocities drawn where the stage asks), restart their age so their
-     * random streams start where a sample loaded in a fresh batch starts, and get the convergence
-     * check that precedes a first step. A sample a hook quarantined in that step stays out.
-     */
-    private void admitWaiting(Batch batch) {
-        long[] status = batch.status().toLongArray();
-        boolean[] fresh = new boolean[status.length];
-        List<Integer> slots = new ArrayList<>();
-        for (int i = 0; i < status.length; i++) {
-            if (status[i] == Status.ADMITTING) {
-                fresh[i] = true;
-                slots.add(i);
-                status[i] = entryStatus;
-            }
-        }
-        if (slots.isEmpty()) {
-            return;
-        }
-        batch.restartAges(slots);
-        try (NDScope scope = new NDScope()) {
-            setStatus(batch, status);
-            NDArray isNew = batch.getManager().create(fresh);
-            NDArray before = batch.status().duplicate();
-            List<StageMask> masks = new ArrayList<>();
-            for (SubStage s : subStages) {
-                s.dynamics().initialize(batch, s.convergence());
-                StageMask entering = new StageMask(batch, batch.status().eq(s.code()).logicalAnd(isNew));
-                s.dynamics().enter(batch, entering, s.convergence());
-                masks.add(entering);
-            }
-            migrateFinished(batch, before, masks);
+        InflightRunner runner = new InflightRunner(this, source);
+        try {
+            return runner.run();
+        } finally {
+            lastReport = runner.report();
         }
     }
 

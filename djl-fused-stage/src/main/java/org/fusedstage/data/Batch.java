@@ -77,9 +77,7 @@ public final class Batch implements AutoCloseable {
     private final int[][] rows;
     private final int numAtoms;
     private final int poolSlot; // -1 for fixed batches
-    private final String[] sampleIds;
-    private final List<ImmutableMap<String, Object>> infos;
-    private final List<ImmutableMap<String, PerAtomArray>> extraArrays;
+    private final SampleLedger ledger;
     private NDArray ptrArray;
     private Segments segments;
     // Helpers tied to this batch's arrays (neighbor lists...), closed with it.
@@ -89,15 +87,9 @@ public final class Batch implements AutoCloseable {
     private long[] slotVersions;
     // Steps each sample has taken since it entered this batch: keys its random streams, so noise
     // does not depend on batch-mates or on when the sample was loaded.
-    private final long[] ages;
-    private final long[] sampleKeys;
     private final Map<String, NDArray> atomFields = new LinkedHashMap<>();
     private final Map<String, NDArray> systemFields = new LinkedHashMap<>();
     // Which systems carry known values (from their input or from a later set), per system.
-    private final boolean[] hasVelocities;
-    private final boolean[] hasEnergy;
-    private final boolean[] hasForces;
-    private final boolean[] hasStress;
     // False until someone sets the status field: a run then starts every sample at its entry status.
     private boolean statusAssigned;
 
@@ -146,21 +138,13 @@ public final class Batch implements AutoCloseable {
         double[] cell = new double[9 * b];
         boolean[] pbc = new boolean[3 * b];
         long[] status = new long[b];
-        sampleIds = new String[b];
-        infos = new ArrayList<>(b);
-        extraArrays = new ArrayList<>(b);
-        hasVelocities = new boolean[b];
-        hasEnergy = new boolean[b];
-        hasForces = new boolean[b];
-        hasStress = new boolean[b];
+        ledger = new SampleLedger(b);
         for (int i = 0; i < b; i++) {
             for (int row : rows[i]) {
                 batchIndex[row] = i;
             }
             if (i >= k) {
                 status[i] = Status.VACANT;
-                infos.add(ImmutableMap.of());
-                extraArrays.add(ImmutableMap.of());
                 continue;
             }
             AtomicSystem s = systems.get(i);
@@ -173,24 +157,15 @@ public final class Batch implements AutoCloseable {
             }
             System.arraycopy(s.cell(), 0, cell, 9 * i, 9);
             System.arraycopy(s.pbc(), 0, pbc, 3 * i, 3);
-            hasVelocities[i] = copyIfPresent(s.velocities().orElse(null), velocities, 3 * start);
-            hasForces[i] = copyIfPresent(s.forces().orElse(null), forces, 3 * start);
-            hasStress[i] = copyIfPresent(s.stress().orElse(null), stress, 9 * i);
-            hasEnergy[i] = s.energy().isPresent();
+            copyIfPresent(s.velocities().orElse(null), velocities, 3 * start);
+            copyIfPresent(s.forces().orElse(null), forces, 3 * start);
+            copyIfPresent(s.stress().orElse(null), stress, 9 * i);
             energy[i] = s.energy().orElse(0.0);
-            sampleIds[i] = s.sampleId().orElse(Integer.toString(i));
-            infos.add(s.info());
-            extraArrays.add(s.arrays());
+            ledger.admit(i, s, s.sampleId().orElse(Integer.toString(i)), true);
         }
-        List<String> ids = occupiedIds();
+        List<String> ids = ledger.occupiedIds();
         Preconditions.checkArgument(
                 ids.stream().distinct().count() == ids.size(), "duplicate sample ids in %s", ids);
-        this.ages = new long[b];
-        // Hashed once per sample, not on every step that draws noise.
-        this.sampleKeys = new long[b];
-        for (int i = 0; i < b; i++) {
-            sampleKeys[i] = keyOf(sampleIds[i]);
-        }
         this.slotVersions = new long[b];
         this.manager = parent.newSubManager(device);
         manager.setName("batch");
@@ -210,22 +185,10 @@ public final class Batch implements AutoCloseable {
         systemFields.values().forEach(NDScope::unregister);
     }
 
-    private List<String> occupiedIds() {
-        List<String> ids = new ArrayList<>();
-        for (String id : sampleIds) {
-            if (id != null) {
-                ids.add(id);
-            }
+    private static void copyIfPresent(double[] source, double[] target, int offset) {
+        if (source != null) {
+            System.arraycopy(source, 0, target, offset, source.length);
         }
-        return ids;
-    }
-
-    private static boolean copyIfPresent(double[] source, double[] target, int offset) {
-        if (source == null) {
-            return false;
-        }
-        System.arraycopy(source, 0, target, offset, source.length);
-        return true;
     }
 
     private NDArray real(double[] values, Shape shape) {
@@ -303,7 +266,7 @@ public final class Batch implements AutoCloseable {
 
     /** Whether slot {@code i} holds a sample. */
     public boolean isOccupied(int i) {
-        return sampleIds[i] != null;
+        return ledger.id(i) != null;
     }
 
     /** Whether every slot's atoms are contiguous rows in slot order (true for fixed batches). */
@@ -335,36 +298,27 @@ public final class Batch implements AutoCloseable {
 
     /** Stable sample ids per slot (null for a vacant slot). */
     public List<String> sampleIds() {
-        return java.util.Collections.unmodifiableList(Arrays.asList(sampleIds.clone()));
+        return java.util.Collections.unmodifiableList(Arrays.asList(ledger.ids()));
     }
 
     /** Steps taken by each sample since it entered this batch (host side). */
     public long[] ages() {
-        return ages.clone();
+        return ledger.ages();
     }
 
     /** Counts one more step for every sample (called once per step by the driver of the run). */
     public void advanceAges() {
-        for (int i = 0; i < ages.length; i++) {
-            ages[i]++;
-        }
+        ledger.advanceAges();
     }
 
     /** Sets the age of these slots back to 0: samples whose first step is still to come. */
     public void restartAges(java.util.Collection<Integer> slots) {
-        for (int slot : slots) {
-            ages[slot] = 0;
-        }
+        ledger.restartAges(slots);
     }
 
     /** Stable 64-bit keys of the sample ids, for per-sample random streams (0 for a vacant slot). */
     public long[] sampleKeys() {
-        return sampleKeys.clone();
-    }
-
-    private static long keyOf(String id) {
-        return id == null ? 0 : com.google.common.hash.Hashing.murmur3_128()
-                .hashString(id, java.nio.charset.StandardCharsets.UTF_8).asLong();
+        return ledger.keys();
     }
 
     /** Positions [N,3] in A. */
@@ -463,8 +417,8 @@ public final class Batch implements AutoCloseable {
         int freed = 0;
         java.util.Set<String> present = new java.util.HashSet<>();
         for (int i = 0; i < rows.length; i++) {
-            if (sampleIds[i] != null && !changedSlots.contains(i)) {
-                present.add(sampleIds[i]);
+            if (ledger.id(i) != null && !changedSlots.contains(i)) {
+                present.add(ledger.id(i));
             }
         }
         for (int slot : changedSlots) {
@@ -485,10 +439,7 @@ public final class Batch implements AutoCloseable {
                 released.add(row);
             }
             rows[slot] = new int[0];
-            sampleIds[slot] = null;
-            sampleKeys[slot] = 0;
-            infos.set(slot, ImmutableMap.of());
-            extraArrays.set(slot, ImmutableMap.of());
+            ledger.vacate(slot);
         }
         // Host copies of what changes: every released or newly taken row, every changed slot.
         List<Integer> touchedRows = new ArrayList<>(released);
@@ -516,15 +467,7 @@ public final class Batch implements AutoCloseable {
                 rowInts.put(row, new long[] {z[a], slot});
             }
             rows[slot] = taken;
-            sampleIds[slot] = s.sampleId().orElseThrow();
-            sampleKeys[slot] = keyOf(sampleIds[slot]);
-            infos.set(slot, s.info());
-            extraArrays.set(slot, s.arrays());
-            hasVelocities[slot] = s.velocities().isPresent();
-            hasForces[slot] = false;
-            hasEnergy[slot] = false;
-            hasStress[slot] = false;
-            ages[slot] = 0;
+            ledger.admit(slot, s, s.sampleId().orElseThrow(), false);
         }
         rows[poolSlot] = pool.stream().mapToInt(Integer::intValue).toArray();
         writeRows(touchedRows, rowValues, rowInts);
@@ -701,14 +644,8 @@ public final class Batch implements AutoCloseable {
         Preconditions.checkArgument(old.getDataType() == value.getDataType(), "field '%s' is %s, got %s", name,
                 old.getDataType(), value.getDataType());
         adopt(fields, name, value);
-        switch (name) {
-            case FORCES -> Arrays.fill(hasForces, true);
-            case ENERGY -> Arrays.fill(hasEnergy, true);
-            case STRESS -> Arrays.fill(hasStress, true);
-            case VELOCITIES -> Arrays.fill(hasVelocities, true);
-            case STATUS -> statusAssigned = true;
-            default -> { }
-        }
+        ledger.fieldSet(name);
+        statusAssigned |= name.equals(STATUS);
     }
 
     /**
@@ -725,13 +662,9 @@ public final class Batch implements AutoCloseable {
      * if any sample carried one) and results and snapshots carry no stress.
      */
     public void clearStress() {
-        boolean any = false;
-        for (boolean has : hasStress) {
-            any |= has;
-        }
-        if (any) {
+        if (ledger.anyStress()) {
             adopt(systemFields, STRESS, stress().zerosLike());
-            Arrays.fill(hasStress, false);
+            ledger.forgetStress();
         }
     }
 
@@ -852,23 +785,23 @@ public final class Batch implements AutoCloseable {
                     .optMasses(m)
                     .optCell(Arrays.copyOfRange(cell, 9 * i, 9 * i + 9))
                     .optPbc(Arrays.copyOfRange(pbc, 3 * i, 3 * i + 3));
-            if (hasVelocities[i]) {
+            if (ledger.knowsVelocities(i)) {
                 b.optVelocities(v);
             }
-            if (hasForces[i]) {
+            if (ledger.knowsForces(i)) {
                 b.optForces(f);
             }
-            if (hasEnergy[i]) {
+            if (ledger.knowsEnergy(i)) {
                 b.optEnergy(energy[i]);
             }
             // The stress is defined for cells periodic in all three directions only (as ASE's
             // calculators): a slab, wire or cluster is written without one, never with zeros.
-            if (hasStress[i] && pbc[3 * i] && pbc[3 * i + 1] && pbc[3 * i + 2]) {
+            if (ledger.knowsStress(i) && pbc[3 * i] && pbc[3 * i + 1] && pbc[3 * i + 2]) {
                 b.optStress(Arrays.copyOfRange(stress, 9 * i, 9 * i + 9));
             }
-            extraArrays.get(i).forEach(b::optArray);
-            infos.get(i).forEach(b::optInfo);
-            b.optSampleId(sampleIds[i]);
+            ledger.extraArrays(i).forEach(b::optArray);
+            ledger.info(i).forEach(b::optInfo);
+            b.optSampleId(ledger.id(i));
             out.add(b.build());
         }
         return out;

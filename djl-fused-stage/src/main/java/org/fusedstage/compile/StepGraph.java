@@ -29,6 +29,8 @@ import org.fusedstage.dynamics.Dynamics;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.MaxwellBoltzmann;
 import org.fusedstage.dynamics.NoiseStreams;
+import org.fusedstage.dynamics.StageKind;
+import org.fusedstage.dynamics.StageParameters;
 import org.fusedstage.model.TorchScriptPotential;
 
 /**
@@ -89,9 +91,11 @@ public final class StepGraph implements CompiledStep {
     /** Neighbor lists rebuild this much earlier (A) because the compiled step moves atoms after the check. */
     static final double NEIGHBOR_MARGIN = 0.3;
 
-    private static final String[] TABLE_KEYS = {"code", "target", "kind", "dt", "budget", "fmax", "energy_change",
+    /** Every column of the stage table the graph reads ({@code table[...]} in fused_step.py). */
+    public static final List<String> TABLE_COLUMNS = List.of("code", "target", "kind", "dt", "budget", "fmax", "energy_change",
         "temperature", "friction", "damping", "mb_temperature", "max_step", "step_size", "dt_max", "n_min", "f_inc",
-        "f_dec", "alpha_start", "f_alpha", "stress", "unconverged_target"};
+        "f_dec", "alpha_start", "f_alpha", "stress", "unconverged_target");
+    private final List<StageParameters> parameters;
 
     private final LoadedModule module;
     private final Block block;
@@ -135,17 +139,19 @@ public final class StepGraph implements CompiledStep {
         this.block = module.model.getBlock();
         this.stages = List.copyOf(stages);
         this.potential = potential;
-        for (String key : TABLE_KEYS) {
+        for (String key : TABLE_COLUMNS) {
             table.put(key, new double[stages.size()]);
         }
+        List<StageParameters> params = new ArrayList<>();
         for (int s = 0; s < stages.size(); s++) {
             FusedStage.SubStage stage = stages.get(s);
-            Map<String, Double> row = stage.dynamics().stepGraphParameters();
-            for (String key : TABLE_KEYS) {
-                table.get(key)[s] = -1; // "not used" for thresholds and temperatures
+            StageParameters row = stage.dynamics().stepGraphParameters();
+            params.add(row);
+            for (String key : TABLE_COLUMNS) {
+                table.get(key)[s] = StageParameters.UNUSED; // thresholds not given stay "not used"
             }
             final int index = s;
-            row.forEach((k, v) -> table.get(k)[index] = v);
+            row.columns().forEach((k, v) -> table.get(k)[index] = v);
             table.get("code")[s] = stage.code();
             table.get("target")[s] = stage.target();
             table.get("unconverged_target")[s] = stage.unconvergedTarget();
@@ -158,6 +164,7 @@ public final class StepGraph implements CompiledStep {
                 }
             }
         }
+        this.parameters = List.copyOf(params);
         for (Map.Entry<String, double[]> e : table.entrySet()) {
             NDArray column = tableManager.create(e.getValue());
             column.setName("table." + e.getKey());
@@ -289,7 +296,7 @@ public final class StepGraph implements CompiledStep {
         long[] status = HostWork.onHost(batch.getDevice()) ? batch.status().toLongArray() : null;
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
-            if (table.get("kind")[k] == 2.0) {
+            if (parameters.get(k).kind() == StageKind.LANGEVIN) {
                 NDArray noise = NoiseStreams.normal(batch, s.dynamics().stepGraphSeed(), s.code(), systemsWhere(status, s.code(), true));
                 inputs.add(named(noise, "data.noise." + s.code()));
             }
@@ -297,7 +304,7 @@ public final class StepGraph implements CompiledStep {
         batch.advanceAges();
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
-            if (table.get("mb_temperature")[k] >= 0) {
+            if (parameters.get(k).drawsVelocities()) {
                 NDArray xi = MaxwellBoltzmann.standardNormals(batch, s.dynamics().stepGraphSeed(), systemsWhere(status, s.code(), false));
                 inputs.add(named(xi, "data.mb." + s.code()));
             }

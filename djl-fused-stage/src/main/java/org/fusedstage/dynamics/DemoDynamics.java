@@ -44,8 +44,8 @@ public class DemoDynamics extends Dynamics {
     }
 
     @Override
-    public java.util.Map<String, Double> stepGraphParameters() {
-        return java.util.Map.of("kind", 0.0, "dt", timeStep(), "damping", damping);
+    public StageParameters stepGraphParameters() {
+        return StageParameters.demo(timeStep(), damping);
     }
 
     /** {@inheritDoc} */

@@ -307,7 +307,7 @@ public abstract class Dynamics {
      *
      * @throws UnsupportedOperationException naming the class when there is no compiled counterpart
      */
-    public java.util.Map<String, Double> stepGraphParameters() {
+    public StageParameters stepGraphParameters() {
         throw new UnsupportedOperationException(getClass().getName() + " has no compiled counterpart in the step graph");
     }
 

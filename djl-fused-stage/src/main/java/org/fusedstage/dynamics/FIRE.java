@@ -189,18 +189,8 @@ public class FIRE extends Dynamics {
     }
 
     @Override
-    public java.util.Map<String, Double> stepGraphParameters() {
-        java.util.Map<String, Double> p = new java.util.HashMap<>();
-        p.put("kind", 3.0);
-        p.put("dt", timeStep());
-        p.put("dt_max", dtMax);
-        p.put("n_min", (double) nMin);
-        p.put("f_inc", fInc);
-        p.put("f_dec", fDec);
-        p.put("alpha_start", alphaStart);
-        p.put("f_alpha", fAlpha);
-        p.put("max_step", maxStep);
-        return p;
+    public StageParameters stepGraphParameters() {
+        return StageParameters.fire(timeStep(), dtMax, nMin, fInc, fDec, alphaStart, fAlpha, maxStep);
     }
 
     /** {@inheritDoc} */

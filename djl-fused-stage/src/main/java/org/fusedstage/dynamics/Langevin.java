@@ -102,9 +102,9 @@ public class Langevin extends Dynamics {
     }
 
     @Override
-    public java.util.Map<String, Double> stepGraphParameters() {
-        return java.util.Map.of("kind", 2.0, "dt", timeStep(), "temperature", temperature, "friction", friction,
-                "mb_temperature", initializeVelocities ? temperature : -1.0);
+    public StageParameters stepGraphParameters() {
+        return StageParameters.langevin(timeStep(), temperature, friction,
+                initializeVelocities ? temperature : StageParameters.UNUSED);
     }
 
     @Override

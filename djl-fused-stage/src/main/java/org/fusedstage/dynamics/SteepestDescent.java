@@ -41,8 +41,8 @@ public class SteepestDescent extends Dynamics {
     }
 
     @Override
-    public java.util.Map<String, Double> stepGraphParameters() {
-        return java.util.Map.of("kind", 4.0, "dt", timeStep(), "step_size", stepSize, "max_step", maxStep);
+    public StageParameters stepGraphParameters() {
+        return StageParameters.steepestDescent(timeStep(), stepSize, maxStep);
     }
 
     /** {@inheritDoc} */

@@ -56,8 +56,8 @@ public class VelocityVerlet extends Dynamics {
     }
 
     @Override
-    public java.util.Map<String, Double> stepGraphParameters() {
-        return java.util.Map.of("kind", 1.0, "dt", timeStep(), "mb_temperature", initialTemperature);
+    public StageParameters stepGraphParameters() {
+        return StageParameters.velocityVerlet(timeStep(), initialTemperature >= 0 ? initialTemperature : StageParameters.UNUSED);
     }
 
     @Override

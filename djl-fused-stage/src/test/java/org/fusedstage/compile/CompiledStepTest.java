@@ -129,7 +129,7 @@ class CompiledStepTest extends WithLennardJones {
     void unsupportedStagesAndCriteriaFailAtConstruction() {
         Dynamics custom = new DemoDynamics(lj.potential, 1.0) {
             @Override
-            public java.util.Map<String, Double> stepGraphParameters() {
+            public org.fusedstage.dynamics.StageParameters stepGraphParameters() {
                 throw new UnsupportedOperationException("custom stage has no compiled counterpart");
             }
         };

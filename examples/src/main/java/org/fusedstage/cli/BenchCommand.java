@@ -46,8 +46,8 @@ final class BenchCommand implements Callable<Integer> {
     boolean noAse;
 
     @Option(names = "--only", split = ",", paramLabel = "SECTION",
-            description = "Run only these sections: steps, forwards, job, serve, spark, memory, snap (default: all).")
-    List<String> only = List.of("steps", "forwards", "job", "serve", "spark", "memory", "snap");
+            description = "Run only these sections: cli, steps, forwards, job, serve, spark, memory, snap (default: all).")
+    List<String> only = List.of("cli", "steps", "forwards", "job", "serve", "spark", "memory", "snap");
 
     @Option(names = "--serve-clients", defaultValue = "16", description = "HTTP clients of the serve section (default: ${DEFAULT-VALUE}).")
     int serveClients;
@@ -64,10 +64,13 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         for (String section : only) {
-            if (!List.of("steps", "forwards", "job", "serve", "spark", "memory", "snap").contains(section)) {
+            if (!List.of("cli", "steps", "forwards", "job", "serve", "spark", "memory", "snap").contains(section)) {
                 throw new IllegalArgumentException("unknown section '" + section
-                        + "': expected steps, forwards, job, serve, spark, memory or snap");
+                        + "': expected cli, steps, forwards, job, serve, spark, memory or snap");
             }
+        }
+        if (only.contains("cli") && !noAse) {
+            new CliJobBench(quick ? 32 : 128, quick ? 1 : 2).run();
         }
         if (only.contains("steps")) {
             stepTimes();

@@ -10,7 +10,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.ExtxyzWriter;
-import org.fusedstage.data.Structures;
 
 /**
  * The {@code spark} section of {@code fused-stage bench}: one job, as a user runs it, through
@@ -30,20 +29,8 @@ final class SparkBench {
         this.rounds = rounds;
     }
 
-    /** Strained, rattled fcc argon of 32 and 108 atoms (one in three is 108), uneven difficulty. */
-    private List<AtomicSystem> structures() {
-        List<AtomicSystem> out = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            double lattice = 5.20 + 0.12 * ((i * 7) % 11) / 10.0;
-            double rattle = 0.02 + 0.2 * ((i * 13) % 10) / 9.0;
-            AtomicSystem s = Structures.rattle(Structures.fcc("Ar", lattice, i % 3 == 2 ? 3 : 2), rattle, 9_000L + i);
-            out.add(s.toBuilder().optSampleId(String.format("sb-%05d", i)).build());
-        }
-        return out;
-    }
-
     void run() throws Exception {
-        List<AtomicSystem> systems = structures();
+        List<AtomicSystem> systems = CliJobBench.crystals(count, "sb", 9_000L);
         long atoms = systems.stream().mapToLong(AtomicSystem::size).sum();
         Path work = Files.createTempDirectory("fused-stage-spark-bench");
         Path all = work.resolve("all.extxyz");

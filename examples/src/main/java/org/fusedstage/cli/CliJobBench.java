@@ -1,0 +1,93 @@
+package org.fusedstage.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.ExtxyzWriter;
+import org.fusedstage.data.Structures;
+
+/**
+ * The {@code cli} section of {@code fused-stage bench}: a job as a new user runs it, end to end.
+ * Strained, rattled fcc argon crystals of 32 and 108 atoms (uneven difficulty), FIRE to fmax 0.05
+ * then 200 Langevin steps at 80 K, zoo LJ: {@code ./fused-stage run} on its default options as a
+ * fresh process (JVM start and model load included), against ASE doing the same job system by
+ * system in one fresh Python process (start and imports included), one after the other.
+ */
+final class CliJobBench {
+
+    private static final int MD_STEPS = 200;
+
+    private final int count;
+    private final int rounds;
+
+    CliJobBench(int count, int rounds) {
+        this.count = count;
+        this.rounds = rounds;
+    }
+
+    /** Strained, rattled fcc argon of 32 and 108 atoms (one in three is 108); uneven relaxation difficulty. */
+    static List<AtomicSystem> crystals(int count, String prefix, long seed) {
+        List<AtomicSystem> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            double lattice = 5.20 + 0.12 * ((i * 7) % 11) / 10.0;
+            double rattle = 0.02 + 0.2 * ((i * 13) % 10) / 9.0;
+            AtomicSystem s = Structures.rattle(Structures.fcc("Ar", lattice, i % 3 == 2 ? 3 : 2), rattle, seed + i);
+            out.add(s.toBuilder().optSampleId(String.format("%s-%05d", prefix, i)).build());
+        }
+        return out;
+    }
+
+    void run() throws Exception {
+        List<AtomicSystem> systems = crystals(count, "cli", 7_000L);
+        long atoms = systems.stream().mapToLong(AtomicSystem::size).sum();
+        Path work = Files.createTempDirectory("fused-stage-cli-bench");
+        Path input = work.resolve("structures.extxyz");
+        ExtxyzWriter.writeAll(input, systems);
+        System.out.printf("## A job end to end: %d argon crystals of 32 and 108 atoms (%d atoms), FIRE to fmax 0.05 then %d "
+                + "Langevin steps, LJ; each a fresh process, start to exit, best of %d%n%n", count, atoms, MD_STEPS, rounds);
+        double ours = Double.POSITIVE_INFINITY;
+        double ase = Double.POSITIVE_INFINITY;
+        for (int round = 0; round < rounds; round++) {
+            Path output = work.resolve("out-" + round);
+            List<String> command = List.of(RunCommand.home().resolve("fused-stage").toAbsolutePath().toString(), "run", "--input",
+                    input.toString(), "--output", output.toString(), "--stage", "fire:fmax=0.05", "--stage",
+                    "nvt-langevin:steps=" + MD_STEPS + ",temperature=80,friction=0.01,dt=2.0");
+            ours = Math.min(ours, time(command));
+            ase = Math.min(ase, time(List.of("/usr/bin/python3", "-c", aseScript(), input.toString())));
+        }
+        System.out.println("| job | wall s (start to exit) | structures/s | vs ASE |");
+        System.out.println("|---|---|---|---|");
+        System.out.printf("| ./fused-stage run (defaults: 2048 atoms, 64 structures per batch) | %.1f | %.2f | %.1fx |%n", ours,
+                count / ours, ase / ours);
+        System.out.printf("| ASE 3.22, system by system, one process | %.1f | %.2f | 1.0x |%n%n", ase, count / ase);
+    }
+
+    /** ASE's FIRE and Langevin on every structure in turn, with the zoo LJ's parameters. */
+    private static String aseScript() {
+        return String.join("\n",
+                "import sys, ase.io",
+                "from ase.optimize import FIRE",
+                "from ase.md.langevin import Langevin",
+                "from ase.calculators.lj import LennardJones",
+                "from ase import units",
+                "for a in ase.io.read(sys.argv[1], index=':'):",
+                "    a.calc = LennardJones(epsilon=0.0104, sigma=3.405, rc=8.5, smooth=False)",
+                "    FIRE(a, logfile=None).run(fmax=0.05)",
+                "    Langevin(a, 2.0 * units.fs, temperature_K=80, friction=0.01 / units.fs).run(" + MD_STEPS + ")");
+    }
+
+    private static double time(List<String> command) throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IllegalStateException(String.join(" ", command.subList(0, 2)) + " failed:\n" + log);
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+}

@@ -34,6 +34,7 @@ final class ExecutorChains {
 
     private static final Map<Key, ConcurrentLinkedDeque<Chain>> IDLE = new ConcurrentHashMap<>();
     private static final AtomicInteger LOADS = new AtomicInteger();
+    private static final AtomicInteger RUNS = new AtomicInteger();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(ExecutorChains::closeAll, "fused-stage-spark-close"));
@@ -44,6 +45,11 @@ final class ExecutorChains {
     /** Models loaded by this JVM so far (one per task slot and configuration). */
     static int loads() {
         return LOADS.get();
+    }
+
+    /** Chunks run through chains in this JVM so far. */
+    static int runs() {
+        return RUNS.get();
     }
 
     /** Work done with a lent chain. */
@@ -129,6 +135,7 @@ final class ExecutorChains {
         }
 
         Finished run(List<AtomicSystem> systems) {
+            RUNS.incrementAndGet();
             results.clear();
             rejects.clear();
             if (!systems.isEmpty()) {

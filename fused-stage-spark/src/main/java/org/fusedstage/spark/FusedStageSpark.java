@@ -28,12 +28,15 @@ import org.fusedstage.sampling.ValidatedDataset;
  * chain and the seed, never on its partition or batch), so a retried or speculative task gives the
  * same rows, and Spark's committed writes keep each sample exactly once in the output.
  *
- * <p>Size partitions so that each holds many batches' worth of atoms (at least ~10x maxAtoms, so
- * the inflight batch stays full and the draining tail of each partition is short) and so that
- * there are at least two per task slot (so uneven partitions balance). A partition's structures
- * and results are held in the executor's memory while it runs (~0.2 kB per atom).
+ * <p>A partition runs in chunks of about 64 batches' worth of atoms (64 x maxAtoms): only one
+ * chunk's structures and results are in the executor's memory at a time, and each chunk's drain
+ * (its last structures running in a half-empty batch) is a small part of it. Make at least two
+ * partitions per task slot so uneven partitions balance.
  */
 public final class FusedStageSpark {
+
+    /** Batches' worth of atoms per chunk of a partition: a chunk's drain then costs a few % of it. */
+    static final int CHUNK_BATCHES = 64;
 
     private FusedStageSpark() {}
 
@@ -52,8 +55,16 @@ public final class FusedStageSpark {
      * puts every copy of an id in one partition: repeated ids are found there and reported.
      */
     public static Dataset<Row> run(Dataset<Row> input, ChainConfig config, int partitions) {
-        Dataset<Row> spread = withInputColumns(input).repartition(partitions, col("id"));
-        return spread.mapPartitions(new RunPartition(config, config.stages().size()), Encoders.row(StructureRows.OUTCOME));
+        return run(input, config, partitions, (long) CHUNK_BATCHES * config.maxAtoms());
+    }
+
+    /** As {@link #run(Dataset, ChainConfig, int)}, with chunks of {@code chunkAtoms} atoms. */
+    static Dataset<Row> run(Dataset<Row> input, ChainConfig config, int partitions, long chunkAtoms) {
+        // Sorted by id within each partition (Spark spills to disk if it must): the copies of an id
+        // are adjacent, so the partition can run in chunks without splitting them.
+        Dataset<Row> spread = withInputColumns(input).repartition(partitions, col("id")).sortWithinPartitions("id");
+        return spread.mapPartitions(new RunPartition(config, config.stages().size(), chunkAtoms),
+                Encoders.row(StructureRows.OUTCOME));
     }
 
     /** Adds null source/problem columns to a structure-only frame; selects the input columns in order. */
@@ -83,24 +94,72 @@ public final class FusedStageSpark {
         private static final long serialVersionUID = 1L;
         private final ChainConfig config;
         private final int stages;
+        private final long chunkAtoms;
 
-        RunPartition(ChainConfig config, int stages) {
+        RunPartition(ChainConfig config, int stages, long chunkAtoms) {
             this.config = config;
             this.stages = stages;
+            this.chunkAtoms = chunkAtoms;
         }
 
+        /**
+         * The partition's outcomes, lazily, a chunk at a time: each chunk holds whole groups of
+         * equal ids and at least {@code chunkAtoms} atoms (so its drain is short), and only one
+         * chunk's structures and results are in memory at once.
+         */
         @Override
-        public Iterator<Row> call(Iterator<Row> rows) throws Exception {
-            List<Row> input = new ArrayList<>();
-            rows.forEachRemaining(input::add);
-            return ExecutorChains.withChain(config, chain -> outcomes(chain, input)).iterator();
+        public Iterator<Row> call(Iterator<Row> rows) {
+            com.google.common.collect.PeekingIterator<Row> in = com.google.common.collect.Iterators.peekingIterator(rows);
+            return new Iterator<>() {
+                private Iterator<Row> chunk = java.util.Collections.emptyIterator();
+
+                @Override
+                public boolean hasNext() {
+                    while (!chunk.hasNext() && in.hasNext()) {
+                        List<Row> input = nextChunk(in);
+                        try {
+                            chunk = ExecutorChains.withChain(config, chain -> outcomes(chain, input)).iterator();
+                        } catch (RuntimeException e) {
+                            throw e;
+                        } catch (Exception e) {
+                            throw new IllegalStateException("running a chunk of " + input.size() + " structures", e);
+                        }
+                    }
+                    return chunk.hasNext();
+                }
+
+                @Override
+                public Row next() {
+                    if (!hasNext()) {
+                        throw new java.util.NoSuchElementException();
+                    }
+                    return chunk.next();
+                }
+            };
+        }
+
+        /** Rows up to a chunk's worth of atoms, never splitting a group of equal ids (the input is sorted by id). */
+        private List<Row> nextChunk(com.google.common.collect.PeekingIterator<Row> in) {
+            List<Row> out = new ArrayList<>();
+            long atoms = 0;
+            while (in.hasNext() && (atoms < chunkAtoms || out.isEmpty() || sameId(out.get(out.size() - 1), in.peek()))) {
+                Row row = in.next();
+                List<?> numbers = row.getList(row.fieldIndex("numbers"));
+                atoms += numbers == null ? 1 : Math.max(1, numbers.size());
+                out.add(row);
+            }
+            return out;
+        }
+
+        private static boolean sameId(Row a, Row b) {
+            return java.util.Objects.equals(a.getAs("id"), b.getAs("id"));
         }
 
         private List<Row> outcomes(ExecutorChains.Chain chain, List<Row> input) {
             List<Row> out = new ArrayList<>(input.size());
             List<AtomicSystem> valid = new ArrayList<>();
             Map<String, String> sources = new HashMap<>();
-            Map<String, Integer> copies = new HashMap<>(); // all copies of an id share this partition (hashed by id)
+            Map<String, Integer> copies = new HashMap<>(); // all copies of an id share this chunk (sorted by id)
             for (Row row : input) {
                 copies.merge(row.getAs("id"), 1, Integer::sum);
             }

@@ -146,7 +146,9 @@ class FusedStageSparkTest {
     @Test
     void unevenPartitionsGiveTheResultsOfOneFusedStage(@TempDir Path dir) throws Exception {
         List<AtomicSystem> systems = structures(240, "s");
-        ChainConfig config = config(7);
+        // Batches of at most 128 atoms, chunks of 2048 atoms: a partition (~2700 atoms) runs in two.
+        ChainConfig config = ChainConfig.builder("lennard-jones").optStages(CHAIN).optMaxAtoms(128).optMaxBatchSize(8).optSeed(7)
+                .build();
         Dataset<Row> input = StructureFrames.read(spark, shards(dir, systems, 9, 150, 1, 80).toString());
         assertEquals(4, input.rdd().getNumPartitions()); // one per shard as read, then spread over 5 by id:
         List<Long> sizes = input.repartition(5, functions.col("id")).groupBy(functions.spark_partition_id()).count()
@@ -154,7 +156,9 @@ class FusedStageSparkTest {
         assertEquals(5, sizes.size());
         assertTrue(sizes.get(4) - sizes.get(0) >= 5, "uneven partitions: " + sizes);
         int loadsBefore = ExecutorChains.loads();
-        List<Row> rows = FusedStageSpark.run(input, config, 5).collectAsList();
+        int runsBefore = ExecutorChains.runs();
+        List<Row> rows = FusedStageSpark.run(input, config, 5, 2048).collectAsList();
+        assertTrue(ExecutorChains.runs() - runsBefore > 5, "partitions ran in chunks: " + (ExecutorChains.runs() - runsBefore));
         // One chain per task slot and configuration, reused across the four partitions.
         assertTrue(ExecutorChains.loads() - loadsBefore <= 2, "chains built: " + (ExecutorChains.loads() - loadsBefore));
 
@@ -250,6 +254,28 @@ class FusedStageSparkTest {
                 assertEquals("result", outcome.get(s.sampleId().orElseThrow()));
             }
         }
+    }
+
+    @Test
+    void aRepeatedIdAtAChunkBoundaryIsNotSplit() {
+        // One partition, chunks of 2048 atoms.
+        // 18 crystals of 108 atoms (1944) come first in id order, then two copies of one id: the
+        // first copy reaches the budget, and the chunk takes the second copy too.
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < 22; i++) {
+            String id = i < 18 ? String.format("b-%02d", i) : i < 20 ? "c-dup" : "d-" + i;
+            AtomicSystem s = Structures.rattle(Structures.fcc("Ar", 5.3, 3), 0.05, 40L + i).toBuilder().optSampleId(id).build();
+            rows.add(StructureRows.inputRow(s, id, "test", null));
+        }
+        ChainConfig config = ChainConfig.builder("lennard-jones").optStages(List.of("fire:fmax=0.1,max-steps=200",
+                "nvt-langevin:steps=2")).optMaxAtoms(128).optMaxBatchSize(4).build();
+        Map<String, String> outcome = new HashMap<>();
+        for (Row r : FusedStageSpark.run(spark.createDataFrame(rows, StructureRows.INPUT), config, 1, 2048).collectAsList()) {
+            outcome.merge(r.getAs("id"), r.getAs("outcome") + ":" + r.getAs("problem"), (a, b) -> a + " | " + b);
+        }
+        assertEquals(21, outcome.size(), outcome.toString());
+        assertTrue(outcome.get("c-dup").matches("invalid:.*appears 2 times.* \\| invalid:.*appears 2 times.*"), outcome.get("c-dup"));
+        outcome.forEach((id, o) -> assertTrue(id.equals("c-dup") || o.equals("result:null"), id + " " + o));
     }
 
     @Test

@@ -92,9 +92,9 @@ public final class StepGraph implements CompiledStep {
     static final double NEIGHBOR_MARGIN = 0.3;
 
     /** Every column of the stage table the graph reads ({@code table[...]} in fused_step.py). */
-    public static final List<String> TABLE_COLUMNS = List.of("code", "target", "kind", "dt", "budget", "fmax", "energy_change",
-        "temperature", "friction", "damping", "mb_temperature", "max_step", "step_size", "dt_max", "n_min", "f_inc",
-        "f_dec", "alpha_start", "f_alpha", "stress", "unconverged_target");
+    public static final List<String> TABLE_COLUMNS = com.google.common.collect.ImmutableList.<String>builder()
+            .add("code", "target", "unconverged_target", "budget", "fmax", "energy_change", "stress")
+            .addAll(StageParameters.COLUMNS).build();
     private final List<StageParameters> parameters;
 
     private final LoadedModule module;

@@ -74,7 +74,7 @@ final class InflightRunner {
                 }
                 boolean anyActive = fused.anyActive(status);
                 if (!anyActive || fused.stepCount() - lastRefill >= fused.refillFrequency()) {
-                    status = refill(source, batch, status, slotEdges, !anyActive);
+                    status = refill(batch, status, slotEdges, !anyActive);
                     lastRefill = fused.stepCount();
                     anyActive = fused.anyActive(status);
                 }
@@ -150,7 +150,7 @@ final class InflightRunner {
      * Replaces finished (and evicted) samples by new ones from the source; returns the new status
      * array. {@code idle}: no sample is running, so a live source may block for the next one.
      */
-    private long[] refill(SampleSource source, Batch batch, long[] status, long[] slotEdges, boolean idle) {
+    private long[] refill(Batch batch, long[] status, long[] slotEdges, boolean idle) {
         int slots = batch.poolSlot();
         Set<String> evicted = source.evictions();
         List<String> ids = evicted.isEmpty() ? List.of() : batch.sampleIds();

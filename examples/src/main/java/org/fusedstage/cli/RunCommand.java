@@ -191,16 +191,32 @@ final class RunCommand implements Callable<Integer> {
 
     /** Zoo name or file path; {@code stress} false leaves the stress out where the module allows. */
     static TorchScriptPotential loadModel(String model, Device device, boolean stress) throws Exception {
-        TorchScriptPotential.Builder b = TorchScriptPotential.builder().optDevice(device).optStress(stress);
-        if (model.startsWith("eam:") || model.startsWith("snap:") || model.startsWith("mliap:")) { // a LAMMPS parameter file by name, converted once
-            return b.optModelPath(importer().resolve(model)).build();
+        return loadModel(model, modelFile(model), device, stress);
+    }
+
+    /**
+     * The file or folder {@code --model} names: a LAMMPS parameter file by name ({@code eam:},
+     * {@code snap:}, {@code mliap:}; converted once) or an existing path; null for a zoo name.
+     */
+    static Path modelFile(String model) throws IOException {
+        if (model.startsWith("eam:") || model.startsWith("snap:") || model.startsWith("mliap:")) {
+            return importer().resolve(model);
         }
         Path path = Path.of(model);
         if (Files.exists(path)) {
-            return b.optModelPath(path).build();
+            return path;
         }
         if (model.contains("/") || model.endsWith(".pt") || model.endsWith(".pth")) {
             throw new IllegalArgumentException("model file " + path.toAbsolutePath() + " does not exist");
+        }
+        return null;
+    }
+
+    /** The model {@link #modelFile} resolved: {@code file}, or the zoo model {@code model} when it is null. */
+    static TorchScriptPotential loadModel(String model, Path file, Device device, boolean stress) throws Exception {
+        TorchScriptPotential.Builder b = TorchScriptPotential.builder().optDevice(device).optStress(stress);
+        if (file != null) {
+            return b.optModelPath(file).build();
         }
         try {
             return b.optModelName(model).build();

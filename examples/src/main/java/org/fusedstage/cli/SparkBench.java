@@ -1,7 +1,5 @@
 package org.fusedstage.cli;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,7 +59,7 @@ final class SparkBench {
                 command.addAll(List.of(chain));
                 command.addAll(List.of("--output", output.toString()));
                 long start = System.nanoTime();
-                String log = execute(command);
+                String log = CliJobBench.execute(command);
                 double seconds = (System.nanoTime() - start) / 1e9;
                 if (seconds < wall[c]) {
                     wall[c] = seconds;
@@ -77,16 +75,6 @@ final class SparkBench {
         }
         System.out.printf("%nlocal[2] vs local[1]: %.2fx end to end, %.2fx after start-up (2 cores, shared machine)%n%n",
                 wall[1] / wall[2], inner[1] / inner[2]);
-    }
-
-    private static String execute(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int code = p.waitFor();
-        if (code != 0) {
-            throw new IllegalStateException(String.join(" ", command) + " exited with " + code + ":\n" + log);
-        }
-        return log;
     }
 
     /** The job's own time from the line a command prints at the end ("done: ... in X s", "spark-run: ... in X s"). */

@@ -1,7 +1,6 @@
 package org.fusedstage.cli;
 
 import ai.djl.Device;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -52,14 +51,12 @@ final class SparkRunCommand implements Callable<Integer> {
         ChainOptions.notNegative("--partitions", partitions);
         boolean gpu = chain.device.equals("gpu");
         Device driverDevice = master.startsWith("local") ? chain.device() : Device.cpu(); // a cluster's driver may have no GPU
-        Path modelFile = modelFile(chain.model);
+        Path modelFile = RunCommand.modelFile(chain.model);
         // The chain is built once here, so a bad model or chain fails in one line before Spark starts.
-        try (TorchScriptPotential potential = modelFile != null
-                ? TorchScriptPotential.builder().optDevice(driverDevice).optModelPath(modelFile).build()
-                : chain.loadModel(driverDevice)) {
+        try (TorchScriptPotential potential = RunCommand.loadModel(chain.model, modelFile, driverDevice, !chain.noStress)) {
             chain.chain(potential, specs).build().close();
         }
-        ChainConfig config = ChainConfig.builder(modelFile != null ? modelFile.getFileName().toString() : chain.model)
+        ChainConfig config = ChainConfig.builder(chain.model)
                 .optStages(specs.stream().map(StageSpec::text).toList()).optStress(!chain.noStress).optMaxAtoms(chain.maxAtoms)
                 .optMaxEdges(chain.maxEdges).optMaxBatchSize(chain.maxBatchSize).optCompile(chain.compile)
                 .optDataType(chain.dataType()).optSeed(chain.seed).optOnUnconverged(chain.onUnconverged()).optGpu(gpu).build();
@@ -75,14 +72,5 @@ final class SparkRunCommand implements Callable<Integer> {
             return ExitCode.SAMPLES_LEFT_OUT;
         }
         return ExitCode.OK;
-    }
-
-    /** The model's file or folder to ship to executors, or null for a zoo model (every executor has the zoo). */
-    private static Path modelFile(String model) throws Exception {
-        if (model.startsWith("eam:") || model.startsWith("snap:") || model.startsWith("mliap:")) {
-            return RunCommand.importer().resolve(model); // converted once, on the driver
-        }
-        Path path = Path.of(model);
-        return Files.exists(path) ? path : null;
     }
 }

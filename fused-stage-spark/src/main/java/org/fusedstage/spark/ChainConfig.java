@@ -47,12 +47,18 @@ public record ChainConfig(String model, boolean shipped, List<String> stages, bo
                 "dataType must be float64 or float32, got %s", dataType);
     }
 
+    /** This chain with its model shipped to the executors under {@code fileName} ({@code SparkContext.addFile}). */
+    public ChainConfig shipping(String fileName) {
+        return new ChainConfig(fileName, true, stages, stress, maxAtoms, maxEdges, maxBatchSize, compile, dataType, seed,
+                onUnconverged, gpu);
+    }
+
     /** The parsed chain. */
     public List<StageSpec> specs() {
         return stages.stream().map(StageSpec::parse).toList();
     }
 
-    /** A configuration for a zoo model or a shipped model file, with the CLI's defaults. */
+    /** A configuration for a zoo model, with the CLI's defaults; {@link #shipping} turns it to a shipped model file. */
     public static Builder builder(String model) {
         return new Builder(model);
     }
@@ -60,7 +66,6 @@ public record ChainConfig(String model, boolean shipped, List<String> stages, bo
     /** Builder of {@link ChainConfig}; the defaults are {@code fused-stage run}'s. */
     public static final class Builder {
         private final String model;
-        private boolean shipped;
         private List<String> stages = new ArrayList<>();
         private boolean stress = true;
         private int maxAtoms = 2048;
@@ -74,12 +79,6 @@ public record ChainConfig(String model, boolean shipped, List<String> stages, bo
 
         private Builder(String model) {
             this.model = model;
-        }
-
-        /** The model is a file or folder the driver ships with {@code SparkContext.addFile} under this name. */
-        public Builder optShipped(boolean shipped) {
-            this.shipped = shipped;
-            return this;
         }
 
         /** The chain's stages as {@link StageSpec} texts (default: {@link StageSpec#defaults()}). */
@@ -150,7 +149,7 @@ public record ChainConfig(String model, boolean shipped, List<String> stages, bo
         public ChainConfig build() {
             List<String> chain = stages.isEmpty()
                     ? StageSpec.defaults().stream().map(StageSpec::text).toList() : stages;
-            return new ChainConfig(model, shipped, chain, stress, maxAtoms, maxEdges, maxBatchSize, compile, dataType, seed,
+            return new ChainConfig(model, false, chain, stress, maxAtoms, maxEdges, maxBatchSize, compile, dataType, seed,
                     onUnconverged, gpu);
         }
     }

@@ -135,9 +135,7 @@ final class ExecutorChains {
         }
 
         Finished run(List<AtomicSystem> systems) {
-            RUNS.incrementAndGet();
-            results.clear();
-            rejects.clear();
+            RUNS.incrementAndGet(); // the sinks are empty: cleared after each run, and a chain that failed is not lent again
             if (!systems.isEmpty()) {
                 SizeAwareSampler.Builder sb = SizeAwareSampler.builder(new InMemoryDataset(systems))
                         .optMaxAtoms(config.maxAtoms()).optMaxBatchSize(config.maxBatchSize());

@@ -56,9 +56,7 @@ public final class SparkRun {
             ChainConfig shipped = config;
             if (modelFile != null) {
                 spark.sparkContext().addFile(modelFile.toAbsolutePath().toUri().toString(), java.nio.file.Files.isDirectory(modelFile));
-                shipped = new ChainConfig(modelFile.getFileName().toString(), true, config.stages(), config.stress(),
-                        config.maxAtoms(), config.maxEdges(), config.maxBatchSize(), config.compile(), config.dataType(),
-                        config.seed(), config.onUnconverged(), config.gpu());
+                shipped = config.shipping(modelFile.getFileName().toString());
             }
             return run(spark, input, output, shipped, partitions, extxyz);
         } finally {

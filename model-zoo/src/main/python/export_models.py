@@ -50,6 +50,7 @@ _sc = load_source_module("sutton_chen")
 _morse = load_source_module("morse")
 _interfaces = load_source_module("interface_examples")
 _nnp = load_source_module("nnp")
+load_source_module("stage_programs")  # generated from the Java stage programs
 _step = load_source_module("fused_step")
 DEFAULT_ROOT = os.path.join(HERE, "..", "resources", "org", "fusedstage", "zoo")
 

@@ -1,9 +1,10 @@
 package org.fusedstage.dynamics;
 
-import ai.djl.ndarray.NDArray;
 import com.google.common.base.Preconditions;
-import org.fusedstage.data.Batch;
 import org.fusedstage.model.Potential;
+import org.fusedstage.program.Expr;
+import org.fusedstage.program.StageProgram;
+import org.fusedstage.program.StageProgram.Phase;
 
 /**
  * The seed's {@code DemoDynamics}: a simple dt-driven integrator for demos and tests. Velocity
@@ -30,17 +31,20 @@ public class DemoDynamics extends Dynamics {
         return new Builder(potential);
     }
 
-    @Override
-    protected void preUpdate(Batch batch, StageMask mask) {
-        NDArray v = batch.velocities().add(Kinematics.accelerations(batch).mul(0.5 * timeStep()));
-        batch.set(Batch.POSITIONS, mask.select(batch.positions().add(v.mul(timeStep())), batch.positions()));
-        batch.set(Batch.VELOCITIES, mask.select(v, batch.velocities()));
+    /** Velocity Verlet whose second half kick is damped: v = (v + F dt/2m)(1 - damping). */
+    static final StageProgram PROGRAM = buildProgram();
+
+    private static StageProgram buildProgram() {
+        Expr kicked = Expr.VELOCITIES.plus(Kinematics.halfKick());
+        return Kinematics.kickDrift(StageProgram.builder())
+                .assign(Phase.POST_UPDATE, Expr.VELOCITIES,
+                        kicked.times(Expr.constant(1).minus(Expr.parameter("damping"))))
+                .build();
     }
 
     @Override
-    protected void postUpdate(Batch batch, StageMask mask) {
-        NDArray v = batch.velocities().add(Kinematics.accelerations(batch).mul(0.5 * timeStep())).mul(1 - damping);
-        batch.set(Batch.VELOCITIES, mask.select(v, batch.velocities()));
+    protected StageProgram program() {
+        return PROGRAM;
     }
 
     @Override

@@ -15,6 +15,7 @@ import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
 import org.fusedstage.model.Potential;
+import org.fusedstage.program.StageProgram;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -178,8 +179,22 @@ public abstract class Dynamics {
         initState(batch);
     }
 
-    /** Subclasses add their per-sample state fields here (called when missing). */
-    protected void initState(Batch batch) {}
+    /**
+     * The arithmetic of a built-in stage kind, written once and run by both the eager step and the
+     * compiled step graph; null (the default) for a custom dynamics, which overrides
+     * {@link #preUpdate}, {@link #postUpdate}, {@link #onEnter} and {@link #initState} with NDArray
+     * code instead (eager steps only).
+     */
+    protected StageProgram program() {
+        return null;
+    }
+
+    /** Subclasses add their per-sample state fields here (called when missing); default: the program's. */
+    protected void initState(Batch batch) {
+        if (program() != null) {
+            ProgramEvaluator.initState(program(), this, batch);
+        }
+    }
 
     /**
      * Resets this stage's state for samples entering it (start of a run, migration from the
@@ -199,8 +214,16 @@ public abstract class Dynamics {
         onEnter(batch, entering);
     }
 
-    /** Subclasses reset their state for entering samples here. */
-    protected void onEnter(Batch batch, StageMask entering) {}
+    /** Subclasses reset their state for entering samples here; default: the program's ENTER phase. */
+    protected void onEnter(Batch batch, StageMask entering) {
+        runProgram(StageProgram.Phase.ENTER, batch, entering);
+    }
+
+    private void runProgram(StageProgram.Phase phase, Batch batch, StageMask mask) {
+        if (program() != null) {
+            ProgramEvaluator.run(program(), phase, this, batch, mask);
+        }
+    }
 
     /** The masked pre-update: changes only samples in {@code mask}. */
     public final void maskedPreUpdate(Batch batch, StageMask mask) {
@@ -234,11 +257,15 @@ public abstract class Dynamics {
         maskedPostUpdate(batch, mask);
     }
 
-    /** Update before the forward pass, for masked samples only. */
-    protected abstract void preUpdate(Batch batch, StageMask mask);
+    /** Update before the forward pass, for masked samples only; default: the program's PRE_UPDATE phase. */
+    protected void preUpdate(Batch batch, StageMask mask) {
+        runProgram(StageProgram.Phase.PRE_UPDATE, batch, mask);
+    }
 
-    /** Update after the forward pass, for masked samples only; default none. */
-    protected void postUpdate(Batch batch, StageMask mask) {}
+    /** Update after the forward pass, for masked samples only; default: the program's POST_UPDATE phase. */
+    protected void postUpdate(Batch batch, StageMask mask) {
+        runProgram(StageProgram.Phase.POST_UPDATE, batch, mask);
+    }
 
     /** The mask of samples this dynamics owns now: status == statusCode. */
     public StageMask ownedSamples(Batch batch) {

@@ -1,15 +1,11 @@
 package org.fusedstage.dynamics;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import org.fusedstage.Units;
-import org.fusedstage.data.Batch;
-import org.fusedstage.data.HostArrays;
-import org.fusedstage.data.Segments;
 import org.fusedstage.model.Potential;
+import org.fusedstage.program.Expr;
+import org.fusedstage.program.StageProgram;
+import org.fusedstage.program.StageProgram.Phase;
 
 /**
  * FIRE, the Fast Inertial Relaxation Engine (Bitzek et al., PRL 97, 170201, 2006), exactly as
@@ -62,130 +58,65 @@ public class FIRE extends Dynamics {
         return new Builder(potential);
     }
 
-    @Override
-    protected void initState(Batch batch) {
-        Shape shape = new Shape(batch.numSystems());
-        if (!batch.has(stateName("dt"))) {
-            batch.putSystemField(stateName("dt"), batch.getManager().full(shape, (float) timeStep(), batch.getDataType()));
-            batch.putSystemField(stateName("alpha"), batch.getManager().full(shape, (float) alphaStart, batch.getDataType()));
-            batch.putSystemField(stateName("n_positive"), batch.getManager().full(shape, -1, DataType.INT64));
-            batch.putAtomField(stateName("velocity"), batch.positions().zerosLike());
-        }
-    }
-
-    @Override
-    protected void onEnter(Batch batch, StageMask entering) {
-        reset(batch, entering, stateName("dt"), timeStep());
-        reset(batch, entering, stateName("alpha"), alphaStart);
-        NDArray n = batch.get(stateName("n_positive"));
-        batch.set(stateName("n_positive"), entering.select(n.onesLike().neg(), n));
-        NDArray v = batch.get(stateName("velocity"));
-        batch.set(stateName("velocity"), entering.select(v.zerosLike(), v));
-    }
-
-    private static void reset(Batch batch, StageMask entering, String name, double value) {
-        NDArray current = batch.get(name);
-        batch.set(name, entering.select(current.onesLike().mul(value), current));
-    }
+    // FIRE's per-sample state: time step (fs), mixing, downhill steps (-1 before the first step)
+    // and its own per-atom velocity (A/fs at unit mass).
+    private static final Expr DT = Expr.sampleState("dt", Expr.Type.REAL);
+    private static final Expr ALPHA = Expr.sampleState("alpha", Expr.Type.REAL);
+    private static final Expr N_POSITIVE = Expr.sampleState("n_positive", Expr.Type.INTEGER);
+    private static final Expr VELOCITY = Expr.atomState("velocity");
 
     /**
-     * One FIRE step of the masked samples. Every per-atom update FIRE makes is a per-sample linear
-     * combination of v and F: the new velocity is {@code cv v + cf F} and the displacement
-     * {@code step (cv v + cf F)}, and every norm the rule needs (|v|, |F|, F.v and the clamped
-     * |dr|) follows from three per-sample sums: v.v, F.F and F.v. So the rule runs on the host
-     * over those sums ({@link #rule}) and the device applies its coefficients in five per-atom ops
-     * and two masked selects (the step was ~100 masked ops on [B] and [N,3] arrays before; on a
-     * CPU reading v and F costs less than one device reduction over them).
+     * ASE's FIRE rule. Every per-atom update is a per-sample linear combination of v and F: the new
+     * velocity is {@code cv v + cf F} and the displacement {@code step (cv v + cf F)}, and every norm
+     * the rule needs (|v|, |F|, F.v and the clamped |dr|) follows from three per-sample sums: v.v,
+     * F.F and F.v. (On a CPU the rule then runs on the host over those sums, and the device applies
+     * its coefficients in a few per-atom ops.)
      */
-    @Override
-    protected void preUpdate(Batch batch, StageMask mask) {
-        NDArray f = batch.forces();
-        NDArray v = batch.get(stateName("velocity"));
-        boolean[] owned = mask.hostSystems();
-        double[] sums = systemSums(batch.memberRows(), HostArrays.doubles(v), HostArrays.doubles(f));
-        double[] dt = HostArrays.doubles(batch.get(stateName("dt")));
-        double[] alpha = HostArrays.doubles(batch.get(stateName("alpha")));
-        long[] n = batch.get(stateName("n_positive")).toLongArray();
+    static final StageProgram PROGRAM = buildProgram();
 
-        double[] cv = new double[owned.length];
-        double[] cf = new double[owned.length];
-        double[] step = new double[owned.length]; // fs
-        for (int s = 0; s < owned.length; s++) {
-            if (owned[s]) {
-                rule(s, sums[3 * s], sums[3 * s + 1], sums[3 * s + 2], dt, alpha, n, cv, cf, step);
-            } else {
-                cv[s] = 1; // unchanged (the selects below keep other stages' rows bit for bit)
-            }
-        }
-        NDManager manager = batch.getManager();
-        DataType type = batch.getDataType();
-        batch.set(stateName("dt"), HostArrays.create(manager, dt, type));
-        batch.set(stateName("alpha"), HostArrays.create(manager, alpha, type));
-        batch.set(stateName("n_positive"), manager.create(n));
-        Segments segments = batch.segments();
-        NDArray newV = v.mul(segments.toAtomVectors(cv, type)).add(f.mul(segments.toAtomVectors(cf, type)));
-        batch.set(stateName("velocity"), mask.select(newV, v));
-        NDArray positions = batch.positions();
-        batch.set(Batch.POSITIONS, mask.select(positions.add(newV.mul(segments.toAtomVectors(step, type))), positions));
-    }
-
-    /** Per system: v.v, F.F and F.v over its atoms, [B*3]. */
-    private static double[] systemSums(int[][] members, double[] v, double[] f) {
-        double[] sums = new double[3 * members.length];
-        for (int s = 0; s < members.length; s++) {
-            double vv = 0;
-            double ff = 0;
-            double fv = 0;
-            for (int row : members[s]) {
-                for (int k = 3 * row; k < 3 * row + 3; k++) {
-                    vv += v[k] * v[k];
-                    ff += f[k] * f[k];
-                    fv += f[k] * v[k];
-                }
-            }
-            sums[3 * s] = vv;
-            sums[3 * s + 1] = ff;
-            sums[3 * s + 2] = fv;
-        }
-        return sums;
-    }
-
-    /**
-     * ASE's FIRE rule for sample {@code s}, from vv = v.v, ff = F.F and fv = F.v over its atoms
-     * (v in A/fs at unit mass, F in eV/A): updates its dt, alpha and n in place and writes the
-     * coefficients of its step (new v = cv v + cf F; dr = step (cv v + cf F), step in fs).
-     */
-    private void rule(int s, double vv, double ff, double fv, double[] dt, double[] alpha, long[] n, double[] cvOut,
-            double[] cfOut, double[] stepOut) {
-        boolean started = n[s] >= 0;
-        boolean downhill = started && fv > 0;
-        boolean uphill = started && !downhill;
-        double cv = 1;
-        double cf = 0;
-        if (downhill) {
-            // Mixing v = (1-a) v + a |v| F/|F|; a zero force norm gives no direction to mix towards.
-            cv = 1 - alpha[s];
-            cf = ff > 0 ? alpha[s] * Math.sqrt(vv) / Math.sqrt(ff) : 0;
-            if (n[s] > nMin) {
-                dt[s] = Math.min(dt[s] * fInc, dtMax);
-                alpha[s] *= fAlpha;
-            }
-            n[s]++;
-        } else if (uphill) {
-            cv = 0;
-            dt[s] *= fDec;
-            alpha[s] = alphaStart;
-            n[s] = 0;
-        } else {
-            n[s] = 0; // the first step: no mixing (ASE's v is None)
-        }
+    private static StageProgram buildProgram() {
+        Expr f = Expr.FORCES;
+        Expr vv = Expr.dot(VELOCITY, VELOCITY);
+        Expr ff = Expr.dot(f, f);
+        Expr fv = Expr.dot(f, VELOCITY);
+        Expr started = N_POSITIVE.atLeast(Expr.integer(0)); // the first step does no mixing (ASE's v is None)
+        Expr downhill = started.and(fv.greaterThan(0));
+        Expr uphill = started.and(downhill.not());
+        Expr accelerate = downhill.and(N_POSITIVE.greaterThan(Expr.parameter("n_min")));
+        // Mixing v = (1-a) v + a |v| F/|F|; a zero force norm gives no direction to mix towards.
+        Expr ratio = Expr.where(ff.greaterThan(0), vv.sqrt().dividedBy(ff.sqrt()), Expr.constant(0));
+        Expr cv = Expr.where(downhill, Expr.constant(1).minus(ALPHA), Expr.where(uphill, Expr.constant(0), Expr.constant(1)));
+        Expr mixing = Expr.where(downhill, ALPHA.times(ratio), Expr.constant(0));
+        Expr dt = Expr.where(accelerate, DT.times(Expr.parameter("f_inc")).min(Expr.parameter("dt_max")),
+                Expr.where(uphill, DT.times(Expr.parameter("f_dec")), DT));
+        Expr alpha = Expr.where(accelerate, ALPHA.times(Expr.parameter("f_alpha")),
+                Expr.where(uphill, Expr.parameter("alpha_start"), ALPHA));
+        Expr n = Expr.where(downhill, N_POSITIVE.plus(Expr.integer(1)), Expr.integer(0));
         // v += dt F (unit mass, as ASE); dr = dt v, clamped to maxstep over the whole sample.
-        cf += dt[s] * Units.EV_PER_A_AMU_TO_A_PER_FS2;
-        double v2 = Math.max(0, cv * cv * vv + 2 * cv * cf * fv + cf * cf * ff); // |new v|^2
-        double dr = dt[s] * Math.sqrt(v2);
-        cvOut[s] = cv;
-        cfOut[s] = cf;
-        stepOut[s] = dr > maxStep ? dt[s] * maxStep / dr : dt[s];
+        Expr cf = mixing.plus(dt.times(Units.EV_PER_A_AMU_TO_A_PER_FS2));
+        Expr speed2 = cv.times(cv).times(vv).plus(Expr.constant(2).times(cv).times(cf).times(fv)).plus(cf.times(cf).times(ff))
+                .max(0); // |new v|^2
+        Expr dr = dt.times(speed2.sqrt());
+        Expr maxStep = Expr.parameter("max_step");
+        Expr step = Expr.where(dr.greaterThan(maxStep), dt.times(maxStep).dividedBy(dr), dt);
+        Expr v = VELOCITY.times(cv).plus(f.times(cf));
+        return StageProgram.builder()
+                .state(DT).state(ALPHA).state(N_POSITIVE).state(VELOCITY)
+                .assign(Phase.PRE_UPDATE, VELOCITY, v)
+                .assign(Phase.PRE_UPDATE, Expr.POSITIONS, Expr.POSITIONS.plus(v.times(step)))
+                .assign(Phase.PRE_UPDATE, DT, dt)
+                .assign(Phase.PRE_UPDATE, ALPHA, alpha)
+                .assign(Phase.PRE_UPDATE, N_POSITIVE, n)
+                .assign(Phase.ENTER, DT, Expr.parameter("dt"))
+                .assign(Phase.ENTER, ALPHA, Expr.parameter("alpha_start"))
+                .assign(Phase.ENTER, N_POSITIVE, Expr.integer(-1))
+                .assign(Phase.ENTER, VELOCITY, Expr.constant(0))
+                .build();
+    }
+
+    @Override
+    protected StageProgram program() {
+        return PROGRAM;
     }
 
     @Override

@@ -1,16 +1,53 @@
 package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.types.Shape;
 import org.fusedstage.Units;
 import org.fusedstage.data.Batch;
-import org.fusedstage.data.HostArrays;
+import org.fusedstage.program.Expr;
+import org.fusedstage.program.StageProgram;
 
 /** Shared unit-aware building blocks of the integrators. */
 final class Kinematics {
 
     private Kinematics() {}
+
+    // ---------------------------------------------------------------- formulas of the stage programs
+
+    /** The stage's time step, fs. */
+    static Expr dt() {
+        return Expr.parameter("dt");
+    }
+
+    /** The velocity change over half a step from the current forces, A/fs: F dt / 2m. */
+    static Expr halfKick() {
+        return Expr.FORCES.times(Expr.INVERSE_MASS.times(dt().times(0.5 * Units.EV_PER_A_AMU_TO_A_PER_FS2)));
+    }
+
+    /**
+     * The first half of a velocity Verlet step, before the forward pass: v += F dt/2m, then
+     * x += v dt with the kicked v.
+     */
+    static StageProgram.Builder kickDrift(StageProgram.Builder program) {
+        Expr kicked = Expr.VELOCITIES.plus(halfKick());
+        return program.assign(StageProgram.Phase.PRE_UPDATE, Expr.VELOCITIES, kicked)
+                .assign(StageProgram.Phase.PRE_UPDATE, Expr.POSITIONS, Expr.POSITIONS.plus(kicked.times(dt())));
+    }
+
+    /**
+     * Maxwell-Boltzmann velocities at the stage parameter {@code mb_temperature} (K), A/fs: v =
+     * sqrt(kT/m) xi from the velocity streams, minus each sample's centre-of-mass velocity.
+     */
+    static Expr maxwellBoltzmannVelocities() {
+        Expr kT = Expr.parameter("mb_temperature").times(Units.BOLTZMANN_EV_PER_K * Units.EV_PER_A_AMU_TO_A_PER_FS2);
+        Expr v = Expr.noise(Expr.VELOCITY_NOISE).times(Expr.INVERSE_MASS.times(kT).sqrt());
+        return Expr.centered(v, Expr.MASS);
+    }
+
+    /** Whether the stage draws Maxwell-Boltzmann velocities for entering samples (a scalar flag). */
+    static Expr drawsVelocities() {
+        return Expr.parameter("mb_temperature").atLeast(0);
+    }
 
     /**
      * |x|^2 of each row of [N,3] vectors, [N]. A product with a column of ones: libtorch's sum over
@@ -22,50 +59,9 @@ final class Kinematics {
         }
     }
 
-    /**
-     * Per atom, the velocity change per eV/A of force over half a step of {@code dt} fs:
-     * 0.5 dt / m in A/fs per eV/A, repeated over the three components ([N,3], built on the host;
-     * 0 for rows of no atom).
-     */
-    static NDArray halfKickFactors(Batch batch, double dt) {
-        return halfKickFactors(batch, HostArrays.doubles(batch.masses()), dt);
-    }
-
-    /** As {@link #halfKickFactors(Batch, double)} from the batch's masses already read, in amu. */
-    static NDArray halfKickFactors(Batch batch, double[] masses, double dt) {
-        double[] factors = new double[3 * masses.length];
-        for (int i = 0; i < masses.length; i++) {
-            double factor = masses[i] > 0 ? 0.5 * dt * Units.EV_PER_A_AMU_TO_A_PER_FS2 / masses[i] : 0;
-            java.util.Arrays.fill(factors, 3 * i, 3 * i + 3, factor);
-        }
-        return HostArrays.create(batch.getManager(), factors, new Shape(masses.length, 3), batch.getDataType());
-    }
-
-    /** Accelerations F / m in A/fs^2, [N,3]. */
-    static NDArray accelerations(Batch batch) {
-        return batch.forces().div(columnMasses(batch)).mul(Units.EV_PER_A_AMU_TO_A_PER_FS2);
-    }
-
     /** Masses as a column [N,1] for broadcasting against [N,3]. */
     static NDArray columnMasses(Batch batch) {
         return batch.masses().reshape(new Shape(batch.numAtoms(), 1));
-    }
-
-    /** Per-system values [B] as a per-atom column [N,1]. */
-    static NDArray perAtomColumn(Batch batch, NDArray perSystem) {
-        return batch.segments().toAtoms(perSystem).reshape(new Shape(batch.numAtoms(), 1));
-    }
-
-    /** Norm of a per-atom vector field taken over each whole system, sqrt(sum_atoms |x|^2), [B]. */
-    static NDArray systemNorm(Batch batch, NDArray vectors) {
-        return batch.segments().sum(rowSquares(vectors)).sqrt();
-    }
-
-    /** Scales each system's displacement [N,3] so its norm over the system is at most maxStep A. */
-    static NDArray clampPerSystem(Batch batch, NDArray displacement, double maxStep) {
-        NDArray norm = systemNorm(batch, displacement);
-        NDArray scale = NDArrays.where(norm.gt(maxStep), norm.pow(-1).mul(maxStep), norm.onesLike());
-        return displacement.mul(perAtomColumn(batch, scale));
     }
 
     /** Kinetic energy per system in eV, [B]. */

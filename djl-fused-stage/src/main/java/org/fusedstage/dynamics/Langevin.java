@@ -1,12 +1,11 @@
 package org.fusedstage.dynamics;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import org.fusedstage.Units;
-import org.fusedstage.data.Batch;
-import org.fusedstage.data.HostArrays;
 import org.fusedstage.model.Potential;
+import org.fusedstage.program.Expr;
+import org.fusedstage.program.StageProgram;
+import org.fusedstage.program.StageProgram.Phase;
 
 /**
  * Langevin dynamics (NVT) with the BAOAB splitting (Leimkuhler and Matthews 2013): half kick,
@@ -56,49 +55,35 @@ public class Langevin extends Dynamics {
         return friction;
     }
 
-    @Override
-    protected void onEnter(Batch batch, StageMask entering) {
-        if (initializeVelocities) {
-            NDArray v = MaxwellBoltzmann.velocities(batch, temperature, seed, entering.systemsToDraw());
-            batch.set(Batch.VELOCITIES, entering.select(v, batch.velocities()));
-        }
-    }
-
-    @Override
-    protected void preUpdate(Batch batch, StageMask mask) {
-        double dt = timeStep();
-        double[] masses = HostArrays.doubles(batch.masses()); // read once for both host-built arrays
-        NDArray halfKick = Kinematics.halfKickFactors(batch, masses, dt);
-        NDArray v = batch.velocities().add(batch.forces().mul(halfKick)); // B
-        NDArray x = batch.positions().add(v.mul(0.5 * dt)); // A
-        double c1 = Math.exp(-friction * dt);
-        v = v.mul(c1).add(thermalKick(batch, mask, masses, Math.sqrt(1 - c1 * c1))); // O
-        x = x.add(v.mul(0.5 * dt)); // A
-        batch.set(Batch.VELOCITIES, mask.select(v, batch.velocities()));
-        batch.set(Batch.POSITIONS, mask.select(x, batch.positions()));
-    }
-
     /**
-     * The O step's random velocities c2 sqrt(kT / m) xi in A/fs, [N,3], built on the host where
-     * the noise is drawn (per-sample streams, see {@link NoiseStreams}). On a CPU only this stage's
-     * samples draw (reading the mask costs microseconds there); on a GPU every sample draws.
+     * BAOAB: half kick (B), half drift (A), the Ornstein-Uhlenbeck step v = c1 v + c2 sqrt(kT/m) xi
+     * with c1 = exp(-friction dt) (O), half drift (A) before the forward pass, and the second half
+     * kick (B) after it; Maxwell-Boltzmann velocities at the bath temperature for entering samples
+     * when asked.
      */
-    private NDArray thermalKick(Batch batch, StageMask mask, double[] masses, double c2) {
-        double[] kick = NoiseStreams.hostNormal(batch, seed, statusCode(), mask.systemsToDraw());
-        double kT = Units.BOLTZMANN_EV_PER_K * temperature * Units.EV_PER_A_AMU_TO_A_PER_FS2; // amu A^2/fs^2
-        for (int i = 0; i < masses.length; i++) {
-            double scale = masses[i] > 0 ? c2 * Math.sqrt(kT / masses[i]) : 0;
-            for (int k = 3 * i; k < 3 * i + 3; k++) {
-                kick[k] *= scale;
-            }
-        }
-        return HostArrays.create(batch.getManager(), kick, new Shape(masses.length, 3), batch.getDataType());
+    static final StageProgram PROGRAM = buildProgram();
+
+    private static StageProgram buildProgram() {
+        Expr dt = Kinematics.dt();
+        Expr halfDrift = dt.times(0.5);
+        Expr v = Expr.VELOCITIES.plus(Kinematics.halfKick()); // B
+        Expr x = Expr.POSITIONS.plus(v.times(halfDrift)); // A
+        Expr c1 = Expr.parameter("friction").negate().times(dt).exp();
+        Expr c2 = Expr.constant(1).minus(c1.times(c1)).sqrt();
+        Expr kT = Expr.parameter("temperature").times(Units.BOLTZMANN_EV_PER_K * Units.EV_PER_A_AMU_TO_A_PER_FS2);
+        Expr thermal = Expr.noise(Expr.STAGE_NOISE).times(Expr.INVERSE_MASS.times(kT).sqrt().times(c2));
+        Expr damped = v.times(c1).plus(thermal); // O
+        return StageProgram.builder()
+                .assign(Phase.PRE_UPDATE, Expr.VELOCITIES, damped)
+                .assign(Phase.PRE_UPDATE, Expr.POSITIONS, x.plus(damped.times(halfDrift))) // A
+                .assign(Phase.POST_UPDATE, Expr.VELOCITIES, Expr.VELOCITIES.plus(Kinematics.halfKick())) // B
+                .assignIf(Phase.ENTER, Kinematics.drawsVelocities(), Expr.VELOCITIES, Kinematics.maxwellBoltzmannVelocities())
+                .build();
     }
 
     @Override
-    protected void postUpdate(Batch batch, StageMask mask) {
-        NDArray v = batch.velocities().add(batch.forces().mul(Kinematics.halfKickFactors(batch, timeStep()))); // B
-        batch.set(Batch.VELOCITIES, mask.select(v, batch.velocities()));
+    protected StageProgram program() {
+        return PROGRAM;
     }
 
     @Override

@@ -1,7 +1,8 @@
 package org.fusedstage.dynamics;
 
+
 import ai.djl.ndarray.NDArray;
-import org.fusedstage.Units;
+import java.util.Map;
 import org.fusedstage.data.Batch;
 
 /**
@@ -42,14 +43,8 @@ public final class MaxwellBoltzmann {
      * the others get zero velocities. A drawn sample's velocities do not depend on the others.
      */
     public static NDArray velocities(Batch batch, double temperature, long seed, boolean[] systems) {
-        NDArray xi = standardNormals(batch, seed, systems);
-        NDArray masses = Kinematics.columnMasses(batch);
-        NDArray sigma = masses.pow(-1).mul(Units.BOLTZMANN_EV_PER_K * temperature * Units.EV_PER_A_AMU_TO_A_PER_FS2).sqrt();
-        NDArray v = xi.mul(sigma);
-        // Remove the centre-of-mass velocity of each system: sum(m v) / sum(m).
-        NDArray momentum = batch.segments().sum(v.mul(masses));
-        NDArray totalMass = batch.segments().sum(batch.masses()).reshape(batch.numSystems(), 1);
-        NDArray centre = batch.segments().toAtoms(momentum.div(totalMass));
-        return v.sub(centre);
+        // The formula the stages draw entering samples' velocities with (one definition).
+        return ProgramEvaluator.evaluate(Kinematics.maxwellBoltzmannVelocities(), batch, Map.of("mb_temperature", temperature),
+                seed, systems);
     }
 }

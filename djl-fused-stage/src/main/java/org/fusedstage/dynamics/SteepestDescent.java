@@ -1,9 +1,10 @@
 package org.fusedstage.dynamics;
 
-import ai.djl.ndarray.NDArray;
 import com.google.common.base.Preconditions;
-import org.fusedstage.data.Batch;
 import org.fusedstage.model.Potential;
+import org.fusedstage.program.Expr;
+import org.fusedstage.program.StageProgram;
+import org.fusedstage.program.StageProgram.Phase;
 
 /**
  * Plain steepest descent: dr = stepSize * F (A per eV/A), clamped so the displacement norm of a
@@ -34,10 +35,22 @@ public class SteepestDescent extends Dynamics {
         return new Builder(potential);
     }
 
+    /** dr = step_size F, scaled down per sample so that its norm over the sample is at most max_step. */
+    static final StageProgram PROGRAM = buildProgram();
+
+    private static StageProgram buildProgram() {
+        Expr dr = Expr.FORCES.times(Expr.parameter("step_size"));
+        Expr norm = Expr.dot(dr, dr).sqrt();
+        Expr maxStep = Expr.parameter("max_step");
+        Expr scale = Expr.where(norm.greaterThan(maxStep), maxStep.dividedBy(norm), Expr.constant(1));
+        return StageProgram.builder()
+                .assign(Phase.PRE_UPDATE, Expr.POSITIONS, Expr.POSITIONS.plus(dr.times(scale)))
+                .build();
+    }
+
     @Override
-    protected void preUpdate(Batch batch, StageMask mask) {
-        NDArray dr = Kinematics.clampPerSystem(batch, batch.forces().mul(stepSize), maxStep);
-        batch.set(Batch.POSITIONS, mask.select(batch.positions().add(dr), batch.positions()));
+    protected StageProgram program() {
+        return PROGRAM;
     }
 
     @Override

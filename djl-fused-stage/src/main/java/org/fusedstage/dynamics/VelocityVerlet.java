@@ -1,9 +1,10 @@
 package org.fusedstage.dynamics;
 
-import ai.djl.ndarray.NDArray;
 import com.google.common.base.Preconditions;
-import org.fusedstage.data.Batch;
 import org.fusedstage.model.Potential;
+import org.fusedstage.program.Expr;
+import org.fusedstage.program.StageProgram;
+import org.fusedstage.program.StageProgram.Phase;
 
 /**
  * Velocity Verlet (NVE): half kick and drift before the forward pass, second half kick after it.
@@ -30,29 +31,23 @@ public class VelocityVerlet extends Dynamics {
         return new Builder(potential);
     }
 
-    @Override
-    protected void onEnter(Batch batch, StageMask entering) {
-        if (initialTemperature >= 0) {
-            NDArray v = MaxwellBoltzmann.velocities(batch, initialTemperature, seed, entering.systemsToDraw());
-            batch.set(Batch.VELOCITIES, entering.select(v, batch.velocities()));
-        }
+    /**
+     * Velocity Verlet: v += F dt/2m, x += v dt before the forward pass, v += F dt/2m after it;
+     * Maxwell-Boltzmann velocities for entering samples when asked.
+     */
+    static final StageProgram PROGRAM = buildProgram();
+
+    private static StageProgram buildProgram() {
+        Expr kicked = Expr.VELOCITIES.plus(Kinematics.halfKick());
+        return Kinematics.kickDrift(StageProgram.builder())
+                .assign(Phase.POST_UPDATE, Expr.VELOCITIES, kicked)
+                .assignIf(Phase.ENTER, Kinematics.drawsVelocities(), Expr.VELOCITIES, Kinematics.maxwellBoltzmannVelocities())
+                .build();
     }
 
     @Override
-    protected void preUpdate(Batch batch, StageMask mask) {
-        halfKick(batch, mask);
-        NDArray moved = batch.positions().add(batch.velocities().mul(timeStep()));
-        batch.set(Batch.POSITIONS, mask.select(moved, batch.positions()));
-    }
-
-    @Override
-    protected void postUpdate(Batch batch, StageMask mask) {
-        halfKick(batch, mask);
-    }
-
-    private void halfKick(Batch batch, StageMask mask) {
-        NDArray kicked = batch.velocities().add(batch.forces().mul(Kinematics.halfKickFactors(batch, timeStep())));
-        batch.set(Batch.VELOCITIES, mask.select(kicked, batch.velocities()));
+    protected StageProgram program() {
+        return PROGRAM;
     }
 
     @Override

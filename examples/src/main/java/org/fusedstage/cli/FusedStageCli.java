@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "fused-stage", mixinStandardHelpOptions = true, version = "fused-stage 0.1.0",
         description = "Batched relaxation and MD with machine-learned potentials: several stages, one batch, one forward pass per step.",
-        subcommands = {RunCommand.class, FusedStageCli.ModelsCommand.class, ExportStepCommand.class, BenchCommand.class,
+        subcommands = {RunCommand.class, FusedStageCli.ModelsCommand.class, ExportStepCommand.class, EmitProgramsCommand.class, BenchCommand.class,
             ImportPotentialCommand.class, ServeCommand.class, SparkRunCommand.class})
 public final class FusedStageCli implements Callable<Integer> {
 

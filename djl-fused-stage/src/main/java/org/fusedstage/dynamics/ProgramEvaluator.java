@@ -1,0 +1,408 @@
+package org.fusedstage.dynamics;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostArrays;
+import org.fusedstage.data.HostWork;
+import org.fusedstage.data.Segments;
+import org.fusedstage.program.Expr;
+import org.fusedstage.program.Expr.Level;
+import org.fusedstage.program.Expr.Op;
+import org.fusedstage.program.StageProgram;
+import org.fusedstage.program.StageProgram.Assignment;
+
+/**
+ * Runs one phase of a {@link StageProgram} in the eager step: per-atom values are NDArrays on the
+ * batch device; per-sample values are, on a CPU, double arrays on the host (a few numbers: cheaper
+ * there than small libtorch ops) and, on a GPU, NDArrays (a read would stall the queue). This is
+ * the one place that chooses between the two ({@link HostWork}); every formula is the program's.
+ *
+ * <p>Values are {@code Double} (scalars), {@code double[]} (host per-sample values; flags are 1
+ * and 0) or {@code NDArray}. Each node is evaluated once per phase, and all assignments are
+ * written after every value was computed (a phase's assignments are simultaneous).
+ */
+final class ProgramEvaluator {
+
+    private final Batch batch;
+    private final Dynamics stage; // null when evaluating a lone expression
+    private final StageMask mask;
+    private final boolean[] draw; // samples that draw noise; null: all
+    private final boolean host;
+    private final Map<String, Double> parameters;
+    private final long seed;
+    private final Map<Expr, Object> values = new IdentityHashMap<>();
+    private final Map<NDArray, double[]> hostCopies = new IdentityHashMap<>();
+
+    private ProgramEvaluator(Batch batch, Dynamics stage, StageMask mask) {
+        this(batch, stage, mask, mask.systemsToDraw(), stage.stepGraphParameters().columns(), stage.stepGraphSeed());
+    }
+
+    private ProgramEvaluator(Batch batch, Dynamics stage, StageMask mask, boolean[] draw, Map<String, Double> parameters,
+            long seed) {
+        this.batch = batch;
+        this.stage = stage;
+        this.mask = mask;
+        this.draw = draw;
+        this.host = HostWork.onHost(batch.getDevice());
+        this.parameters = parameters;
+        this.seed = seed;
+    }
+
+    /**
+     * The per-atom value of {@code expression} outside any stage (no state), with the given
+     * parameters and noise seed, drawing noise for the samples marked in {@code draw} (null: all).
+     */
+    static NDArray evaluate(Expr expression, Batch batch, Map<String, Double> parameters, long seed, boolean[] draw) {
+        com.google.common.base.Preconditions.checkArgument(expression.level() == Level.ATOM, "a per-atom expression");
+        return (NDArray) new ProgramEvaluator(batch, null, null, draw, parameters, seed).eval(expression);
+    }
+
+    /** Runs {@code phase} of {@code program} for the samples of {@code mask}. */
+    static void run(StageProgram program, StageProgram.Phase phase, Dynamics stage, Batch batch, StageMask mask) {
+        ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, mask);
+        List<Assignment> applied = new ArrayList<>();
+        List<Object> results = new ArrayList<>();
+        for (Assignment a : program.assignments(phase)) {
+            if (a.guard() == null || (Double) evaluator.eval(a.guard()) != 0) {
+                applied.add(a);
+                results.add(evaluator.eval(a.value()));
+            }
+        }
+        for (int i = 0; i < applied.size(); i++) {
+            evaluator.write(applied.get(i).target(), results.get(i), applied.get(i).value().level());
+        }
+    }
+
+    /**
+     * Creates the state fields the program declares, where missing, with the values its
+     * {@link StageProgram.Phase#ENTER} phase gives them (as if every sample had just entered).
+     */
+    static void initState(StageProgram program, Dynamics stage, Batch batch) {
+        boolean created = false;
+        for (Expr s : program.state()) {
+            String name = stage.stateName(s.name());
+            if (batch.has(name)) {
+                continue;
+            }
+            created = true;
+            if (s.level() == Level.ATOM) {
+                batch.putAtomField(name, batch.positions().zerosLike());
+            } else {
+                DataType type = s.type() == Expr.Type.INTEGER ? DataType.INT64 : batch.getDataType();
+                batch.putSystemField(name, batch.getManager().zeros(new Shape(batch.numSystems()), type));
+            }
+        }
+        if (created) {
+            boolean[] all = new boolean[batch.numSystems()];
+            java.util.Arrays.fill(all, true);
+            StageMask everyone = new StageMask(batch, batch.getManager().create(all));
+            ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, everyone);
+            for (Assignment a : program.assignments(StageProgram.Phase.ENTER)) {
+                if (a.target().op() == Op.STATE) {
+                    evaluator.write(a.target(), evaluator.eval(a.value()), a.value().level());
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- evaluation
+
+    private Object eval(Expr e) {
+        Object known = values.get(e);
+        if (known == null) {
+            known = compute(e);
+            values.put(e, known);
+        }
+        return known;
+    }
+
+    private Object compute(Expr e) {
+        List<Expr> args = e.args();
+        switch (e.op()) {
+            case CONSTANT:
+                return e.value();
+            case PARAMETER: {
+                Double value = parameters.get(e.name());
+                if (value == null) {
+                    throw new IllegalArgumentException("no stage parameter '" + e.name() + "' (columns " + parameters.keySet() + ")");
+                }
+                return value;
+            }
+            case STATE:
+                return read(stage.stateName(e.name()), e.level());
+            case FIELD:
+                return batch.get(e.name());
+            case MASS:
+                return batch.masses().reshape(new Shape(batch.numAtoms(), 1));
+            case INVERSE_MASS:
+                return inverseMasses();
+            case NOISE:
+                return Expr.STAGE_NOISE.equals(e.name())
+                        ? NoiseStreams.normal(batch, seed, stage.statusCode(), draw)
+                        : MaxwellBoltzmann.standardNormals(batch, seed, draw);
+            case DOT:
+                return dot((NDArray) eval(args.get(0)), (NDArray) eval(args.get(1)));
+            case MAX_NORM:
+                return sampleValue(batch.segments().maxRowNorm((NDArray) eval(args.get(0))));
+            case CENTER: {
+                NDArray a = (NDArray) eval(args.get(0));
+                NDArray w = (NDArray) eval(args.get(1));
+                Segments segments = batch.segments();
+                NDArray totals = segments.sum(w.reshape(new Shape(batch.numAtoms())))
+                        .reshape(new Shape(batch.numSystems(), 1));
+                return a.sub(segments.toAtoms(segments.sum(a.mul(w)).div(totals)));
+            }
+            case WHERE:
+                return where(e.level(), args.get(0), args.get(1), args.get(2));
+            case NEG:
+            case SQRT:
+            case EXP:
+            case NOT:
+                return unary(e.op(), eval(args.get(0)));
+            default:
+                return binary(e.op(), e.level(), args.get(0), args.get(1));
+        }
+    }
+
+    private Object unary(Op op, Object a) {
+        if (a instanceof Double x) {
+            return apply(op, x, 0);
+        }
+        if (a instanceof double[] x) {
+            double[] out = new double[x.length];
+            for (int i = 0; i < x.length; i++) {
+                out[i] = apply(op, x[i], 0);
+            }
+            return out;
+        }
+        NDArray x = (NDArray) a;
+        return switch (op) {
+            case NEG -> x.neg();
+            case SQRT -> x.sqrt();
+            case EXP -> x.exp();
+            case NOT -> x.logicalNot();
+            default -> throw new IllegalStateException(op.toString());
+        };
+    }
+
+    private Object binary(Op op, Level level, Expr left, Expr right) {
+        Object b = eval(right);
+        if (level == Level.SCALAR) {
+            return apply(op, (Double) eval(left), (Double) b);
+        }
+        if (level == Level.SAMPLE && host) {
+            double[] x = hostSamples(eval(left));
+            double[] y = hostSamples(b);
+            double[] out = new double[batch.numSystems()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = apply(op, x[i], y[i]);
+            }
+            return out;
+        }
+        NDArray x = array(left, level);
+        // A scalar operand goes in as a 0-d array (what DJL's NDArray.add(Number) makes anyway).
+        NDArray y = b instanceof Double d ? batch.getManager().create(d) : array(right, level);
+        return switch (op) {
+            case ADD -> x.add(y);
+            case SUB -> x.sub(y);
+            case MUL -> x.mul(y);
+            case DIV -> x.div(y);
+            case MIN -> x.minimum(y);
+            case MAX -> x.maximum(y);
+            case GREATER -> x.gt(y);
+            case GREATER_EQUAL -> x.gte(y);
+            case LESS -> x.lt(y);
+            case LESS_EQUAL -> x.lte(y);
+            case AND -> x.logicalAnd(y);
+            case OR -> x.logicalOr(y);
+            default -> throw new IllegalStateException(op.toString());
+        };
+    }
+
+    /** The element-wise rule of every scalar operation (flags are 1 and 0). */
+    private static double apply(Op op, double x, double y) {
+        return switch (op) {
+            case ADD -> x + y;
+            case SUB -> x - y;
+            case MUL -> x * y;
+            case DIV -> x / y;
+            case MIN -> Math.min(x, y);
+            case MAX -> Math.max(x, y);
+            case NEG -> -x;
+            case SQRT -> Math.sqrt(x);
+            case EXP -> Math.exp(x);
+            case GREATER -> x > y ? 1 : 0;
+            case GREATER_EQUAL -> x >= y ? 1 : 0;
+            case LESS -> x < y ? 1 : 0;
+            case LESS_EQUAL -> x <= y ? 1 : 0;
+            case AND -> x != 0 && y != 0 ? 1 : 0;
+            case OR -> x != 0 || y != 0 ? 1 : 0;
+            case NOT -> x == 0 ? 1 : 0;
+            default -> throw new IllegalStateException(op.toString());
+        };
+    }
+
+    private Object where(Level level, Expr condition, Expr a, Expr b) {
+        if (level == Level.SAMPLE && host) {
+            double[] c = hostSamples(eval(condition));
+            double[] x = hostSamples(eval(a));
+            double[] y = hostSamples(eval(b));
+            double[] out = new double[c.length];
+            for (int i = 0; i < c.length; i++) {
+                out[i] = c[i] != 0 ? x[i] : y[i];
+            }
+            return out;
+        }
+        NDArray c = level == Level.ATOM && condition.level() == Level.SAMPLE ? atomMask(eval(condition)) : array(condition, level);
+        return NDArrays.where(c, array(a, level), array(b, level));
+    }
+
+    // ---------------------------------------------------------------- primitives
+
+    private NDArray inverseMasses() {
+        NDArray masses = batch.masses();
+        if (host) {
+            double[] m = hostCopy(masses);
+            double[] inverse = new double[m.length];
+            for (int i = 0; i < m.length; i++) {
+                inverse[i] = m[i] > 0 ? 1 / m[i] : 0;
+            }
+            return HostArrays.create(batch.getManager(), inverse, new Shape(m.length, 1), batch.getDataType());
+        }
+        NDArray column = masses.reshape(new Shape(batch.numAtoms(), 1));
+        return NDArrays.where(column.gt(0), column.pow(-1), column.zerosLike());
+    }
+
+    /** Per sample: the sum over its atoms of a . b. */
+    private Object dot(NDArray a, NDArray b) {
+        if (host) {
+            double[] x = hostCopy(a);
+            double[] y = hostCopy(b);
+            int[][] members = batch.memberRows();
+            double[] out = new double[members.length];
+            for (int s = 0; s < members.length; s++) {
+                double sum = 0;
+                for (int row : members[s]) {
+                    for (int k = 3 * row; k < 3 * row + 3; k++) {
+                        sum += x[k] * y[k];
+                    }
+                }
+                out[s] = sum;
+            }
+            return out;
+        }
+        try (NDArray ones = a.getManager().ones(new Shape(3, 1), a.getDataType())) {
+            // a product with a column of ones: libtorch's sum over a last axis of 3 is ~10x slower on a CPU
+            return batch.segments().sum(a.mul(b).matMul(ones).reshape(batch.numAtoms()));
+        }
+    }
+
+    private Object read(String name, Level level) {
+        NDArray array = batch.get(name);
+        return level == Level.SAMPLE ? sampleValue(array) : array;
+    }
+
+    /** A per-sample NDArray as this evaluator holds per-sample values. */
+    private Object sampleValue(NDArray array) {
+        if (!host) {
+            return array;
+        }
+        if (array.getDataType() == DataType.INT64) {
+            long[] longs = array.toLongArray();
+            double[] out = new double[longs.length];
+            for (int i = 0; i < longs.length; i++) {
+                out[i] = longs[i];
+            }
+            return out;
+        }
+        return HostArrays.doubles(array);
+    }
+
+    private double[] hostCopy(NDArray array) {
+        return hostCopies.computeIfAbsent(array, HostArrays::doubles);
+    }
+
+    private double[] hostSamples(Object value) {
+        if (value instanceof double[] v) {
+            return v;
+        }
+        double[] out = new double[batch.numSystems()];
+        java.util.Arrays.fill(out, (Double) value);
+        return out;
+    }
+
+    /** The value of {@code e} as an NDArray of {@code level} (per-sample values broadcast to atoms). */
+    private NDArray array(Expr e, Level level) {
+        return array(eval(e), e.level(), level);
+    }
+
+    private NDArray array(Object value, Level from, Level level) {
+        NDManager manager = batch.getManager();
+        if (value instanceof Double d) {
+            Shape shape = level == Level.ATOM ? new Shape(batch.numAtoms(), 1) : new Shape(batch.numSystems());
+            return manager.zeros(shape, batch.getDataType()).add(d);
+        }
+        if (value instanceof double[] v) {
+            return level == Level.ATOM ? batch.segments().toAtomVectors(v, batch.getDataType())
+                    : HostArrays.create(manager, v, batch.getDataType());
+        }
+        NDArray array = (NDArray) value;
+        if (level == Level.ATOM && from == Level.SAMPLE) {
+            return batch.segments().toAtoms(array).reshape(new Shape(batch.numAtoms(), 1));
+        }
+        return array;
+    }
+
+    /** A per-sample flag as a per-atom mask that fits [N,3]. */
+    private NDArray atomMask(Object condition) {
+        if (condition instanceof double[] c) {
+            boolean[] flags = new boolean[c.length];
+            for (int i = 0; i < c.length; i++) {
+                flags[i] = c[i] != 0;
+            }
+            return batch.segments().toAtoms(flags, 3, batch.getManager());
+        }
+        return batch.segments().toAtoms((NDArray) condition).reshape(new Shape(batch.numAtoms(), 1));
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    private void write(Expr target, Object value, Level valueLevel) {
+        String name = target.op() == Op.STATE ? stage.stateName(target.name()) : target.name();
+        NDArray current = batch.get(name);
+        if (target.level() == Level.SAMPLE && host) {
+            double[] v = hostSamples(value);
+            boolean[] owned = mask.hostSystems();
+            if (current.getDataType() == DataType.INT64) {
+                long[] out = current.toLongArray();
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = owned[i] ? (long) v[i] : out[i];
+                }
+                batch.set(name, batch.getManager().create(out));
+            } else {
+                double[] out = HostArrays.doubles(current);
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = owned[i] ? v[i] : out[i];
+                }
+                batch.set(name, HostArrays.create(batch.getManager(), out, current.getDataType()));
+            }
+            return;
+        }
+        NDArray updated = value instanceof Double d ? current.zerosLike().add(d) : array(value, valueLevel, target.level());
+        if (updated.getDataType() != current.getDataType()) {
+            updated = updated.toType(current.getDataType(), false);
+        }
+        if (!updated.getShape().equals(current.getShape())) {
+            updated = updated.broadcast(current.getShape());
+        }
+        batch.set(name, mask.select(updated, current));
+    }
+}

@@ -9,8 +9,9 @@ so one exported graph serves any chain of built-in stages.
 
 The arithmetic of each stage kind (its pre-update, post-update and entry reset) is not written
 here: it comes from ``stage_programs.py``, which Java generates from the same stage programs the
-eager step evaluates (``org.fusedstage.compile.ScriptEmitter``), so each formula exists once. This
-file holds the step's bookkeeping: masks, the forward pass, counters, criteria and migration.
+eager step evaluates (``org.fusedstage.compile.ScriptEmitter``), so each formula exists once; so
+do the counters, criteria, budgets, migration and entry resets every stage shares
+(``bookkeeping_*``). This file holds the order of a step: masks, the phases, the forward pass.
 Random numbers come in as inputs (``data["noise.<code>"]`` for Langevin, ``data["mb.<code>"]`` for
 Maxwell-Boltzmann velocities of entering samples), drawn by Java from the same per-sample streams as
 the eager step, so eager and compiled runs agree.
@@ -18,9 +19,10 @@ the eager step, so eager and compiled runs agree.
 Inputs (all on the batch device except ``table``, which stays on the CPU):
   data:  positions, velocities, forces, energy, stress, masses, atomic_numbers, batch, cell, pbc,
          status, edge_index, shifts, noise.<code>, mb.<code>
-  state: stage<code>.steps, stage<code>.converged (1 once the sample completed the stage), stage<code>.previous_energy, and for FIRE stage<code>.dt,
-         stage<code>.alpha, stage<code>.n_positive, stage<code>.velocity
-  table: per-stage tensors of length S (see FIELDS below); optional ``stress`` (0 in every entry:
+  state: the state the stage programs declare, as stage<code>.<name>: every stage's bookkeeping
+         (steps, converged: 1 once the sample completed the stage, previous_energy) and its kind's
+         own (FIRE: dt, alpha, n_positive, velocity)
+  table: per-stage tensors of length S (StepGraph.TABLE_COLUMNS in Java); optional ``stress`` (0 in every entry:
          the forward leaves the stress out, through the potential's ``energy_forces``)
 Output: a dict with the updated data and state entries (no ``stress`` when it was left out) and the
 marker ``graph_version_2``.
@@ -29,7 +31,8 @@ from typing import Dict, Tuple
 
 import torch
 
-from stage_programs import enter, post_update, pre_update, segment_max
+from stage_programs import (bookkeeping_converge, bookkeeping_enter, bookkeeping_post_update, enter, post_update,
+                            pre_update)
 
 
 class EnergyForces(torch.nn.Module):
@@ -102,54 +105,22 @@ class FusedStep(torch.nn.Module):
         # 4. Masked post-updates and per-stage step counters.
         fields["positions"] = x
         fields["forces"] = f
+        fields["energy"] = energy
         for s in range(n_stages):
             if not occupied[s]:
                 continue
             code = int(codes[s])
-            post_update(int(kinds[s]), fields, state, table, s, "stage" + str(code) + ".", code, system_masks[s], batch)
-            key = "stage" + str(code) + ".steps"
-            state[key] = torch.where(system_masks[s], state[key] + 1, state[key])
+            prefix = "stage" + str(code) + "."
+            post_update(int(kinds[s]), fields, state, table, s, prefix, code, system_masks[s], batch)
+            bookkeeping_post_update(fields, state, table, s, prefix, code, system_masks[s], batch)
 
         # 5. Convergence and budgets (all evaluated on the masks from step 1), then migration.
         before = status
-        fmax = segment_max((f * f).sum(1).sqrt(), batch, n_systems)
-        leaving_list = []
-        converged_list = []
         for s in range(n_stages):
-            code = int(codes[s])
-            met = system_masks[s]
-            criteria = False
-            fmax_threshold = float(table["fmax"][s])
-            if fmax_threshold >= 0:
-                met = met & (fmax <= fmax_threshold)
-                criteria = True
-            change_threshold = float(table["energy_change"][s])
-            if change_threshold >= 0:
-                key = "stage" + str(code) + ".previous_energy"
-                previous = state[key]
-                change = (energy - previous).abs()
-                change = torch.where(torch.isnan(change), torch.full_like(change, float("inf")), change)
-                state[key] = torch.where(system_masks[s], energy, previous)
-                met = met & (change <= change_threshold)
-                criteria = True
-            if not criteria:
-                met = torch.zeros_like(met)
-            leaving = met
-            budget = int(table["budget"][s])
-            if budget > 0:
-                spent = (state["stage" + str(code) + ".steps"] >= budget) & system_masks[s]
-                leaving = met | spent
-                if not criteria:
-                    met = spent  # a budget-only stage (MD) completes by its budget
-            key = "stage" + str(code) + ".converged"
-            state[key] = torch.where(leaving, met.to(state[key].dtype), state[key])
-            leaving_list.append(leaving)
-            converged_list.append(met)
-        # Samples that ran out of steps before their criteria held go to the unconverged target
-        # (the next stage, the exit status or REJECTED, as the chain asks); converged ones to the target.
-        for s in range(n_stages):
-            status = torch.where(leaving_list[s], torch.full_like(status, int(table["unconverged_target"][s])), status)
-            status = torch.where(converged_list[s], torch.full_like(status, int(table["target"][s])), status)
+            if occupied[s]:
+                code = int(codes[s])
+                bookkeeping_converge(fields, state, table, s, "stage" + str(code) + ".", code, system_masks[s], batch)
+        status = fields["status"]
 
         # 6. Samples entering a stage get its state reset (and Maxwell-Boltzmann velocities if asked).
         for s in range(n_stages):
@@ -158,11 +129,7 @@ class FusedStep(torch.nn.Module):
             if reads_flags and not bool(entering.any()):
                 continue
             prefix = "stage" + str(code) + "."
-            for counter in [prefix + "steps", prefix + "converged"]:
-                state[counter] = torch.where(entering, torch.zeros_like(state[counter]), state[counter])
-            if prefix + "previous_energy" in state:
-                previous = state[prefix + "previous_energy"]
-                state[prefix + "previous_energy"] = torch.where(entering, torch.full_like(previous, float("inf")), previous)
+            bookkeeping_enter(fields, state, table, s, prefix, code, entering, batch)
             enter(int(kinds[s]), fields, state, table, s, prefix, code, entering, batch)
 
         out["positions"] = fields["positions"]

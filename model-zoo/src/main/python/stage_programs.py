@@ -25,6 +25,80 @@ def inverse_mass(masses: torch.Tensor) -> torch.Tensor:
     return torch.where(column > 0, 1.0 / column, torch.zeros_like(column))
 
 
+def bookkeeping_post_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, torch.Tensor], s: int, prefix: str, code: int, mask: torch.Tensor, batch: torch.Tensor) -> None:
+    n_systems = mask.shape[0]
+    mask_atoms = mask[batch].unsqueeze(1)
+    real = fields["positions"]
+    new_fields: Dict[str, torch.Tensor] = {}
+    new_state: Dict[str, torch.Tensor] = {}
+    t0 = (state[prefix + "steps"] + 1)
+    new_state[prefix + "steps"] = torch.where(mask, t0, state[prefix + "steps"]).to(state[prefix + "steps"].dtype)
+    for key, value in new_fields.items():
+        fields[key] = value
+    for key, value in new_state.items():
+        state[key] = value
+
+
+def bookkeeping_converge(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, torch.Tensor], s: int, prefix: str, code: int, mask: torch.Tensor, batch: torch.Tensor) -> None:
+    n_systems = mask.shape[0]
+    mask_atoms = mask[batch].unsqueeze(1)
+    real = fields["positions"]
+    new_fields: Dict[str, torch.Tensor] = {}
+    new_state: Dict[str, torch.Tensor] = {}
+    t0 = (float(table["budget"][s]) > 0.0)
+    t1 = (float(table["criteria"][s]) > 0.0)
+    t2 = (float(table["energy_change"][s]) >= 0.0)
+    t3 = (float(table["fmax"][s]) >= 0.0)
+    t4 = segment_max((fields["forces"] * fields["forces"]).sum(1).sqrt(), batch, n_systems)
+    t5 = (t4 <= float(table["fmax"][s]))
+    t6 = (mask & t5)
+    t7 = (t6 if t3 else mask)
+    t8 = (fields["energy"] - state[prefix + "previous_energy"])
+    t9 = t8.abs()
+    t10 = torch.isnan(t9)
+    t11 = torch.where(t10, torch.full_like(t9, float("inf")), t9)
+    t12 = (t11 <= float(table["energy_change"][s]))
+    t13 = (t7 & t12)
+    t14 = (t13 if t2 else t7)
+    t15 = (t14 & mask)
+    t16 = (~mask)
+    t17 = (mask & t16)
+    t18 = (t15 if t1 else t17)
+    t19 = (state[prefix + "steps"] >= float(table["budget"][s]))
+    t20 = (t19 & mask)
+    t21 = (t18 | t20)
+    t22 = (t21 if t0 else t18)
+    t23 = (t18 if t1 else t20)
+    t24 = (t23 if t0 else t18)
+    t25 = torch.where(t24, torch.full((n_systems,), 1, dtype=torch.int64, device=real.device), torch.full((n_systems,), 0, dtype=torch.int64, device=real.device))
+    t26 = torch.where(t22, t25, state[prefix + "converged"])
+    new_state[prefix + "converged"] = torch.where(mask, t26, state[prefix + "converged"]).to(state[prefix + "converged"].dtype)
+    t27 = torch.where(t22, torch.full_like(fields["status"], float(table["unconverged_target"][s])), fields["status"])
+    t28 = torch.where(t24, torch.full_like(t27, float(table["target"][s])), t27)
+    new_fields["status"] = torch.where(mask, t28, fields["status"]).to(fields["status"].dtype)
+    if t2:
+        new_state[prefix + "previous_energy"] = torch.where(mask, fields["energy"], state[prefix + "previous_energy"]).to(state[prefix + "previous_energy"].dtype)
+    for key, value in new_fields.items():
+        fields[key] = value
+    for key, value in new_state.items():
+        state[key] = value
+
+
+def bookkeeping_enter(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, torch.Tensor], s: int, prefix: str, code: int, mask: torch.Tensor, batch: torch.Tensor) -> None:
+    n_systems = mask.shape[0]
+    mask_atoms = mask[batch].unsqueeze(1)
+    real = fields["positions"]
+    new_fields: Dict[str, torch.Tensor] = {}
+    new_state: Dict[str, torch.Tensor] = {}
+    new_state[prefix + "steps"] = torch.where(mask, torch.full_like(state[prefix + "steps"], 0), state[prefix + "steps"]).to(state[prefix + "steps"].dtype)
+    new_state[prefix + "converged"] = torch.where(mask, torch.full_like(state[prefix + "converged"], 0), state[prefix + "converged"]).to(state[prefix + "converged"].dtype)
+    new_state[prefix + "previous_energy"] = torch.where(mask, torch.full_like(state[prefix + "previous_energy"], float("inf")), state[prefix + "previous_energy"]).to(state[prefix + "previous_energy"].dtype)
+    for key, value in new_fields.items():
+        fields[key] = value
+    for key, value in new_state.items():
+        state[key] = value
+
+
 def demo_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, torch.Tensor], s: int, prefix: str, code: int, mask: torch.Tensor, batch: torch.Tensor) -> None:
     n_systems = mask.shape[0]
     mask_atoms = mask[batch].unsqueeze(1)

@@ -8,6 +8,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.fusedstage.dynamics.StageBookkeeping;
 import org.fusedstage.dynamics.StageKind;
 import org.fusedstage.program.Expr;
 import org.fusedstage.program.Expr.Level;
@@ -17,7 +18,8 @@ import org.fusedstage.program.StageProgram.Assignment;
 import org.fusedstage.program.StageProgram.Phase;
 
 /**
- * Writes the stage programs of every {@link StageKind} as TorchScript-ready Python: the module
+ * Writes the stage programs of every {@link StageKind} and the bookkeeping every stage shares
+ * ({@link StageBookkeeping}) as TorchScript-ready Python: the module
  * {@code model-zoo/src/main/python/stage_programs.py}, which the step graph
  * ({@code fused_step.py}) calls once per stage and phase. The file is generated, like the
  * TorchScript artifacts built from it: edit the programs in Java and run
@@ -75,12 +77,18 @@ public final class ScriptEmitter {
                     column = masses.unsqueeze(1)
                     return torch.where(column > 0, 1.0 / column, torch.zeros_like(column))
                 """);
+        for (Phase phase : Phase.values()) {
+            emitFunction("bookkeeping_" + phaseName(phase), StageBookkeeping.program().assignments(phase));
+        }
         for (StageKind kind : StageKind.values()) {
             for (Phase phase : Phase.values()) {
-                emitFunction(kind, phase);
+                emitFunction(functionName(kind, phase), kind.program().assignments(phase));
             }
         }
         for (Phase phase : Phase.values()) {
+            if (java.util.Arrays.stream(StageKind.values()).allMatch(k -> k.program().assignments(phase).isEmpty())) {
+                continue;
+            }
             out.append("\n\ndef ").append(phaseName(phase)).append("(kind: int, ").append(SIGNATURE.substring(1)).append(":\n");
             out.append("    \"\"\"Runs the ").append(phaseName(phase)).append(" phase of a stage of this kind on the samples of mask.\"\"\"\n");
             boolean first = true;
@@ -109,12 +117,11 @@ public final class ScriptEmitter {
         return kind.name().toLowerCase(Locale.ROOT) + "_" + phaseName(phase);
     }
 
-    private void emitFunction(StageKind kind, Phase phase) {
-        List<Assignment> assignments = kind.program().assignments(phase);
+    private void emitFunction(String name, List<Assignment> assignments) {
         if (assignments.isEmpty()) {
             return;
         }
-        out.append("\n\ndef ").append(functionName(kind, phase)).append(SIGNATURE).append(":\n");
+        out.append("\n\ndef ").append(name).append(SIGNATURE).append(":\n");
         out.append("    n_systems = mask.shape[0]\n");
         out.append("    mask_atoms = mask[batch].unsqueeze(1)\n");
         out.append("    real = fields[\"positions\"]\n");
@@ -174,6 +181,9 @@ public final class ScriptEmitter {
             case CONSTANT -> literal(e);
             case PARAMETER -> "float(table[\"" + e.name() + "\"][s])";
             case STATE, FIELD -> read(e);
+            case SAMPLES -> "mask";
+            // Other criteria are eager-only: StepGraph refuses a chain that has any.
+            case OTHER_CRITERIA -> "mask";
             case MASS -> "fields[\"masses\"].unsqueeze(1)";
             case INVERSE_MASS -> "inverse_mass(fields[\"masses\"])";
             case NOISE -> "fields[\"" + e.name() + ".\" + str(code)]";
@@ -224,6 +234,16 @@ public final class ScriptEmitter {
             }
             case NEG:
                 return "(-" + at(args.get(0), level, indent) + ")";
+            case ABS:
+                return at(args.get(0), level, indent) + ".abs()";
+            case IS_NAN:
+                return "torch.isnan(" + at(args.get(0), level, indent) + ")";
+            case CHOOSE: {
+                String condition = value(args.get(0), indent);
+                String a = at(args.get(1), level, indent);
+                String b = at(args.get(2), level, indent);
+                return "(" + a + " if " + condition + " else " + b + ")";
+            }
             case SQRT:
                 return at(args.get(0), level, indent) + ".sqrt()";
             case EXP:
@@ -298,6 +318,8 @@ public final class ScriptEmitter {
         String y = args.size() > 1 ? value(args.get(1), indent) : null;
         return switch (e.op()) {
             case NEG -> "(-" + x + ")";
+            case ABS -> "abs(" + x + ")";
+            case IS_NAN -> "math.isnan(" + x + ")";
             case SQRT -> "math.sqrt(" + x + ")";
             case EXP -> "math.exp(" + x + ")";
             case MIN -> "min(" + x + ", " + y + ")";

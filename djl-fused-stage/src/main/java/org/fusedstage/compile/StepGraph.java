@@ -23,15 +23,17 @@ import org.fusedstage.DjlRuntime;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.HostWork;
 import org.fusedstage.dynamics.CompiledStep;
-import org.fusedstage.dynamics.ConvergenceHook;
 import org.fusedstage.dynamics.Criterion;
 import org.fusedstage.dynamics.Dynamics;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.MaxwellBoltzmann;
 import org.fusedstage.dynamics.NoiseStreams;
+import org.fusedstage.dynamics.StageBookkeeping;
 import org.fusedstage.dynamics.StageKind;
 import org.fusedstage.dynamics.StageParameters;
 import org.fusedstage.model.TorchScriptPotential;
+import org.fusedstage.program.Expr;
+import org.fusedstage.program.StageProgram;
 
 /**
  * compile_step: a whole fused step as ONE exported TorchScript module call (see
@@ -93,8 +95,7 @@ public final class StepGraph implements CompiledStep {
 
     /** Every column of the stage table the graph reads ({@code table[...]} in fused_step.py). */
     public static final List<String> TABLE_COLUMNS = com.google.common.collect.ImmutableList.<String>builder()
-            .add("code", "target", "unconverged_target", "budget", "fmax", "energy_change", "stress")
-            .addAll(StageParameters.COLUMNS).build();
+            .addAll(StageBookkeeping.COLUMNS).add("stress").addAll(StageParameters.COLUMNS).build();
     private final List<StageParameters> parameters;
 
     private final LoadedModule module;
@@ -152,17 +153,8 @@ public final class StepGraph implements CompiledStep {
             }
             final int index = s;
             row.columns().forEach((k, v) -> table.get(k)[index] = v);
-            table.get("code")[s] = stage.code();
-            table.get("target")[s] = stage.target();
-            table.get("unconverged_target")[s] = stage.unconvergedTarget();
-            table.get("budget")[s] = stage.dynamics().stepBudget();
+            stage.chainRow().forEach((k, v) -> table.get(k)[index] = v);
             table.get("stress")[s] = potential.computesStress() ? 1 : 0;
-            ConvergenceHook hook = stage.convergence();
-            if (hook != null) {
-                for (Criterion c : hook.criteria()) {
-                    table.get(c.key())[s] = c.threshold();
-                }
-            }
         }
         this.parameters = List.copyOf(params);
         for (Map.Entry<String, double[]> e : table.entrySet()) {
@@ -262,9 +254,7 @@ public final class StepGraph implements CompiledStep {
         }
         if (stage.convergence() != null) {
             for (Criterion c : stage.convergence().criteria()) {
-                Preconditions.checkArgument(
-                        (Criterion.FMAX.equals(c.key()) || Criterion.ENERGY_CHANGE.equals(c.key()))
-                                && c.reduction() == Criterion.Reduction.MAX,
+                Preconditions.checkArgument(c.isBuiltIn(),
                         "compileStep: criterion '%s' of sub-stage %s has no compiled counterpart (only fmax and energy_change)",
                         c.key(), stage.code());
             }
@@ -354,13 +344,14 @@ public final class StepGraph implements CompiledStep {
         return out;
     }
 
+    /** The state the stage programs declare: every stage's bookkeeping and its kind's own. */
     private List<String> stateKeys(Batch batch) {
         List<String> keys = new ArrayList<>();
-        for (FusedStage.SubStage s : stages) {
-            for (String part : new String[] {"steps", Dynamics.CONVERGED, "previous_energy", "dt", "alpha", "n_positive", "velocity"}) {
-                String key = s.dynamics().stateName(part);
-                if (batch.has(key)) {
-                    keys.add(key);
+        for (int k = 0; k < stages.size(); k++) {
+            Dynamics d = stages.get(k).dynamics();
+            for (StageProgram program : List.of(StageBookkeeping.program(), parameters.get(k).kind().program())) {
+                for (Expr state : program.state()) {
+                    keys.add(d.stateName(state.name()));
                 }
             }
         }

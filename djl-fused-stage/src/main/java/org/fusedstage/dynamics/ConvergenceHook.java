@@ -1,7 +1,6 @@
 package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import java.util.ArrayList;
@@ -62,50 +61,34 @@ public final class ConvergenceHook {
         return new ConvergenceHook(criteria, source, target);
     }
 
-    /** Creates the state of stateful criteria for a batch (idempotent). */
-    void initState(Batch batch, Dynamics owner) {
-        for (Criterion c : criteria) {
-            if (Criterion.ENERGY_CHANGE.equals(c.key()) && !batch.has(owner.stateName("previous_energy"))) {
-                batch.putSystemField(owner.stateName("previous_energy"),
-                        batch.energy().onesLike().mul(Double.POSITIVE_INFINITY));
-            }
-        }
-    }
-
-    /** Resets the state of stateful criteria for samples entering the stage. */
-    void reset(Batch batch, Dynamics owner, StageMask mask) {
-        String name = owner.stateName("previous_energy");
-        if (batch.has(name)) {
-            NDArray infinite = batch.get(name).onesLike().mul(Double.POSITIVE_INFINITY);
-            batch.set(name, mask.select(infinite, batch.get(name)));
-        }
+    /**
+     * Per sample of {@code mask}: whether every criterion holds (criteria on the energy change
+     * advance: the current energy becomes the previous one). The same formulas as a step's
+     * ({@link StageBookkeeping}).
+     *
+     * @return [B] boolean, false outside {@code mask}
+     */
+    public NDArray evaluate(Batch batch, Dynamics owner, StageMask mask) {
+        return StageBookkeeping.evaluateCriteria(batch, owner, mask, this);
     }
 
     /**
-     * Evaluates every criterion for the samples in {@code mask}: [B] boolean, true where all hold
-     * (false outside the mask). Advances stateful criteria for masked samples only.
+     * Per sample of {@code mask}: whether the criteria that stage programs do not express (on other
+     * batch fields, or with other reductions) all hold; null when there are none.
      */
-    public NDArray evaluate(Batch batch, Dynamics owner, StageMask mask) {
-        NDArray all = mask.systems();
+    NDArray otherCriteria(Batch batch, Dynamics owner, StageMask mask) {
+        NDArray all = null;
         for (Criterion c : criteria) {
-            NDArray value = value(batch, owner, mask, c);
-            all = all.logicalAnd(value.lte(c.threshold()));
+            if (!c.isBuiltIn()) {
+                NDArray met = value(batch, c).lte(c.threshold());
+                all = (all == null ? mask.systems() : all).logicalAnd(met);
+            }
         }
         return all;
     }
 
-    private static NDArray value(Batch batch, Dynamics owner, StageMask mask, Criterion c) {
+    private static NDArray value(Batch batch, Criterion c) {
         switch (c.key()) {
-            case Criterion.FMAX:
-                return batch.segments().maxRowNorm(batch.forces());
-            case Criterion.ENERGY_CHANGE: {
-                String name = owner.stateName("previous_energy");
-                NDArray previous = batch.get(name);
-                NDArray change = batch.energy().sub(previous).abs();
-                batch.set(name, mask.select(batch.energy(), previous));
-                // An infinite previous energy (first step in the stage) gives NaN or inf: not converged.
-                return nanToInfinity(change);
-            }
             default:
                 if (!batch.has(c.key())) {
                     throw new IllegalArgumentException("convergence criterion '" + c.key()
@@ -173,11 +156,5 @@ public final class ConvergenceHook {
         public ConvergenceHook build() {
             return new ConvergenceHook(criteria, sourceStatus, targetStatus);
         }
-    }
-
-    /** Maps NaN to +inf so that comparisons with a threshold are false. */
-    private static NDArray nanToInfinity(NDArray values) {
-        NDArray infinity = values.onesLike().mul(Double.POSITIVE_INFINITY);
-        return NDArrays.where(values.isNaN(), infinity, values);
     }
 }

@@ -45,6 +45,14 @@ public record Criterion(String key, double threshold, Reduction reduction) {
     }
 
     /** A criterion with the MAX reduction. */
+    /**
+     * Whether the stage programs express this criterion ({@link #FMAX} or {@link #ENERGY_CHANGE}
+     * per sample), so that compiled steps run it too; others are evaluated by the eager step only.
+     */
+    public boolean isBuiltIn() {
+        return (FMAX.equals(key) || ENERGY_CHANGE.equals(key)) && reduction == Reduction.MAX;
+    }
+
     public static Criterion of(String key, double threshold) {
         return new Criterion(key, threshold, Reduction.MAX);
     }

@@ -3,14 +3,12 @@ package org.fusedstage.dynamics;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.fusedstage.data.Batch;
-import org.fusedstage.data.HostWork;
 import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
@@ -164,18 +162,7 @@ public abstract class Dynamics {
 
     /** Adds this stage's state fields to the batch if they are missing (idempotent). */
     public final void initialize(Batch batch) {
-        initialize(batch, convergence);
-    }
-
-    void initialize(Batch batch, ConvergenceHook hook) {
-        for (String counter : new String[] {stateName("steps"), stateName(CONVERGED)}) {
-            if (!batch.has(counter)) {
-                batch.putSystemField(counter, batch.getManager().zeros(new Shape(batch.numSystems()), DataType.INT64));
-            }
-        }
-        if (hook != null) {
-            hook.initState(batch, this);
-        }
+        ProgramEvaluator.initState(StageBookkeeping.PROGRAM, this, batch, Map.of());
         initState(batch);
     }
 
@@ -192,7 +179,7 @@ public abstract class Dynamics {
     /** Subclasses add their per-sample state fields here (called when missing); default: the program's. */
     protected void initState(Batch batch) {
         if (program() != null) {
-            ProgramEvaluator.initState(program(), this, batch);
+            ProgramEvaluator.initState(program(), this, batch, stepGraphParameters().columns());
         }
     }
 
@@ -201,16 +188,7 @@ public abstract class Dynamics {
      * previous stage, or a refilled slot).
      */
     public final void enter(Batch batch, StageMask entering) {
-        enter(batch, entering, convergence);
-    }
-
-    void enter(Batch batch, StageMask entering, ConvergenceHook hook) {
-        for (String counter : new String[] {stateName("steps"), stateName(CONVERGED)}) {
-            batch.set(counter, entering.select(batch.get(counter).zerosLike(), batch.get(counter)));
-        }
-        if (hook != null) {
-            hook.reset(batch, this, entering);
-        }
+        ProgramEvaluator.run(StageBookkeeping.PROGRAM, StageProgram.Phase.ENTER, this, batch, entering, Map.of(), null);
         onEnter(batch, entering);
     }
 
@@ -230,21 +208,10 @@ public abstract class Dynamics {
         preUpdate(batch, mask);
     }
 
-    /** The masked post-update: changes only samples in {@code mask}. */
+    /** The masked post-update: changes only samples in {@code mask}, and counts their step. */
     public final void maskedPostUpdate(Batch batch, StageMask mask) {
         postUpdate(batch, mask);
-        String steps = stateName("steps");
-        if (HostWork.onHost(batch.getDevice())) {
-            long[] counts = batch.get(steps).toLongArray(); // a few numbers: cheaper than two ops on a CPU
-            boolean[] owned = mask.hostSystems();
-            for (int s = 0; s < counts.length; s++) {
-                counts[s] += owned[s] ? 1 : 0;
-            }
-            batch.set(steps, batch.getManager().create(counts));
-            return;
-        }
-        NDArray counted = batch.get(steps).add(1);
-        batch.set(steps, mask.select(counted, batch.get(steps)));
+        ProgramEvaluator.run(StageBookkeeping.PROGRAM, StageProgram.Phase.POST_UPDATE, this, batch, mask, Map.of(), null);
     }
 
     /**
@@ -273,49 +240,18 @@ public abstract class Dynamics {
     }
 
     /**
-     * Samples of {@code mask} that finish this stage now: converged, or at their step budget.
-     * Stateful criteria advance once per call.
+     * Applies this stage's criteria and step budget to the samples of {@code mask} (stateful
+     * criteria advance once per call), records whether each leaving sample completed the stage
+     * and moves it to its next status, as the chain row {@code row} (see
+     * {@link StageBookkeeping#parameters}) says.
      */
-    public NDArray finished(Batch batch, StageMask mask) {
-        return leaving(batch, mask, convergence).all();
+    void converge(Batch batch, StageMask mask, Map<String, Double> row, ConvergenceHook hook) {
+        ProgramEvaluator.run(StageBookkeeping.PROGRAM, StageProgram.Phase.CONVERGE, this, batch, mask, row, hook);
     }
 
-    /**
-     * The samples of a stage that leave it now, and which of them completed it: their criteria
-     * held, or, in a stage with a step budget and no criteria (MD), they ran their budget.
-     *
-     * @param all [B] boolean: every sample that leaves the stage now
-     * @param converged [B] boolean: those that completed it; {@code all} and not {@code
-     *     converged} ran out of steps before their criteria held
-     */
-    record Leaving(NDArray all, NDArray converged) {}
-
-    /** Evaluates criteria (once: stateful ones advance) and budget for the samples of {@code mask}. */
-    Leaving leaving(Batch batch, StageMask mask, ConvergenceHook hook) {
-        NDArray met = hook != null ? hook.evaluate(batch, this, mask) : mask.systems().zerosLike();
-        if (stepBudget <= 0) {
-            return new Leaving(met, met);
-        }
-        NDArray spent = batch.get(stateName("steps")).gte(stepBudget).logicalAnd(mask.systems());
-        return new Leaving(met.logicalOr(spent), hook != null ? met : spent);
-    }
-
-    /** Records, for the samples leaving now, whether they completed this stage (state {@value #CONVERGED}). */
-    void recordLeaving(Batch batch, Leaving leaving) {
-        String name = stateName(CONVERGED);
-        NDArray flags = leaving.converged().toType(DataType.INT64, false);
-        batch.set(name, NDArrays.where(leaving.all(), flags, batch.get(name)));
-    }
-
-    /** Moves the {@code done} samples to this dynamics' target status. */
-    public void migrate(Batch batch, NDArray done) {
-        migrate(batch, done, targetStatus);
-    }
-
-    /** Moves the {@code done} samples to status {@code target}. */
-    static void migrate(Batch batch, NDArray done, int target) {
-        NDArray targets = batch.status().onesLike().mul(target);
-        batch.set(Batch.STATUS, NDArrays.where(done, targets, batch.status()));
+    /** This stage's chain row when it runs alone: every finished sample goes to its target status. */
+    private Map<String, Double> standaloneRow() {
+        return StageBookkeeping.parameters(statusCode, targetStatus, targetStatus, stepBudget, convergence);
     }
 
     /** Runs this dynamics' hooks registered for {@code stage} if the step matches their frequency. */
@@ -366,10 +302,8 @@ public abstract class Dynamics {
             fireHooks(HookStage.AFTER_POST_UPDATE, batch, step, mask.systems());
             batch.advanceAges();
             fireHooks(HookStage.AFTER_STEP, batch, step, mask.systems());
-            Leaving leaving = leaving(batch, mask, convergence);
-            recordLeaving(batch, leaving);
-            migrate(batch, leaving.all());
-            fireHooks(HookStage.ON_CONVERGE, batch, step, leaving.all());
+            converge(batch, mask, standaloneRow(), convergence);
+            fireHooks(HookStage.ON_CONVERGE, batch, step, mask.systems().logicalAnd(batch.status().neq(statusCode)));
         }
     }
 
@@ -392,10 +326,7 @@ public abstract class Dynamics {
             enter(batch, mask);
             potential.compute(batch);
             fireHooks(HookStage.AFTER_COMPUTE, batch, stepCount, null); // e.g. a guard sees the primed forces
-            mask = ownedSamples(batch);
-            if (convergence != null) {
-                migrate(batch, convergence.evaluate(batch, this, mask));
-            }
+            converge(batch, ownedSamples(batch), standaloneRow(), convergence);
         }
         for (long i = 0; i < maxSteps; i++) {
             if (!anyOwned(batch)) {

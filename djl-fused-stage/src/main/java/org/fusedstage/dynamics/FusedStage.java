@@ -48,6 +48,7 @@ public final class FusedStage implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicBoolean CPU_COMPILE_NOTE_LOGGED = new java.util.concurrent.atomic.AtomicBoolean();
 
     private final ImmutableList<SubStage> subStages;
+    private final ImmutableList<Map<String, Double>> chainRows; // per sub-stage, for its bookkeeping
     private final com.google.common.collect.ImmutableSet<Long> ownedCodes;
     private final int entryStatus;
     private final int exitStatus;
@@ -87,7 +88,13 @@ public final class FusedStage implements AutoCloseable {
      * @param unconvergedTarget the status of samples that ran out of their step budget before the
      *     criteria held (see {@link OnUnconverged}); equals {@code target} under CONTINUE
      */
-    public record SubStage(int code, Dynamics dynamics, ConvergenceHook convergence, int target, int unconvergedTarget) {}
+    public record SubStage(int code, Dynamics dynamics, ConvergenceHook convergence, int target, int unconvergedTarget) {
+
+        /** This sub-stage's chain columns of the stage table ({@link StageBookkeeping#parameters}). */
+        public Map<String, Double> chainRow() {
+            return StageBookkeeping.parameters(code, target, unconvergedTarget, dynamics.stepBudget(), convergence);
+        }
+    }
 
     private FusedStage(Builder b) {
         Preconditions.checkArgument(!b.stages.isEmpty(), "a FusedStage needs at least one sub-stage");
@@ -168,6 +175,7 @@ public final class FusedStage implements AutoCloseable {
             st.dynamics().assign(st.code(), "stage" + st.code() + ".");
         }
         this.subStages = ImmutableList.copyOf(wired);
+        this.chainRows = subStages.stream().map(SubStage::chainRow).collect(ImmutableList.toImmutableList());
         this.ownedCodes = wired.stream().map(st -> (long) st.code()).collect(com.google.common.collect.ImmutableSet.toImmutableSet());
         this.potential = shared;
         this.compileStep = b.compileStep;
@@ -323,11 +331,11 @@ public final class FusedStage implements AutoCloseable {
             }
             checkOwned(batch, batch.status().toLongArray());
             for (SubStage s : subStages) {
-                s.dynamics().initialize(batch, s.convergence());
+                s.dynamics().initialize(batch);
             }
             NDArray before = batch.status().duplicate();
             for (SubStage s : subStages) {
-                s.dynamics().enter(batch, s.dynamics().ownedSamples(batch), s.convergence());
+                s.dynamics().enter(batch, s.dynamics().ownedSamples(batch));
             }
             potential.compute(batch);
             fire(HookStage.AFTER_COMPUTE, batch, stepCount, null); // e.g. a guard sees the primed forces
@@ -493,83 +501,46 @@ public final class FusedStage implements AutoCloseable {
      * Evaluates every stage's criteria and budgets on its samples (masks taken before any
      * migration, so a sample moves at most one stage per step), moves finished samples on and
      * resets the state of the stage each one enters.
+     *
+     * @return per sub-stage, the samples that left it (null for a sub-stage without hooks to tell)
      */
     List<NDArray> migrateFinished(Batch batch, NDArray before, List<StageMask> masks) {
-        List<Dynamics.Leaving> leaving = new ArrayList<>(subStages.size());
-        List<NDArray> done = new ArrayList<>(subStages.size());
         for (int i = 0; i < subStages.size(); i++) {
-            SubStage s = subStages.get(i);
-            if (idle(i)) {
-                NDArray none = masks.get(i).systems().zerosLike();
-                leaving.add(new Dynamics.Leaving(none, none));
-            } else {
-                leaving.add(s.dynamics().leaving(batch, masks.get(i), s.convergence()));
+            if (!idle(i)) {
+                SubStage s = subStages.get(i);
+                s.dynamics().converge(batch, masks.get(i), chainRows.get(i), s.convergence());
             }
-            done.add(leaving.get(i).all());
+        }
+        List<NDArray> left = new ArrayList<>(subStages.size());
+        for (SubStage s : subStages) {
+            left.add(s.dynamics().hooks().isEmpty() ? null
+                    : before.eq(s.code()).logicalAnd(batch.status().neq(s.code())));
         }
         if (readsFlags(batch)) {
-            migrateOnHost(batch, before, leaving);
-            return done;
-        }
-        // On a GPU: masked updates, no reads back. Unconverged leavers first: the converged ones
-        // are a subset of the leavers and take the regular target.
-        for (int i = 0; i < subStages.size(); i++) {
-            SubStage s = subStages.get(i);
-            s.dynamics().recordLeaving(batch, leaving.get(i));
-            Dynamics.migrate(batch, leaving.get(i).all(), s.unconvergedTarget());
-            Dynamics.migrate(batch, leaving.get(i).converged(), s.target());
+            // On a CPU: read the statuses once and reset only the stages that gain samples.
+            long[] was = before.toLongArray();
+            long[] now = batch.status().toLongArray();
+            if (java.util.Arrays.equals(was, now)) {
+                return left; // nobody moved, so nobody enters a stage
+            }
+            for (SubStage s : subStages) {
+                boolean[] entering = new boolean[now.length];
+                boolean any = false;
+                for (int b = 0; b < now.length; b++) {
+                    entering[b] = now[b] == s.code() && was[b] != s.code();
+                    any |= entering[b];
+                }
+                if (any) {
+                    s.dynamics().enter(batch, new StageMask(batch, batch.getManager().create(entering)));
+                }
+            }
+            return left;
         }
         for (SubStage s : subStages) {
             NDArray entering = batch.status().eq(s.code()).logicalAnd(before.eq(s.code()).logicalNot());
-            s.dynamics().enter(batch, new StageMask(batch, entering), s.convergence());
+            s.dynamics().enter(batch, new StageMask(batch, entering));
         }
-        return done;
-    }
-
-    /**
-     * {@link #migrateFinished} on a CPU: the leaving flags and the status come back once, the new
-     * statuses and each stage's entering samples are worked out on the host, and only stages that
-     * gain samples run their entry resets (one status write instead of a few masked ops per stage).
-     */
-    private void migrateOnHost(Batch batch, NDArray previous, List<Dynamics.Leaving> leaving) {
-        long[] before = previous.toLongArray(); // the status the entries are measured from
-        long[] after = batch.status().toLongArray();
-        boolean moved = false;
-        for (int i = 0; i < subStages.size(); i++) {
-            if (idle(i)) {
-                continue;
-            }
-            boolean[] leaves = leaving.get(i).all().toBooleanArray();
-            boolean[] converged = null;
-            for (int b = 0; b < leaves.length; b++) {
-                if (leaves[b]) {
-                    converged = converged != null ? converged : leaving.get(i).converged().toBooleanArray();
-                    SubStage s = subStages.get(i);
-                    after[b] = converged[b] ? s.target() : s.unconvergedTarget();
-                    moved = true;
-                }
-            }
-            if (converged != null) {
-                subStages.get(i).dynamics().recordLeaving(batch, leaving.get(i));
-            }
-        }
-        NDManager manager = batch.getManager();
-        if (moved) {
-            batch.set(Batch.STATUS, manager.create(after));
-        } else if (java.util.Arrays.equals(before, after)) {
-            return; // nobody moved, so nobody enters a stage
-        }
-        for (SubStage s : subStages) {
-            boolean[] entering = new boolean[after.length];
-            boolean any = false;
-            for (int b = 0; b < after.length; b++) {
-                entering[b] = after[b] == s.code() && before[b] != s.code();
-                any |= entering[b];
-            }
-            if (any) {
-                s.dynamics().enter(batch, new StageMask(batch, manager.create(entering)), s.convergence());
-            }
-        }
+        return left;
     }
 
     /**

@@ -230,9 +230,9 @@ final class InflightRunner {
             NDArray before = batch.status().duplicate();
             List<StageMask> masks = new ArrayList<>();
             for (FusedStage.SubStage s : fused.subStages()) {
-                s.dynamics().initialize(batch, s.convergence());
+                s.dynamics().initialize(batch);
                 StageMask entering = new StageMask(batch, batch.status().eq(s.code()).logicalAnd(isNew));
-                s.dynamics().enter(batch, entering, s.convergence());
+                s.dynamics().enter(batch, entering);
                 masks.add(entering);
             }
             fused.migrateFinished(batch, before, masks);

@@ -38,15 +38,16 @@ final class ProgramEvaluator {
     private final boolean host;
     private final Map<String, Double> parameters;
     private final long seed;
+    private final ConvergenceHook hook; // for OTHER_CRITERIA; may be null
     private final Map<Expr, Object> values = new IdentityHashMap<>();
     private final Map<NDArray, double[]> hostCopies = new IdentityHashMap<>();
 
-    private ProgramEvaluator(Batch batch, Dynamics stage, StageMask mask) {
-        this(batch, stage, mask, mask.systemsToDraw(), stage.stepGraphParameters().columns(), stage.stepGraphSeed());
+    private ProgramEvaluator(Batch batch, Dynamics stage, StageMask mask, Map<String, Double> parameters, ConvergenceHook hook) {
+        this(batch, stage, mask, mask == null ? null : mask.systemsToDraw(), parameters, stage.stepGraphSeed(), hook);
     }
 
     private ProgramEvaluator(Batch batch, Dynamics stage, StageMask mask, boolean[] draw, Map<String, Double> parameters,
-            long seed) {
+            long seed, ConvergenceHook hook) {
         this.batch = batch;
         this.stage = stage;
         this.mask = mask;
@@ -54,6 +55,7 @@ final class ProgramEvaluator {
         this.host = HostWork.onHost(batch.getDevice());
         this.parameters = parameters;
         this.seed = seed;
+        this.hook = hook;
     }
 
     /**
@@ -62,12 +64,42 @@ final class ProgramEvaluator {
      */
     static NDArray evaluate(Expr expression, Batch batch, Map<String, Double> parameters, long seed, boolean[] draw) {
         com.google.common.base.Preconditions.checkArgument(expression.level() == Level.ATOM, "a per-atom expression");
-        return (NDArray) new ProgramEvaluator(batch, null, null, draw, parameters, seed).eval(expression);
+        return (NDArray) new ProgramEvaluator(batch, null, null, draw, parameters, seed, null).eval(expression);
     }
 
-    /** Runs {@code phase} of {@code program} for the samples of {@code mask}. */
+    /**
+     * The per-sample value of {@code expression} for the samples of {@code mask} of {@code stage}
+     * (a flag comes back as a boolean array), with the given parameters; nothing is written.
+     */
+    static NDArray evaluate(Expr expression, Dynamics stage, Batch batch, StageMask mask, Map<String, Double> parameters,
+            ConvergenceHook hook) {
+        com.google.common.base.Preconditions.checkArgument(expression.level() == Level.SAMPLE, "a per-sample expression");
+        Object value = new ProgramEvaluator(batch, stage, mask, parameters, hook).eval(expression);
+        if (!(value instanceof double[] v)) {
+            return (NDArray) value;
+        }
+        if (expression.type() != Expr.Type.BOOLEAN) {
+            return HostArrays.create(batch.getManager(), v, batch.getDataType());
+        }
+        boolean[] flags = new boolean[v.length];
+        for (int i = 0; i < v.length; i++) {
+            flags[i] = v[i] != 0;
+        }
+        return batch.getManager().create(flags);
+    }
+
+    /** Runs {@code phase} of the stage's own program for the samples of {@code mask}. */
     static void run(StageProgram program, StageProgram.Phase phase, Dynamics stage, Batch batch, StageMask mask) {
-        ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, mask);
+        run(program, phase, stage, batch, mask, stage.stepGraphParameters().columns(), null);
+    }
+
+    /**
+     * Runs {@code phase} of {@code program} for the samples of {@code mask} of {@code stage}, with
+     * {@code parameters} as its stage-table row and {@code hook} for {@link Op#OTHER_CRITERIA}.
+     */
+    static void run(StageProgram program, StageProgram.Phase phase, Dynamics stage, Batch batch, StageMask mask,
+            Map<String, Double> parameters, ConvergenceHook hook) {
+        ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, mask, parameters, hook);
         List<Assignment> applied = new ArrayList<>();
         List<Object> results = new ArrayList<>();
         for (Assignment a : program.assignments(phase)) {
@@ -85,7 +117,7 @@ final class ProgramEvaluator {
      * Creates the state fields the program declares, where missing, with the values its
      * {@link StageProgram.Phase#ENTER} phase gives them (as if every sample had just entered).
      */
-    static void initState(StageProgram program, Dynamics stage, Batch batch) {
+    static void initState(StageProgram program, Dynamics stage, Batch batch, Map<String, Double> parameters) {
         boolean created = false;
         for (Expr s : program.state()) {
             String name = stage.stateName(s.name());
@@ -104,7 +136,7 @@ final class ProgramEvaluator {
             boolean[] all = new boolean[batch.numSystems()];
             java.util.Arrays.fill(all, true);
             StageMask everyone = new StageMask(batch, batch.getManager().create(all));
-            ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, everyone);
+            ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, everyone, parameters, null);
             for (Assignment a : program.assignments(StageProgram.Phase.ENTER)) {
                 if (a.target().op() == Op.STATE) {
                     evaluator.write(a.target(), evaluator.eval(a.value()), a.value().level());
@@ -139,7 +171,15 @@ final class ProgramEvaluator {
             case STATE:
                 return read(stage.stateName(e.name()), e.level());
             case FIELD:
-                return batch.get(e.name());
+                return read(e.name(), e.level());
+            case SAMPLES:
+                return host ? hostFlags(mask.hostSystems()) : mask.systems();
+            case OTHER_CRITERIA: {
+                NDArray met = hook == null ? null : hook.otherCriteria(batch, stage, mask);
+                return met == null ? eval(Expr.SAMPLES) : sampleValue(met);
+            }
+            case CHOOSE:
+                return (Double) eval(args.get(0)) != 0 ? eval(args.get(1)) : eval(args.get(2));
             case MASS:
                 return batch.masses().reshape(new Shape(batch.numAtoms(), 1));
             case INVERSE_MASS:
@@ -163,6 +203,8 @@ final class ProgramEvaluator {
             case WHERE:
                 return where(e.level(), args.get(0), args.get(1), args.get(2));
             case NEG:
+            case ABS:
+            case IS_NAN:
             case SQRT:
             case EXP:
             case NOT:
@@ -186,6 +228,8 @@ final class ProgramEvaluator {
         NDArray x = (NDArray) a;
         return switch (op) {
             case NEG -> x.neg();
+            case ABS -> x.abs();
+            case IS_NAN -> x.isNaN();
             case SQRT -> x.sqrt();
             case EXP -> x.exp();
             case NOT -> x.logicalNot();
@@ -237,6 +281,8 @@ final class ProgramEvaluator {
             case MIN -> Math.min(x, y);
             case MAX -> Math.max(x, y);
             case NEG -> -x;
+            case ABS -> Math.abs(x);
+            case IS_NAN -> Double.isNaN(x) ? 1 : 0;
             case SQRT -> Math.sqrt(x);
             case EXP -> Math.exp(x);
             case GREATER -> x > y ? 1 : 0;
@@ -315,6 +361,9 @@ final class ProgramEvaluator {
         if (!host) {
             return array;
         }
+        if (array.getDataType() == DataType.BOOLEAN) {
+            return hostFlags(array.toBooleanArray());
+        }
         if (array.getDataType() == DataType.INT64) {
             long[] longs = array.toLongArray();
             double[] out = new double[longs.length];
@@ -324,6 +373,14 @@ final class ProgramEvaluator {
             return out;
         }
         return HostArrays.doubles(array);
+    }
+
+    private static double[] hostFlags(boolean[] flags) {
+        double[] out = new double[flags.length];
+        for (int i = 0; i < flags.length; i++) {
+            out[i] = flags[i] ? 1 : 0;
+        }
+        return out;
     }
 
     private double[] hostCopy(NDArray array) {

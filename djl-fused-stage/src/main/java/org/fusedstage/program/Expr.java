@@ -35,18 +35,27 @@ public final class Expr {
         PARAMETER,
         /** The stage's own per-sample or per-atom state (e.g. FIRE's {@code dt}). */
         STATE,
-        /** A batch field: positions (A), velocities (A/fs) or forces (eV/A). */
+        /** A batch field: per atom positions (A), velocities (A/fs), forces (eV/A); per sample energy (eV), status. */
         FIELD,
+        /** The samples a phase runs on (those the stage owns, or those entering it): a per-sample flag. */
+        SAMPLES,
+        /**
+         * Per sample: whether the convergence criteria the language does not express (a stage's own
+         * criteria on other batch fields; eager steps only) hold; true where a stage has none.
+         */
+        OTHER_CRITERIA,
         /** Atomic masses, amu, [N,1]. */
         MASS,
         /** 1/m per atom, 1/amu, [N,1]; 0 for rows of no atom. */
         INVERSE_MASS,
         /** Standard normal deviates [N,3] from the sample's streams; {@link #name()} is the stream. */
         NOISE,
-        ADD, SUB, MUL, DIV, NEG, SQRT, EXP, MIN, MAX,
+        ADD, SUB, MUL, DIV, NEG, ABS, SQRT, EXP, MIN, MAX, IS_NAN,
         GREATER, GREATER_EQUAL, LESS, LESS_EQUAL, AND, OR, NOT,
         /** where(condition, a, b), element by element (a condition per sample applies to its atoms). */
         WHERE,
+        /** condition ? a : b for a scalar condition (a stage parameter): only the chosen operand is evaluated. */
+        CHOOSE,
         /** Per sample: the sum over its atoms of a . b (the dot product of two vector fields). */
         DOT,
         /** Per sample: the largest row norm |a_i| over its atoms. */
@@ -115,6 +124,24 @@ public final class Expr {
         return leaf(Op.FIELD, Level.ATOM, Type.REAL, 0, name);
     }
 
+    /** A per-sample field of the batch, [B] (see {@link #ENERGY} and {@link #STATUS}). */
+    public static Expr sampleField(String name, Type type) {
+        Preconditions.checkArgument(type != Type.BOOLEAN, "fields are real or integer");
+        return leaf(Op.FIELD, Level.SAMPLE, type, 0, name);
+    }
+
+    /** Potential energy of the last forward pass, eV, [B]. */
+    public static final Expr ENERGY = sampleField("energy", Type.REAL);
+
+    /** Status codes, [B]. */
+    public static final Expr STATUS = sampleField("status", Type.INTEGER);
+
+    /** The samples the phase runs on, a per-sample flag. */
+    public static final Expr SAMPLES = leaf(Op.SAMPLES, Level.SAMPLE, Type.BOOLEAN, 0, null);
+
+    /** See {@link Op#OTHER_CRITERIA}. */
+    public static final Expr OTHER_CRITERIA = leaf(Op.OTHER_CRITERIA, Level.SAMPLE, Type.BOOLEAN, 0, null);
+
     /** Positions, A, [N,3]. */
     public static final Expr POSITIONS = field("positions");
 
@@ -164,6 +191,16 @@ public final class Expr {
 
     public Expr negate() {
         return new Expr(Op.NEG, level, checkNumber(this), List.of(this), 0, null);
+    }
+
+    public Expr abs() {
+        return new Expr(Op.ABS, level, checkNumber(this), List.of(this), 0, null);
+    }
+
+    /** Whether the value is NaN (a flag). */
+    public Expr isNaN() {
+        checkNumber(this);
+        return new Expr(Op.IS_NAN, level, Type.BOOLEAN, List.of(this), 0, null);
     }
 
     public Expr sqrt() {
@@ -233,6 +270,17 @@ public final class Expr {
         Level level = highest(condition.level, highest(a.level, b.level));
         Preconditions.checkArgument(level != Level.SCALAR || condition.level == Level.SCALAR, "where() of scalars");
         return new Expr(Op.WHERE, level, type, List.of(condition, a, b), 0, null);
+    }
+
+    /**
+     * {@code condition ? a : b} for a scalar flag (of stage parameters); {@code a} and {@code b}
+     * have the same level and type, and only the chosen one is evaluated.
+     */
+    public static Expr choose(Expr condition, Expr a, Expr b) {
+        Preconditions.checkArgument(condition.level == Level.SCALAR && condition.type == Type.BOOLEAN,
+                "choose() needs a scalar flag, got %s", condition);
+        Preconditions.checkArgument(a.level == b.level && a.type == b.type, "choose() between %s and %s", a, b);
+        return new Expr(Op.CHOOSE, a.level, a.type, List.of(condition, a, b), 0, null);
     }
 
     /** Per sample: sum over its atoms of a . b, [B]. */

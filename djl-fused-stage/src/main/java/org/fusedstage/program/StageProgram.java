@@ -25,6 +25,11 @@ public final class StageProgram {
         PRE_UPDATE,
         /** After the forward pass, on the samples the stage owns. */
         POST_UPDATE,
+        /**
+         * After every post-update, on the samples the stage owned at the start of the step:
+         * criteria, budgets, and the move of finished samples to their next status.
+         */
+        CONVERGE,
         /** When samples enter the stage (start, migration, refill), on those samples. */
         ENTER
     }

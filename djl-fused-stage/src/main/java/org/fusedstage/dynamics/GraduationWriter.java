@@ -1,5 +1,6 @@
 package org.fusedstage.dynamics;
 
+import ai.djl.ndarray.NDManager;
 import com.google.common.collect.ImmutableList;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,6 +11,7 @@ import java.util.Map;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.Status;
+import org.fusedstage.model.Potential;
 import org.fusedstage.sinks.DataSink;
 
 /**
@@ -23,13 +25,15 @@ final class GraduationWriter {
     private final int exitStatus;
     private final ImmutableList<DataSink> sinks;
     private final ImmutableList<DataSink> rejectSinks;
+    private final Potential finalStress; // computes the stress of written samples; null: they keep what the batch has
 
     GraduationWriter(List<FusedStage.SubStage> subStages, int exitStatus, ImmutableList<DataSink> sinks,
-            ImmutableList<DataSink> rejectSinks) {
+            ImmutableList<DataSink> rejectSinks, Potential finalStress) {
         this.subStages = subStages;
         this.exitStatus = exitStatus;
         this.sinks = sinks;
         this.rejectSinks = rejectSinks;
+        this.finalStress = finalStress;
     }
 
     /** Samples past the per-sample step cap: to the sinks with converged=false, capped=true. */
@@ -70,7 +74,7 @@ final class GraduationWriter {
      * (which may override {@code converged}).
      */
     List<AtomicSystem> records(Batch batch, List<Integer> slots, long[] status, Map<String, Object> extra) {
-        List<AtomicSystem> systems = batch.systems(slots);
+        List<AtomicSystem> systems = withFinalStress(batch, batch.systems(slots));
         Map<String, long[]> steps = new LinkedHashMap<>();
         Map<String, long[]> converged = new LinkedHashMap<>();
         for (FusedStage.SubStage s : subStages) {
@@ -102,6 +106,26 @@ final class GraduationWriter {
             out.add(sb.build());
         }
         return out;
+    }
+
+    /**
+     * The systems with the stress of their structures, from one forward pass over them alone (a
+     * sample's results do not depend on the batch it runs in); unchanged without final stress.
+     */
+    private List<AtomicSystem> withFinalStress(Batch batch, List<AtomicSystem> systems) {
+        if (finalStress == null || systems.isEmpty()) {
+            return systems;
+        }
+        try (NDManager manager = batch.getManager().newSubManager();
+                Batch finished = Batch.builder(systems).optDataType(batch.getDataType()).build(manager)) {
+            finalStress.computeWithStress(finished);
+            List<AtomicSystem> computed = finished.toSystems();
+            List<AtomicSystem> out = new ArrayList<>(systems.size());
+            for (int k = 0; k < systems.size(); k++) {
+                out.add(systems.get(k).toBuilder().optStress(computed.get(k).stress().orElseThrow()).build());
+            }
+            return out;
+        }
     }
 
     static void writeToSinks(List<DataSink> targets, List<AtomicSystem> out) {

@@ -12,7 +12,7 @@ import org.fusedstage.data.Batch;
 public final class MaxwellBoltzmann {
 
     /** Purpose key of the velocity-initialisation stream, distinct from stage noise streams. */
-    private static final long PURPOSE = 0x4D42L; // "MB"
+    static final long PURPOSE = 0x4D42L; // "MB"
 
     private MaxwellBoltzmann() {}
 

@@ -20,14 +20,18 @@ import org.fusedstage.program.StageProgram;
 import org.fusedstage.program.StageProgram.Assignment;
 
 /**
- * Runs one phase of a {@link StageProgram} in the eager step: per-atom values are NDArrays on the
- * batch device; per-sample values are, on a CPU, double arrays on the host (a few numbers: cheaper
- * there than small libtorch ops) and, on a GPU, NDArrays (a read would stall the queue). This is
- * the one place that chooses between the two ({@link HostWork}); every formula is the program's.
+ * Runs one phase of a {@link StageProgram} in the eager step. On a CPU every value is computed on
+ * the host, in Java arrays: the batch's arrays live in host memory there, and a loop over a few
+ * thousand numbers costs less than the call of one small libtorch op (each phase then reads its
+ * inputs once and writes each updated field with one copy). On a GPU every value is an NDArray on
+ * the device (a read would stall the queue). This is the one place that chooses between the two
+ * ({@link HostWork}); every formula is the program's, and {@code DeviceFormsTest} runs the device
+ * forms on a CPU against the host forms.
  *
  * <p>Values are {@code Double} (scalars), {@code double[]} (host per-sample values; flags are 1
- * and 0) or {@code NDArray}. Each node is evaluated once per phase, and all assignments are
- * written after every value was computed (a phase's assignments are simultaneous).
+ * and 0), {@link HostAtoms} (host per-atom values) or {@code NDArray}. Each node is evaluated once
+ * per phase, and all assignments are written after every value was computed (a phase's
+ * assignments are simultaneous).
  */
 final class ProgramEvaluator {
 
@@ -41,6 +45,14 @@ final class ProgramEvaluator {
     private final ConvergenceHook hook; // for OTHER_CRITERIA; may be null
     private final Map<Expr, Object> values = new IdentityHashMap<>();
     private final Map<NDArray, double[]> hostCopies = new IdentityHashMap<>();
+    private int[] systemOfRow; // host: each atom row's sample, -1 for rows of no sample
+
+    /** Per-atom values on the host: {@code width} (3: vectors, 1: scalars) numbers per atom row, row-major. */
+    private record HostAtoms(double[] values, int width) {
+        double at(int row, int k) {
+            return width == 1 ? values[row] : values[3 * row + k];
+        }
+    }
 
     private ProgramEvaluator(Batch batch, Dynamics stage, StageMask mask, Map<String, Double> parameters, ConvergenceHook hook) {
         this(batch, stage, mask, mask == null ? null : mask.systemsToDraw(), parameters, stage.stepGraphSeed(), hook);
@@ -64,7 +76,12 @@ final class ProgramEvaluator {
      */
     static NDArray evaluate(Expr expression, Batch batch, Map<String, Double> parameters, long seed, boolean[] draw) {
         com.google.common.base.Preconditions.checkArgument(expression.level() == Level.ATOM, "a per-atom expression");
-        return (NDArray) new ProgramEvaluator(batch, null, null, draw, parameters, seed, null).eval(expression);
+        Object value = new ProgramEvaluator(batch, null, null, draw, parameters, seed, null).eval(expression);
+        if (value instanceof HostAtoms atoms) {
+            return HostArrays.create(batch.getManager(), atoms.values(), new Shape(batch.numAtoms(), atoms.width()),
+                    batch.getDataType());
+        }
+        return (NDArray) value;
     }
 
     /**
@@ -181,18 +198,24 @@ final class ProgramEvaluator {
             case CHOOSE:
                 return (Double) eval(args.get(0)) != 0 ? eval(args.get(1)) : eval(args.get(2));
             case MASS:
-                return batch.masses().reshape(new Shape(batch.numAtoms(), 1));
+                return host ? new HostAtoms(hostCopy(batch.masses()), 1) : batch.masses().reshape(new Shape(batch.numAtoms(), 1));
             case INVERSE_MASS:
                 return inverseMasses();
-            case NOISE:
-                return Expr.STAGE_NOISE.equals(e.name())
-                        ? NoiseStreams.normal(batch, seed, stage.statusCode(), draw)
-                        : MaxwellBoltzmann.standardNormals(batch, seed, draw);
+            case NOISE: {
+                long purpose = Expr.STAGE_NOISE.equals(e.name()) ? stage.statusCode() : MaxwellBoltzmann.PURPOSE;
+                return host ? new HostAtoms(NoiseStreams.hostNormal(batch, seed, purpose, draw), 3)
+                        : NoiseStreams.normal(batch, seed, purpose, draw);
+            }
             case DOT:
-                return dot((NDArray) eval(args.get(0)), (NDArray) eval(args.get(1)));
+                return host ? hostDot((HostAtoms) eval(args.get(0)), (HostAtoms) eval(args.get(1)))
+                        : dot((NDArray) eval(args.get(0)), (NDArray) eval(args.get(1)));
             case MAX_NORM:
-                return sampleValue(batch.segments().maxRowNorm((NDArray) eval(args.get(0))));
+                return host ? hostMaxNorm((HostAtoms) eval(args.get(0)))
+                        : batch.segments().maxRowNorm((NDArray) eval(args.get(0)));
             case CENTER: {
+                if (host) {
+                    return hostCentered((HostAtoms) eval(args.get(0)), (HostAtoms) eval(args.get(1)));
+                }
                 NDArray a = (NDArray) eval(args.get(0));
                 NDArray w = (NDArray) eval(args.get(1));
                 Segments segments = batch.segments();
@@ -220,10 +243,19 @@ final class ProgramEvaluator {
         }
         if (a instanceof double[] x) {
             double[] out = new double[x.length];
+            if (op == Op.SQRT) { // the common one, in a loop the JIT vectorizes
+                for (int i = 0; i < x.length; i++) {
+                    out[i] = Math.sqrt(x[i]);
+                }
+                return out;
+            }
             for (int i = 0; i < x.length; i++) {
                 out[i] = apply(op, x[i], 0);
             }
             return out;
+        }
+        if (a instanceof HostAtoms x) {
+            return new HostAtoms((double[]) unary(op, x.values()), x.width());
         }
         NDArray x = (NDArray) a;
         return switch (op) {
@@ -250,6 +282,11 @@ final class ProgramEvaluator {
                 out[i] = apply(op, x[i], y[i]);
             }
             return out;
+        }
+        if (level == Level.ATOM && host) {
+            Object a = eval(left);
+            int width = width(a, b);
+            return new HostAtoms(elementwise(op, expand(a, width), expand(b, width)), width);
         }
         NDArray x = array(left, level);
         // A scalar operand goes in as a 0-d array (what DJL's NDArray.add(Number) makes anyway).
@@ -307,13 +344,27 @@ final class ProgramEvaluator {
             }
             return out;
         }
+        if (level == Level.ATOM && host) {
+            Object c = eval(condition);
+            Object x = eval(a);
+            Object y = eval(b);
+            int width = width(x, y);
+            double[] flags = expand(c, width);
+            double[] xs = expand(x, width);
+            double[] ys = expand(y, width);
+            double[] out = new double[flags.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = flags[i] != 0 ? xs[i] : ys[i];
+            }
+            return new HostAtoms(out, width);
+        }
         NDArray c = level == Level.ATOM && condition.level() == Level.SAMPLE ? atomMask(eval(condition)) : array(condition, level);
         return NDArrays.where(c, array(a, level), array(b, level));
     }
 
     // ---------------------------------------------------------------- primitives
 
-    private NDArray inverseMasses() {
+    private Object inverseMasses() {
         NDArray masses = batch.masses();
         if (host) {
             double[] m = hostCopy(masses);
@@ -321,30 +372,14 @@ final class ProgramEvaluator {
             for (int i = 0; i < m.length; i++) {
                 inverse[i] = m[i] > 0 ? 1 / m[i] : 0;
             }
-            return HostArrays.create(batch.getManager(), inverse, new Shape(m.length, 1), batch.getDataType());
+            return new HostAtoms(inverse, 1);
         }
         NDArray column = masses.reshape(new Shape(batch.numAtoms(), 1));
         return NDArrays.where(column.gt(0), column.pow(-1), column.zerosLike());
     }
 
-    /** Per sample: the sum over its atoms of a . b. */
+    /** Per sample: the sum over its atoms of a . b (device form). */
     private Object dot(NDArray a, NDArray b) {
-        if (host) {
-            double[] x = hostCopy(a);
-            double[] y = hostCopy(b);
-            int[][] members = batch.memberRows();
-            double[] out = new double[members.length];
-            for (int s = 0; s < members.length; s++) {
-                double sum = 0;
-                for (int row : members[s]) {
-                    for (int k = 3 * row; k < 3 * row + 3; k++) {
-                        sum += x[k] * y[k];
-                    }
-                }
-                out[s] = sum;
-            }
-            return out;
-        }
         try (NDArray ones = a.getManager().ones(new Shape(3, 1), a.getDataType())) {
             // a product with a column of ones: libtorch's sum over a last axis of 3 is ~10x slower on a CPU
             return batch.segments().sum(a.mul(b).matMul(ones).reshape(batch.numAtoms()));
@@ -353,7 +388,150 @@ final class ProgramEvaluator {
 
     private Object read(String name, Level level) {
         NDArray array = batch.get(name);
-        return level == Level.SAMPLE ? sampleValue(array) : array;
+        if (level == Level.SAMPLE) {
+            return sampleValue(array);
+        }
+        return host ? new HostAtoms(hostCopy(array), 3) : array;
+    }
+
+    // ---------------------------------------------------------------- host forms of per-atom values
+
+    /**
+     * A per-atom operand as {@code width} numbers per atom row: a scalar repeated, a per-sample
+     * value repeated over its sample's rows (0 on rows of no sample), or per-atom values (a column
+     * repeated over three components where {@code width} is 3).
+     */
+    private double[] expand(Object value, int width) {
+        int n = batch.numAtoms();
+        if (value instanceof HostAtoms atoms && atoms.width() == width) {
+            return atoms.values();
+        }
+        double[] out = new double[n * width];
+        if (value instanceof Double d) {
+            java.util.Arrays.fill(out, d);
+        } else if (value instanceof double[] perSample) {
+            int[] system = systemOfRow();
+            for (int row = 0; row < n; row++) {
+                if (system[row] >= 0) {
+                    java.util.Arrays.fill(out, row * width, row * width + width, perSample[system[row]]);
+                }
+            }
+        } else {
+            double[] column = ((HostAtoms) value).values();
+            for (int row = 0; row < n; row++) {
+                java.util.Arrays.fill(out, row * width, row * width + width, column[row]);
+            }
+        }
+        return out;
+    }
+
+    private static int width(Object a, Object b) {
+        return (a instanceof HostAtoms x && x.width() == 3) || (b instanceof HostAtoms y && y.width() == 3) ? 3 : 1;
+    }
+
+    /** x op y element by element; the arithmetic in loops the JIT vectorizes, the rest through {@link #apply}. */
+    private static double[] elementwise(Op op, double[] x, double[] y) {
+        double[] out = new double[x.length];
+        switch (op) {
+            case ADD -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = x[i] + y[i];
+                }
+            }
+            case SUB -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = x[i] - y[i];
+                }
+            }
+            case MUL -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = x[i] * y[i];
+                }
+            }
+            case DIV -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = x[i] / y[i];
+                }
+            }
+            default -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = apply(op, x[i], y[i]);
+                }
+            }
+        }
+        return out;
+    }
+
+    private int[] systemOfRow() {
+        if (systemOfRow == null) {
+            systemOfRow = new int[batch.numAtoms()];
+            java.util.Arrays.fill(systemOfRow, -1);
+            int[][] members = batch.memberRows();
+            for (int s = 0; s < members.length; s++) {
+                for (int row : members[s]) {
+                    systemOfRow[row] = s;
+                }
+            }
+        }
+        return systemOfRow;
+    }
+
+    private double[] hostDot(HostAtoms a, HostAtoms b) {
+        int[][] members = batch.memberRows();
+        double[] out = new double[members.length];
+        for (int s = 0; s < members.length; s++) {
+            double sum = 0;
+            for (int row : members[s]) {
+                for (int k = 0; k < 3; k++) {
+                    sum += a.at(row, k) * b.at(row, k);
+                }
+            }
+            out[s] = sum;
+        }
+        return out;
+    }
+
+    /** Per sample: the largest row norm; NaN propagates (as the device's max does); -inf for no atoms. */
+    private double[] hostMaxNorm(HostAtoms a) {
+        int[][] members = batch.memberRows();
+        double[] out = new double[members.length];
+        for (int s = 0; s < members.length; s++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int row : members[s]) {
+                double x = a.at(row, 0);
+                double y = a.at(row, 1);
+                double z = a.at(row, 2);
+                double norm = Math.sqrt(x * x + y * y + z * z);
+                max = norm > max || Double.isNaN(norm) ? norm : max;
+                if (Double.isNaN(max)) {
+                    break;
+                }
+            }
+            out[s] = max;
+        }
+        return out;
+    }
+
+    /** a minus its sample's mean of a weighted by w [N,1]. */
+    private HostAtoms hostCentered(HostAtoms a, HostAtoms w) {
+        int[][] members = batch.memberRows();
+        double[] out = a.values().clone();
+        for (int[] rows : members) {
+            double total = 0;
+            double[] weighted = new double[3];
+            for (int row : rows) {
+                total += w.at(row, 0);
+                for (int k = 0; k < 3; k++) {
+                    weighted[k] += a.at(row, k) * w.at(row, 0);
+                }
+            }
+            for (int row : rows) {
+                for (int k = 0; k < 3; k++) {
+                    out[3 * row + k] -= weighted[k] / total;
+                }
+            }
+        }
+        return new HostAtoms(out, 3);
     }
 
     /** A per-sample NDArray as this evaluator holds per-sample values. */
@@ -451,6 +629,22 @@ final class ProgramEvaluator {
                 }
                 batch.set(name, HostArrays.create(batch.getManager(), out, current.getDataType()));
             }
+            return;
+        }
+        if (host) {
+            double[] out = hostCopy(current).clone();
+            int width = current.getShape().dimension() == 2 ? (int) current.getShape().get(1) : 1;
+            double[] updated = expand(value, width);
+            boolean[] owned = mask.hostSystems();
+            int[][] members = batch.memberRows();
+            for (int s = 0; s < members.length; s++) {
+                if (owned[s]) {
+                    for (int row : members[s]) {
+                        System.arraycopy(updated, row * width, out, row * width, width);
+                    }
+                }
+            }
+            batch.set(name, HostArrays.create(batch.getManager(), out, current.getShape(), current.getDataType()));
             return;
         }
         NDArray updated = value instanceof Double d ? current.zerosLike().add(d) : array(value, valueLevel, target.level());

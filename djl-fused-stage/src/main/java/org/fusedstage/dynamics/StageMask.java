@@ -15,21 +15,29 @@ import org.fusedstage.data.HostWork;
  */
 public final class StageMask {
 
+    private final Batch batch;
     private final NDArray systems; // [B]
-    private final NDArray atoms; // [N]
-    private final NDArray atomVectors; // [N,3]
+    private NDArray atoms; // [N], built on first use
+    private NDArray atomVectors; // [N,3], built on first use
     private boolean[] hostSystems; // read on first use
 
-    /** Builds the masks from a per-system boolean mask [B]. */
+    /** Builds the masks from a per-system boolean mask [B]; the per-atom masks when first used. */
     public StageMask(Batch batch, NDArray systemMask) {
+        this.batch = batch;
         this.systems = systemMask;
+    }
+
+    private void buildAtomMasks() {
+        if (atoms != null) {
+            return;
+        }
         if (!HostWork.onHost(batch.getDevice())) {
-            this.atoms = batch.segments().toAtoms(systemMask);
+            this.atoms = batch.segments().toAtoms(systems);
             // Contiguous, not a broadcast view: a where-select over [N,3] runs twice as fast with it.
             this.atomVectors = atoms.reshape(new Shape(batch.numAtoms(), 1)).repeat(1, 3);
         } else {
             // On a CPU the per-atom masks cost less built on the host than gathered on the device.
-            NDManager manager = systemMask.getManager();
+            NDManager manager = systems.getManager();
             this.atoms = batch.segments().toAtoms(hostSystems(), 1, manager);
             this.atomVectors = batch.segments().toAtoms(hostSystems(), 3, manager);
         }
@@ -59,6 +67,7 @@ public final class StageMask {
 
     /** Per-atom mask [N]. */
     public NDArray atoms() {
+        buildAtomMasks();
         return atoms;
     }
 
@@ -71,6 +80,7 @@ public final class StageMask {
     }
 
     private NDArray maskFor(Shape shape) {
+        buildAtomMasks();
         if (shape.equals(atomVectors.getShape())) {
             return atomVectors;
         }

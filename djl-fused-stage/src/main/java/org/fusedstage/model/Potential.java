@@ -42,6 +42,22 @@ public interface Potential extends AutoCloseable {
     /** Counts a forward pass made outside {@link #compute} (inside a compiled step graph). */
     default void countForward() {}
 
+    /**
+     * Whether {@link #compute} also gives the stress; false when its forward passes leave it out
+     * (see {@code TorchScriptPotential.Builder#optStress}).
+     */
+    default boolean computesStress() {
+        return true;
+    }
+
+    /**
+     * Like {@link #compute}, with the stress (eV/A^3) even where {@link #computesStress()} is false:
+     * for the samples whose final stress is wanted once.
+     */
+    default void computeWithStress(Batch batch) {
+        compute(batch);
+    }
+
     /** Frees the model; the default does nothing. */
     @Override
     default void close() {}

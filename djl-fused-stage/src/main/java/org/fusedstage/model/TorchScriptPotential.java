@@ -106,8 +106,21 @@ public final class TorchScriptPotential implements Potential {
      * ({@link Builder#optStress}) and the module offers {@value #ENERGY_FORCES}; a module without that
      * method computes it anyway.
      */
+    @Override
     public boolean computesStress() {
         return energyForcesMethod == null;
+    }
+
+    /** {@inheritDoc} Runs the module's forward, which gives the stress, rather than its energy_forces. */
+    @Override
+    public void computeWithStress(Batch batch) {
+        if (computesStress()) {
+            compute(batch);
+            return;
+        }
+        configureThread();
+        forwardCount.incrementAndGet();
+        store(batch, forward(batch, batch.positions(), true));
     }
 
     /** The calling convention the module follows. */
@@ -162,7 +175,7 @@ public final class TorchScriptPotential implements Potential {
             return;
         }
         if (metadata.providesForces()) {
-            NDList out = forward(batch, batch.positions());
+            NDList out = forward(batch, batch.positions(), false);
             if (out.size() >= 2) {
                 store(batch, out);
                 if (energyForcesMethod != null) {
@@ -180,7 +193,7 @@ public final class TorchScriptPotential implements Potential {
     private void computeWithJavaAutograd(Batch batch) {
         NDArray positions = batch.positions().duplicate(); // a fresh leaf for autograd
         positions.setRequiresGradient(true);
-        NDList out = forward(batch, positions);
+        NDList out = forward(batch, positions, false);
         NDArray energy = out.get(0);
         try (NDArray total = energy.sum(); NDArray seed = total.onesLike()) {
             JniUtils.backward((PtNDArray) total, (PtNDArray) seed, false, false);
@@ -195,11 +208,11 @@ public final class TorchScriptPotential implements Potential {
         out.close();
     }
 
-    private NDList forward(Batch batch, NDArray positions) {
+    private NDList forward(Batch batch, NDArray positions, boolean withStress) {
         NeighborList neighbors = neighborList(batch);
         NDList inputs = new NDList(positions, batch.atomicNumbers(), batch.batchIndex(), batch.cell(), batch.pbc(),
                 neighbors.edgeIndex(), edgeShiftInput(neighbors));
-        if (energyForcesMethod != null && !positions.hasGradient()) {
+        if (energyForcesMethod != null && !positions.hasGradient() && !withStress) {
             inputs.add(energyForcesMethod); // not an input: selects the method
         }
         return call(() -> block.forward(parameterStore, inputs, true));

@@ -69,8 +69,8 @@ final class BenchCommand implements Callable<Integer> {
                         + "': expected cli, steps, forwards, job, serve, spark, memory or snap");
             }
         }
-        if (only.contains("cli") && !noAse) {
-            new CliJobBench(quick ? 32 : 128, quick ? 1 : 2).run();
+        if (only.contains("cli")) {
+            new CliJobBench(quick ? 32 : 128, quick ? 1 : 2, !noAse).run();
         }
         if (only.contains("steps")) {
             stepTimes();

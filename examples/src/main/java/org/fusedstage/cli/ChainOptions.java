@@ -35,8 +35,13 @@ final class ChainOptions {
     @Option(names = "--compile", description = "Run each step as one exported TorchScript step graph.")
     boolean compile;
 
-    @Option(names = "--no-stress", description = "Leave the stress out of every forward pass (about a third cheaper for the zoo's "
-            + "pair potentials); results then carry no stress.")
+    @Option(names = "--stress", defaultValue = "final", description = "final: each result's stress is computed once, from its "
+            + "final structure, and steps run without it (about a third cheaper forward passes for the zoo's pair potentials); "
+            + "every-step: in every forward pass; none: results carry no stress (default: ${DEFAULT-VALUE}; spark-run computes "
+            + "it in every step unless none).")
+    String stress;
+
+    @Option(names = "--no-stress", description = "Same as --stress none.")
     boolean noStress;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu (default: ${DEFAULT-VALUE}).")
@@ -99,17 +104,25 @@ final class ChainOptions {
         positive("--max-atoms", maxAtoms);
         positive("--max-batch-size", maxBatchSize);
         notNegative("--max-edges", maxEdges);
+        if (!java.util.List.of("final", "every-step", "none").contains(stress)) {
+            throw new IllegalArgumentException("--stress must be final, every-step or none, not '" + stress + "'");
+        }
+    }
+
+    /** The --stress mode, with --no-stress as none. */
+    String stressMode() {
+        return noStress ? "none" : stress;
     }
 
     /** The model on {@code device}. */
     TorchScriptPotential loadModel(Device device) throws Exception {
-        return RunCommand.loadModel(model, device, !noStress);
+        return RunCommand.loadModel(model, device, stressMode().equals("every-step"));
     }
 
     /** The chain on this potential (stage k seeded with seed + k), with the compile and unconverged options. */
     FusedStage.Builder chain(TorchScriptPotential potential, List<StageSpec> specs) {
-        return StageSpec.addChain(FusedStage.builder().optCompileStep(compile).optOnUnconverged(onUnconverged()), specs,
-                potential, seed);
+        return StageSpec.addChain(FusedStage.builder().optCompileStep(compile).optOnUnconverged(onUnconverged())
+                .optFinalStress(stressMode().equals("final")), specs, potential, seed);
     }
 
     /** The edge radius of --max-edges for this potential, A. */

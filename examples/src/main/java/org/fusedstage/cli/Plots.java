@@ -18,6 +18,24 @@ final class Plots {
     private Plots() {}
 
     /**
+     * Renders a throwaway chart on a daemon thread, so that loading the chart library, fonts and
+     * the PNG encoder (~0.5 s on first use) overlaps the run instead of following it.
+     */
+    static void warmUp() {
+        Thread warm = new Thread(() -> {
+            try {
+                write(java.io.OutputStream.nullOutputStream(), "warm-up", "x", "y", "z", List.of(new double[] {0, 1, 2},
+                        new double[] {1, 2, 3}));
+            } catch (IOException | RuntimeException e) {
+                // only a warm-up: the real plots report their own failures
+            }
+        }, "plots-warm-up");
+        warm.setDaemon(true);
+        warm.setPriority(Thread.MIN_PRIORITY);
+        warm.start();
+    }
+
+    /**
      * Column {@code column} of {@code points} as a series; a non-finite value becomes a null item,
      * where the line renderer breaks the line instead of drawing across stretches without data.
      */

@@ -20,7 +20,6 @@ import org.fusedstage.data.ExtxyzDataset;
 import org.fusedstage.data.ExtxyzReader;
 import org.fusedstage.data.InMemoryDataset;
 import org.fusedstage.data.InputProblem;
-import org.fusedstage.sampling.ValidatedDataset;
 import org.fusedstage.data.Structures;
 import org.fusedstage.dynamics.FusedStage;
 import org.fusedstage.dynamics.OnUnconverged;
@@ -28,7 +27,9 @@ import org.fusedstage.dynamics.StageSpec;
 import org.fusedstage.hooks.NonFiniteGuard;
 import org.fusedstage.hooks.SnapshotHook;
 import org.fusedstage.model.TorchScriptPotential;
+import org.fusedstage.sampling.SharedSampleSource;
 import org.fusedstage.sampling.SizeAwareSampler;
+import org.fusedstage.sampling.ValidatedDataset;
 import org.fusedstage.sinks.ExtxyzSink;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -46,6 +47,11 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--output", defaultValue = "fused-stage-output", description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path output;
+
+    @Option(names = "--workers", defaultValue = "0", description = "FusedStages running at once, one thread each, over one "
+            + "shared sampler and one set of outputs; each sample runs once, with the same result as with one worker "
+            + "(default 0: one per core on a CPU, one on a GPU).")
+    int workers;
 
     @Option(names = "--refill-frequency", defaultValue = "1", description = "Refill finished slots every N steps.")
     int refillFrequency;
@@ -135,7 +141,6 @@ final class RunCommand implements Callable<Integer> {
             }
             SizeAwareSampler sampler = sb.build();
             int todo = sampler.remaining();
-            FusedStage.Builder fb = chain.chain(potential, specs).addSink(sink).addRejectSink(rejects);
             long rejectsBefore = rejects.size();
             Set<Long> relaxationCodes = new HashSet<>();
             Set<Long> mdCodes = new HashSet<>();
@@ -143,32 +148,41 @@ final class RunCommand implements Callable<Integer> {
                 (specs.get(k).isRelaxation() ? relaxationCodes : mdCodes).add((long) k);
             }
             long before = sink.size(); // samples written by an earlier run: not part of this run's progress
-            RunMetrics metrics = new RunMetrics(10, relaxationCodes, mdCodes, todo, () -> sink.size() - before, System.out);
-            fb.addHook(metrics).addHook(new NonFiniteGuard(rejects));
-            if (trajectory != null) {
-                fb.addHook(new SnapshotHook(trajectory, snapshotEvery));
+            ChainOptions.notNegative("--workers", workers);
+            int workers = this.workers > 0 ? this.workers : dev.isGpu() ? 1 : Runtime.getRuntime().availableProcessors();
+            List<FusedStage> chains = new ArrayList<>();
+            List<RunMetrics> metrics = new ArrayList<>(); // the first worker's prints progress and feeds the plots
+            for (int w = 0; w < workers; w++) {
+                FusedStage.Builder fb = chain.chain(potential, specs).addSink(sink).addRejectSink(rejects);
+                RunMetrics m = new RunMetrics(10, relaxationCodes, mdCodes, todo, () -> sink.size() - before, w == 0 ? System.out : null);
+                metrics.add(m);
+                fb.addHook(m).addHook(new NonFiniteGuard(rejects));
+                if (trajectory != null) {
+                    fb.addHook(new SnapshotHook(trajectory, snapshotEvery));
+                }
+                FusedStage fused = fb.build(); // not closed here: it owns nothing but a step graph, closed below
+                fused.setRefillFrequency(refillFrequency);
+                fused.setBatchDataType(dataType);
+                chains.add(fused);
             }
-            FusedStage fused = fb.build(); // not closed here: it owns nothing but a step graph, closed below
-            fused.setSampler(sampler);
-            fused.setRefillFrequency(refillFrequency);
-            fused.setBatchDataType(dataType);
-            System.out.printf("%s%nmodel %s, %d samples to run (%d already in %s), device %s, %s%n", fused,
-                    potential.metadata().name(), todo, sink.existingIds().size(), results, dev, chain.dtype);
+            System.out.printf("%s%nmodel %s, %d samples to run (%d already in %s), device %s, %s%s%n", chains.get(0),
+                    potential.metadata().name(), todo, sink.existingIds().size(), results, dev, chain.dtype,
+                    workers > 1 ? ", " + workers + " workers" : "");
             long start = System.nanoTime();
-            try (fused) {
-                fused.run();
-            }
-            metrics.finish();
+            Plots.warmUp();
+            runWorkers(chains, sampler);
+            metrics.get(0).finish();
             double seconds = (System.nanoTime() - start) / 1e9;
             Summary summary = writeSummary(results, folder, specs);
             folder.replace("relaxation.png", out -> Plots.write(out, "Relaxation", "step", "mean energy (eV/atom)",
-                    "max force (eV/A)", metrics.relaxation));
+                    "max force (eV/A)", metrics.get(0).relaxation));
             folder.replace("md.png", out -> Plots.write(out, "Molecular dynamics", "step", "temperature (K)",
-                    "mean energy (eV/atom)", metrics.md));
+                    "mean energy (eV/atom)", metrics.get(0).md));
             folder.replace("throughput.png", out -> Plots.write(out, "Throughput", "time (s)", "atom-steps/s", "samples done",
-                    metrics.throughput));
+                    metrics.get(0).throughput));
             System.out.printf("done: %d samples in %.1f s, %d steps, %.3g atom-steps/s; outputs in %s%n", todo, seconds,
-                    fused.stepCount(), metrics.atomSteps() / seconds, folder.path().toAbsolutePath());
+                    chains.stream().mapToLong(FusedStage::stepCount).sum(),
+                    metrics.stream().mapToDouble(RunMetrics::atomSteps).sum() / seconds, folder.path().toAbsolutePath());
             int unconverged = summary.unconverged();
             if (unconverged > 0) {
                 System.out.printf("%d sample(s) in results did not converge in every stage (converged=false; see summary.csv)%n",
@@ -288,6 +302,45 @@ final class RunCommand implements Callable<Integer> {
             out.add(s.toBuilder().optSampleId(String.format("demo-%04d", i)).build());
         }
         return out;
+    }
+
+    /**
+     * Runs the chains to the end over one sampler: one on this thread, or each on its own thread
+     * over a shared view of the sampler (every sample goes to one of them). The first failure
+     * stops the run and is rethrown once every worker has ended.
+     */
+    private static void runWorkers(List<FusedStage> chains, SizeAwareSampler sampler) throws Exception {
+        if (chains.size() == 1) {
+            try (FusedStage fused = chains.get(0)) {
+                fused.setSampler(sampler);
+                fused.run();
+            }
+            return;
+        }
+        SharedSampleSource shared = new SharedSampleSource(sampler);
+        List<Thread> threads = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        for (int w = 0; w < chains.size(); w++) {
+            FusedStage fused = chains.get(w);
+            org.fusedstage.sampling.SampleSource view = shared.view();
+            Thread t = new Thread(() -> {
+                try (fused) {
+                    fused.run(view);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }, "fused-stage-worker-" + w);
+            threads.add(t);
+            t.start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (failure.get() instanceof Exception e) {
+            throw e;
+        } else if (failure.get() instanceof Error e) {
+            throw e;
+        }
     }
 
     /** What summary.csv holds: rows written, and rows of samples that did not converge in every stage. */

@@ -38,6 +38,7 @@ final class RunMetrics implements Hook {
     private long lastTime = System.nanoTime();
     private double atomSteps;
 
+    /** {@code out} null: a silent recorder (the other workers of a run with several). */
     RunMetrics(int every, Set<Long> relaxationCodes, Set<Long> mdCodes, int total, LongSupplier graduated, PrintStream out) {
         this.every = every;
         this.relaxationCodes = relaxationCodes;
@@ -120,7 +121,7 @@ final class RunMetrics implements Hook {
         lastTime = now;
         long done = graduated.getAsLong();
         throughput.add(new double[] {(now - start) / 1e9, rate, done});
-        if (terminal || (now - lastReport) / 1e9 >= 10) {
+        if (out != null && (terminal || (now - lastReport) / 1e9 >= 10)) {
             lastReport = now;
             String line = String.format("%d/%d samples done | step %d | %.1f steps/s | %.3g atom-steps/s | stages %s",
                     done, total, step, stepsPerSecond, rate, occupancy);
@@ -142,6 +143,9 @@ final class RunMetrics implements Hook {
 
     /** Ends the progress display with the final count of this run's samples. */
     void finish() {
+        if (out == null) {
+            return;
+        }
         if (terminal) {
             out.println();
         }

@@ -53,11 +53,11 @@ final class SparkRunCommand implements Callable<Integer> {
         Device driverDevice = master.startsWith("local") ? chain.device() : Device.cpu(); // a cluster's driver may have no GPU
         Path modelFile = RunCommand.modelFile(chain.model);
         // The chain is built once here, so a bad model or chain fails in one line before Spark starts.
-        try (TorchScriptPotential potential = RunCommand.loadModel(chain.model, modelFile, driverDevice, !chain.noStress)) {
+        try (TorchScriptPotential potential = RunCommand.loadModel(chain.model, modelFile, driverDevice, !chain.stressMode().equals("none"))) {
             chain.chain(potential, specs).build().close();
         }
         ChainConfig config = ChainConfig.builder(chain.model)
-                .optStages(specs.stream().map(StageSpec::text).toList()).optStress(!chain.noStress).optMaxAtoms(chain.maxAtoms)
+                .optStages(specs.stream().map(StageSpec::text).toList()).optStress(!chain.stressMode().equals("none")).optMaxAtoms(chain.maxAtoms)
                 .optMaxEdges(chain.maxEdges).optMaxBatchSize(chain.maxBatchSize).optCompile(chain.compile)
                 .optDataType(chain.dataType()).optSeed(chain.seed).optOnUnconverged(chain.onUnconverged()).optGpu(gpu).build();
         long start = System.nanoTime();

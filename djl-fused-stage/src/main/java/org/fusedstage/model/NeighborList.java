@@ -271,7 +271,8 @@ public final class NeighborList implements AutoCloseable {
             referencePositions = positions.clone();
         }
         for (int slot : slots) {
-            Segment segment = new Segment();
+            // A slot searched again mostly finds as many pairs as before: start at that size.
+            Segment segment = new Segment(segments[slot] != null ? segments[slot].size + segments[slot].size / 8 : 64);
             double[] cell = java.util.Arrays.copyOfRange(cells, 9 * slot, 9 * slot + 9);
             searchSystem(members[slot], positions, cell, java.util.Arrays.copyOfRange(pbc, 3 * slot, 3 * slot + 3), segment);
             segment.translate(cell);
@@ -347,11 +348,22 @@ public final class NeighborList implements AutoCloseable {
 
     /** The edges of one system on the host: rows i, j, integer shifts [n*3], translations [3*n] (component-major). */
     private static final class Segment {
-        long[] i = new long[64];
-        long[] j = new long[64];
-        double[] shifts = new double[3 * 64];
+        long[] i;
+        long[] j;
+        double[] shifts;
         double[] translations = new double[0];
         int size;
+
+        Segment() {
+            this(64);
+        }
+
+        Segment(int capacity) {
+            int c = Math.max(16, capacity);
+            i = new long[c];
+            j = new long[c];
+            shifts = new double[3 * c];
+        }
 
         void add(long atomI, long atomJ, double s0, double s1, double s2) {
             if (size == i.length) {

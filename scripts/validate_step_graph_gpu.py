@@ -100,6 +100,9 @@ def make_batch(systems, reps, seed, half):
     }
     state = {
         "stage0.steps": torch.zeros(systems, dtype=torch.long), "stage1.steps": torch.zeros(systems, dtype=torch.long),
+        "stage0.converged": torch.zeros(systems, dtype=torch.long), "stage1.converged": torch.zeros(systems, dtype=torch.long),
+        "stage0.previous_energy": torch.full((systems,), float("inf"), dtype=torch.float64),
+        "stage1.previous_energy": torch.full((systems,), float("inf"), dtype=torch.float64),
         "stage0.dt": torch.full((systems,), 1.0180505671156725, dtype=torch.float64),
         "stage0.alpha": torch.full((systems,), 0.1, dtype=torch.float64),
         "stage0.n_positive": torch.full((systems,), -1, dtype=torch.long),
@@ -107,7 +110,7 @@ def make_batch(systems, reps, seed, half):
     }
     table = {k: torch.tensor(v, dtype=torch.float64) for k, v in {
         "code": [0, 1], "target": [1, 2], "kind": [3, 2], "dt": [1.0180505671156725, 2.0], "budget": [0, 1000000],
-        "fmax": [0.05, -1], "energy_change": [-1, -1], "temperature": [-1, 80.0], "friction": [-1, 0.01],
+        "fmax": [0.05, -1], "energy_change": [-1, -1], "criteria": [1, 0], "unconverged_target": [1, 2], "temperature": [-1, 80.0], "friction": [-1, 0.01],
         "damping": [-1, -1], "mb_temperature": [-1, -1], "max_step": [0.2, -1], "step_size": [-1, -1],
         "dt_max": [10.180505671156725, -1], "n_min": [5, -1], "f_inc": [1.1, -1], "f_dec": [0.5, -1],
         "alpha_start": [0.1, -1], "f_alpha": [0.99, -1]}.items()}

@@ -97,6 +97,7 @@ public final class StepGraph implements CompiledStep {
     public static final List<String> TABLE_COLUMNS = com.google.common.collect.ImmutableList.<String>builder()
             .addAll(StageBookkeeping.COLUMNS).add("stress").addAll(StageParameters.COLUMNS).build();
     private final List<StageParameters> parameters;
+    private final List<String> stateKeys; // the graph's state inputs, fixed by the chain
 
     private final LoadedModule module;
     private final Block block;
@@ -157,6 +158,7 @@ public final class StepGraph implements CompiledStep {
             table.get("stress")[s] = potential.computesStress() ? 1 : 0;
         }
         this.parameters = List.copyOf(params);
+        this.stateKeys = stateKeys();
         for (Map.Entry<String, double[]> e : table.entrySet()) {
             NDArray column = tableManager.create(e.getValue());
             column.setName("table." + e.getKey());
@@ -299,7 +301,6 @@ public final class StepGraph implements CompiledStep {
                 inputs.add(named(xi, "data.mb." + s.code()));
             }
         }
-        List<String> stateKeys = stateKeys(batch);
         for (String key : stateKeys) {
             inputs.add(named(batch.get(key), "state." + key));
         }
@@ -345,7 +346,7 @@ public final class StepGraph implements CompiledStep {
     }
 
     /** The state the stage programs declare: every stage's bookkeeping and its kind's own. */
-    private List<String> stateKeys(Batch batch) {
+    private List<String> stateKeys() {
         List<String> keys = new ArrayList<>();
         for (int k = 0; k < stages.size(); k++) {
             Dynamics d = stages.get(k).dynamics();

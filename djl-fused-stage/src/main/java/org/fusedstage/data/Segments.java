@@ -30,6 +30,7 @@ public final class Segments implements AutoCloseable {
     private final int numAtoms;
     private final boolean onHost; // CPU batch: reductions and broadcasts run on the host
     private int[] hostBatchIndex; // read on first use
+    private int[] systemOfRow; // built on first use
 
     Segments(NDManager parent, int[][] rows, int n, NDArray batchIndex) {
         this.manager = parent.newSubManager();
@@ -200,6 +201,21 @@ public final class Segments implements AutoCloseable {
 
     private NDManager manager() {
         return batchIndex.getManager();
+    }
+
+    /** Each atom row's system on the host, -1 for rows of no system (the pool of an inflight batch). */
+    public int[] systemOfRow() {
+        if (systemOfRow == null) {
+            int[] out = new int[numAtoms];
+            Arrays.fill(out, -1);
+            for (int s = 0; s < rows.length; s++) {
+                for (int row : rows[s]) {
+                    out[row] = s;
+                }
+            }
+            systemOfRow = out;
+        }
+        return systemOfRow;
     }
 
     /** Number of atoms per system [B], float64. */

@@ -59,6 +59,7 @@ public abstract class Dynamics {
     private String statePrefix;
     private boolean assigned;
     private long stepCount;
+    private Map<String, Double> programParameters; // see programParameters()
 
     /** Creates the dynamics from its builder's common settings. */
     protected Dynamics(BaseBuilder<?> builder) {
@@ -179,8 +180,16 @@ public abstract class Dynamics {
     /** Subclasses add their per-sample state fields here (called when missing); default: the program's. */
     protected void initState(Batch batch) {
         if (program() != null) {
-            ProgramEvaluator.initState(program(), this, batch, stepGraphParameters().columns());
+            ProgramEvaluator.initState(program(), this, batch, programParameters());
         }
+    }
+
+    /** The program's parameters: this stage's row of the stage table, read once (settings do not change). */
+    private Map<String, Double> programParameters() {
+        if (programParameters == null) {
+            programParameters = stepGraphParameters().columns();
+        }
+        return programParameters;
     }
 
     /**
@@ -199,7 +208,7 @@ public abstract class Dynamics {
 
     private void runProgram(StageProgram.Phase phase, Batch batch, StageMask mask) {
         if (program() != null) {
-            ProgramEvaluator.run(program(), phase, this, batch, mask);
+            ProgramEvaluator.run(program(), phase, this, batch, mask, programParameters(), null);
         }
     }
 

@@ -45,7 +45,6 @@ final class ProgramEvaluator {
     private final ConvergenceHook hook; // for OTHER_CRITERIA; may be null
     private final Map<Expr, Object> values = new IdentityHashMap<>();
     private final Map<NDArray, double[]> hostCopies = new IdentityHashMap<>();
-    private int[] systemOfRow; // host: each atom row's sample, -1 for rows of no sample
 
     /** Per-atom values on the host: {@code width} (3: vectors, 1: scalars) numbers per atom row, row-major. */
     private record HostAtoms(double[] values, int width) {
@@ -105,21 +104,20 @@ final class ProgramEvaluator {
         return batch.getManager().create(flags);
     }
 
-    /** Runs {@code phase} of the stage's own program for the samples of {@code mask}. */
-    static void run(StageProgram program, StageProgram.Phase phase, Dynamics stage, Batch batch, StageMask mask) {
-        run(program, phase, stage, batch, mask, stage.stepGraphParameters().columns(), null);
-    }
-
     /**
      * Runs {@code phase} of {@code program} for the samples of {@code mask} of {@code stage}, with
      * {@code parameters} as its stage-table row and {@code hook} for {@link Op#OTHER_CRITERIA}.
      */
     static void run(StageProgram program, StageProgram.Phase phase, Dynamics stage, Batch batch, StageMask mask,
             Map<String, Double> parameters, ConvergenceHook hook) {
-        ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, mask, parameters, hook);
+        run(program.assignments(phase), new ProgramEvaluator(batch, stage, mask, parameters, hook));
+    }
+
+    /** Evaluates every assignment whose guard holds, then writes them all (they are simultaneous). */
+    private static void run(List<Assignment> assignments, ProgramEvaluator evaluator) {
         List<Assignment> applied = new ArrayList<>();
         List<Object> results = new ArrayList<>();
-        for (Assignment a : program.assignments(phase)) {
+        for (Assignment a : assignments) {
             if (a.guard() == null || (Double) evaluator.eval(a.guard()) != 0) {
                 applied.add(a);
                 results.add(evaluator.eval(a.value()));
@@ -153,12 +151,9 @@ final class ProgramEvaluator {
             boolean[] all = new boolean[batch.numSystems()];
             java.util.Arrays.fill(all, true);
             StageMask everyone = new StageMask(batch, batch.getManager().create(all));
-            ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, everyone, parameters, null);
-            for (Assignment a : program.assignments(StageProgram.Phase.ENTER)) {
-                if (a.target().op() == Op.STATE) {
-                    evaluator.write(a.target(), evaluator.eval(a.value()), a.value().level());
-                }
-            }
+            List<Assignment> stateResets = program.assignments(StageProgram.Phase.ENTER).stream()
+                    .filter(a -> a.target().op() == Op.STATE).toList();
+            run(stateResets, new ProgramEvaluator(batch, stage, everyone, parameters, null));
         }
     }
 
@@ -463,17 +458,7 @@ final class ProgramEvaluator {
     }
 
     private int[] systemOfRow() {
-        if (systemOfRow == null) {
-            systemOfRow = new int[batch.numAtoms()];
-            java.util.Arrays.fill(systemOfRow, -1);
-            int[][] members = batch.memberRows();
-            for (int s = 0; s < members.length; s++) {
-                for (int row : members[s]) {
-                    systemOfRow[row] = s;
-                }
-            }
-        }
-        return systemOfRow;
+        return batch.segments().systemOfRow();
     }
 
     private double[] hostDot(HostAtoms a, HostAtoms b) {

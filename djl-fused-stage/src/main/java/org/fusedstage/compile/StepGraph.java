@@ -22,6 +22,7 @@ import java.util.Map;
 import org.fusedstage.DjlRuntime;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.HostWork;
+import org.fusedstage.dynamics.ChainPlan;
 import org.fusedstage.dynamics.CompiledStep;
 import org.fusedstage.dynamics.Criterion;
 import org.fusedstage.dynamics.Dynamics;
@@ -32,8 +33,6 @@ import org.fusedstage.dynamics.StageBookkeeping;
 import org.fusedstage.dynamics.StageKind;
 import org.fusedstage.dynamics.StageParameters;
 import org.fusedstage.model.TorchScriptPotential;
-import org.fusedstage.program.Expr;
-import org.fusedstage.program.StageProgram;
 
 /**
  * compile_step: a whole fused step as ONE exported TorchScript module call (see
@@ -134,12 +133,13 @@ public final class StepGraph implements CompiledStep {
         }
     }
 
-    private StepGraph(LoadedModule module, List<FusedStage.SubStage> stages, TorchScriptPotential potential,
+    private StepGraph(LoadedModule module, ChainPlan plan, TorchScriptPotential potential,
             boolean executorOptimizations) {
+        List<FusedStage.SubStage> stages = plan.subStages();
         this.module = module;
         this.executorOptimizations = executorOptimizations;
         this.block = module.model.getBlock();
-        this.stages = List.copyOf(stages);
+        this.stages = stages;
         this.potential = potential;
         for (String key : TABLE_COLUMNS) {
             table.put(key, new double[stages.size()]);
@@ -154,11 +154,11 @@ public final class StepGraph implements CompiledStep {
             }
             final int index = s;
             row.columns().forEach((k, v) -> table.get(k)[index] = v);
-            stage.chainRow().forEach((k, v) -> table.get(k)[index] = v);
+            plan.chainRow(s).forEach((k, v) -> table.get(k)[index] = v);
             table.get("stress")[s] = potential.computesStress() ? 1 : 0;
         }
         this.parameters = List.copyOf(params);
-        this.stateKeys = stateKeys();
+        this.stateKeys = plan.stateNames().values().stream().flatMap(List::stream).toList();
         for (Map.Entry<String, double[]> e : table.entrySet()) {
             NDArray column = tableManager.create(e.getValue());
             column.setName("table." + e.getKey());
@@ -175,19 +175,19 @@ public final class StepGraph implements CompiledStep {
     /** What {@link CompiledStep#load} finds through ServiceLoader (META-INF/services). */
     public static final class Loader implements CompiledStep.Loader {
         @Override
-        public CompiledStep load(List<FusedStage.SubStage> stages, Map<String, String> options) throws Exception {
-            return StepGraph.load(stages, options);
+        public CompiledStep load(ChainPlan plan, Map<String, String> options) throws Exception {
+            return StepGraph.load(plan, options);
         }
     }
 
-    public static StepGraph load(List<FusedStage.SubStage> stages, Map<String, String> options)
+    public static StepGraph load(ChainPlan plan, Map<String, String> options)
             throws IOException, ModelNotFoundException, MalformedModelException {
         checkOptions(options);
         String optimize = options.getOrDefault(EXECUTOR_OPTIMIZATIONS_OPTION, "false");
         Preconditions.checkArgument(optimize.equals("true") || optimize.equals("false"),
                 "compileStep: option %s must be true or false, not '%s'", EXECUTOR_OPTIMIZATIONS_OPTION, optimize);
         TorchScriptPotential potential = null;
-        for (FusedStage.SubStage stage : stages) {
+        for (FusedStage.SubStage stage : plan.subStages()) {
             potential = checkCompiled(stage);
         }
         Preconditions.checkArgument(potential.modelInterface().isNative(),
@@ -205,7 +205,7 @@ public final class StepGraph implements CompiledStep {
         Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class)
                 .optEngine("PyTorch").optOption("trainParam", "true").optDevice(potential.device())
                 .optModelPath(file).optModelName(name.substring(0, name.lastIndexOf('.'))).build();
-        return new StepGraph(new LoadedModule(criteria.loadModel()), stages, potential, optimize.equals("true"));
+        return new StepGraph(new LoadedModule(criteria.loadModel()), plan, potential, optimize.equals("true"));
     }
 
     /**
@@ -213,11 +213,11 @@ public final class StepGraph implements CompiledStep {
      * shares this one's loaded module instead of loading it again; each is closed on its own.
      */
     @Override
-    public StepGraph sharedWith(List<FusedStage.SubStage> otherStages) {
-        for (FusedStage.SubStage stage : otherStages) {
+    public StepGraph sharedWith(ChainPlan other) {
+        for (FusedStage.SubStage stage : other.subStages()) {
             checkCompiled(stage);
         }
-        return new StepGraph(module.retain(), otherStages, potential, executorOptimizations);
+        return new StepGraph(module.retain(), other, potential, executorOptimizations);
     }
 
     /**
@@ -343,20 +343,6 @@ public final class StepGraph implements CompiledStep {
             out[i] = (status[i] == code) == inStage;
         }
         return out;
-    }
-
-    /** The state the stage programs declare: every stage's bookkeeping and its kind's own. */
-    private List<String> stateKeys() {
-        List<String> keys = new ArrayList<>();
-        for (int k = 0; k < stages.size(); k++) {
-            Dynamics d = stages.get(k).dynamics();
-            for (StageProgram program : List.of(StageBookkeeping.program(), parameters.get(k).kind().program())) {
-                for (Expr state : program.state()) {
-                    keys.add(d.stateName(state.name()));
-                }
-            }
-        }
-        return keys;
     }
 
     private static NDArray named(NDArray array, String name) {

@@ -648,6 +648,15 @@ public final class Batch implements AutoCloseable {
         statusAssigned |= name.equals(STATUS);
     }
 
+    /** Sets every slot's status code from the host ({@code status.length} = {@link #numSystems()}). */
+    public void setStatus(long[] status) {
+        Preconditions.checkArgument(status.length == numSystems(), "%s status codes for %s slots", status.length,
+                numSystems());
+        try (NDScope scope = new NDScope()) {
+            set(STATUS, manager.create(status));
+        }
+    }
+
     /**
      * Whether the statuses were set explicitly ({@code set(STATUS, ...)}) since the batch was
      * built. A batch whose statuses were never set starts every sample at the entry status of the

@@ -1,6 +1,5 @@
 package org.fusedstage.dynamics;
 
-import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import org.fusedstage.data.Batch;
@@ -16,7 +15,7 @@ public interface CompiledStep extends AutoCloseable {
     void step(Batch batch);
 
     /** A compiled step for another chain of the same potential that shares this one's loaded module. */
-    CompiledStep sharedWith(List<FusedStage.SubStage> stages);
+    CompiledStep sharedWith(ChainPlan plan);
 
     @Override
     void close();
@@ -29,14 +28,14 @@ public interface CompiledStep extends AutoCloseable {
          * @throws IllegalArgumentException naming a stage, criterion, option or file that has no compiled form
          * @throws Exception if the module cannot be loaded
          */
-        CompiledStep load(List<FusedStage.SubStage> stages, Map<String, String> options) throws Exception;
+        CompiledStep load(ChainPlan plan, Map<String, String> options) throws Exception;
     }
 
-    /** The compiled step of {@code stages} from the first {@link Loader} on the class path. */
-    static CompiledStep load(List<FusedStage.SubStage> stages, Map<String, String> options) throws Exception {
+    /** The compiled step of {@code plan} from the first {@link Loader} on the class path. */
+    static CompiledStep load(ChainPlan plan, Map<String, String> options) throws Exception {
         Loader loader = ServiceLoader.load(Loader.class, CompiledStep.class.getClassLoader()).findFirst()
                 .orElseThrow(() -> new IllegalStateException("compileStep: no compiled step on the class path "
                         + "(the compile package registers one in META-INF/services)"));
-        return loader.load(stages, options);
+        return loader.load(plan, options);
     }
 }

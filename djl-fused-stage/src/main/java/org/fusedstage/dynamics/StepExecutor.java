@@ -1,0 +1,26 @@
+package org.fusedstage.dynamics;
+
+import ai.djl.ndarray.NDArray;
+import org.fusedstage.data.Batch;
+
+/**
+ * Runs one fused step of a chain over a whole batch: the eager form ({@link EagerStep}, the stage
+ * programs evaluated phase by phase around the model's forward pass) or the compiled form
+ * ({@link GraphStep}, one call of the exported step graph). Both dispatch the chain's hooks
+ * through {@link HookDispatch}.
+ */
+interface StepExecutor extends AutoCloseable {
+
+    /**
+     * One step of every sample of {@code batch}.
+     *
+     * @param step the number of this step (hooks fire by it)
+     * @param occupied the status codes known to be in the batch, or {@link Occupancy#UNKNOWN}
+     * @return [B] boolean: the samples that reached the exit status in this step, in the caller's scope
+     */
+    NDArray step(Batch batch, long step, Occupancy occupied);
+
+    /** Releases what the executor loaded (the compiled step's module); idempotent. */
+    @Override
+    void close();
+}

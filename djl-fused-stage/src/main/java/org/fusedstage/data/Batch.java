@@ -74,9 +74,7 @@ public final class Batch implements AutoCloseable {
     private final DataType dataType;
     // Atom rows of each slot (sorted). Fixed batches are contiguous; inflight batches keep free
     // rows in a pool slot and refill slots in place, so a slot's rows need not be contiguous.
-    private final int[][] rows;
-    private final int numAtoms;
-    private final int poolSlot; // -1 for fixed batches
+    private final SlotPool slots; // which atom rows each slot holds (host)
     private final SampleLedger ledger;
     private NDArray ptrArray;
     private Segments segments;
@@ -102,29 +100,9 @@ public final class Batch implements AutoCloseable {
                 dataType);
         this.dataType = dataType;
         int k = systems.size();
-        int occupiedAtoms = systems.stream().mapToInt(AtomicSystem::size).sum();
-        boolean inflight = slotCapacity > 0;
-        if (inflight) {
-            Preconditions.checkArgument(k <= slotCapacity, "%s systems exceed the slot capacity %s", k, slotCapacity);
-            Preconditions.checkArgument(occupiedAtoms <= atomCapacity,
-                    "%s atoms exceed the atom capacity %s", occupiedAtoms, atomCapacity);
-        }
-        int b = inflight ? slotCapacity + 1 : k;
-        int n = inflight ? atomCapacity : occupiedAtoms;
-        this.numAtoms = n;
-        this.poolSlot = inflight ? slotCapacity : -1;
-        rows = new int[b][];
-        int next = 0;
-        for (int i = 0; i < b; i++) {
-            int size = i < k ? systems.get(i).size() : 0;
-            if (i == poolSlot) {
-                size = n - occupiedAtoms;
-            }
-            rows[i] = new int[size];
-            for (int a = 0; a < size; a++) {
-                rows[i][a] = next++;
-            }
-        }
+        this.slots = new SlotPool(systems.stream().mapToInt(AtomicSystem::size).toArray(), slotCapacity, atomCapacity);
+        int b = slots.numSlots();
+        int n = slots.numAtoms();
         double[] positions = new double[3 * n];
         double[] velocities = new double[3 * n];
         double[] forces = new double[3 * n];
@@ -132,7 +110,7 @@ public final class Batch implements AutoCloseable {
         Arrays.fill(masses, 1.0); // pool atoms: any positive mass
         long[] numbers = new long[n];
         Arrays.fill(numbers, systems.get(0).atomicNumbers()[0]); // pool atoms: a valid element
-        long[] batchIndex = new long[n];
+        long[] batchIndex = slots.slotOfRows();
         double[] energy = new double[b];
         double[] stress = new double[9 * b];
         double[] cell = new double[9 * b];
@@ -140,15 +118,12 @@ public final class Batch implements AutoCloseable {
         long[] status = new long[b];
         ledger = new SampleLedger(b);
         for (int i = 0; i < b; i++) {
-            for (int row : rows[i]) {
-                batchIndex[row] = i;
-            }
             if (i >= k) {
                 status[i] = Status.VACANT;
                 continue;
             }
             AtomicSystem s = systems.get(i);
-            int start = rows[i].length == 0 ? 0 : rows[i][0];
+            int start = slots.rows(i).length == 0 ? 0 : slots.rows(i)[0];
             System.arraycopy(s.positions(), 0, positions, 3 * start, 3 * s.size());
             System.arraycopy(s.masses(), 0, masses, start, s.size());
             int[] z = s.atomicNumbers();
@@ -234,22 +209,22 @@ public final class Batch implements AutoCloseable {
 
     /** Number of system slots B (the rows of per-system fields), including vacant ones. */
     public int numSystems() {
-        return rows.length;
+        return slots.numSlots();
     }
 
     /** Number of atom rows N (the rows of per-atom fields), including free ones. */
     public int numAtoms() {
-        return numAtoms;
+        return slots.numAtoms();
     }
 
     /** Number of atoms of slot {@code i}. */
     public int atomCount(int i) {
-        return rows[i].length;
+        return slots.rows(i).length;
     }
 
     /** The atom rows of slot {@code i}, in the sample's atom order. */
     public int[] atomRows(int i) {
-        return rows[i].clone();
+        return slots.rows(i).clone();
     }
 
     /**
@@ -257,11 +232,7 @@ public final class Batch implements AutoCloseable {
      * batch appears empty, so reductions and neighbor searches skip it.
      */
     public int[][] memberRows() {
-        int[][] out = new int[rows.length][];
-        for (int i = 0; i < rows.length; i++) {
-            out[i] = i == poolSlot ? new int[0] : rows[i];
-        }
-        return out;
+        return slots.memberRows();
     }
 
     /** Whether slot {@code i} holds a sample. */
@@ -271,15 +242,7 @@ public final class Batch implements AutoCloseable {
 
     /** Whether every slot's atoms are contiguous rows in slot order (true for fixed batches). */
     public boolean isContiguous() {
-        int next = 0;
-        for (int[] r : rows) {
-            for (int row : r) {
-                if (row != next++) {
-                    return false;
-                }
-            }
-        }
-        return true;
+        return slots.isContiguous();
     }
 
     /**
@@ -289,9 +252,9 @@ public final class Batch implements AutoCloseable {
      */
     public int[] ptrHost() {
         Preconditions.checkState(isContiguous(), "slots of this inflight batch are not contiguous: use atomRows(i)");
-        int[] ptr = new int[rows.length + 1];
-        for (int i = 0; i < rows.length; i++) {
-            ptr[i + 1] = ptr[i] + rows[i].length;
+        int[] ptr = new int[numSystems() + 1];
+        for (int i = 0; i < numSystems(); i++) {
+            ptr[i + 1] = ptr[i] + atomCount(i);
         }
         return ptr;
     }
@@ -387,12 +350,12 @@ public final class Batch implements AutoCloseable {
 
     /** The slot holding the pool of free atom rows, or -1 for a fixed batch. */
     public int poolSlot() {
-        return poolSlot;
+        return slots.poolSlot();
     }
 
     /** Number of free atom rows in the pool (0 for a fixed batch). */
     public int freeAtoms() {
-        return poolSlot < 0 ? 0 : rows[poolSlot].length;
+        return slots.freeAtoms();
     }
 
     /**
@@ -406,70 +369,53 @@ public final class Batch implements AutoCloseable {
      * @param entryStatus the status of the new samples
      */
     public void replace(java.util.Collection<Integer> vacate, Map<Integer, AtomicSystem> assignments, int entryStatus) {
-        Preconditions.checkState(poolSlot >= 0, "only an inflight batch (Builder.optCapacity) can be refilled");
-        java.util.TreeSet<Integer> pool = new java.util.TreeSet<>();
-        for (int row : rows[poolSlot]) {
-            pool.add(row);
-        }
         java.util.Set<Integer> changedSlots = new java.util.TreeSet<>(vacate);
         changedSlots.addAll(assignments.keySet());
         // Validate everything before touching any state: a refused refill changes nothing.
-        int freed = 0;
+        int needed = assignments.values().stream().mapToInt(AtomicSystem::size).sum();
+        slots.checkRefill(changedSlots, needed);
         java.util.Set<String> present = new java.util.HashSet<>();
-        for (int i = 0; i < rows.length; i++) {
+        for (int i = 0; i < numSystems(); i++) {
             if (ledger.id(i) != null && !changedSlots.contains(i)) {
                 present.add(ledger.id(i));
             }
         }
-        for (int slot : changedSlots) {
-            Preconditions.checkArgument(slot >= 0 && slot < poolSlot, "slot %s out of range [0, %s)", slot, poolSlot);
-            freed += rows[slot].length;
-        }
-        int needed = assignments.values().stream().mapToInt(AtomicSystem::size).sum();
-        Preconditions.checkArgument(needed <= pool.size() + freed,
-                "the new samples need %s atom rows but only %s are free", needed, pool.size() + freed);
-        for (AtomicSystem s : assignments.values()) {
-            String id = s.sampleId().orElseThrow(() -> new IllegalArgumentException("a refilled sample needs a sample id"));
+        Map<Integer, Integer> sizes = new LinkedHashMap<>();
+        for (Map.Entry<Integer, AtomicSystem> e : assignments.entrySet()) {
+            String id = e.getValue().sampleId()
+                    .orElseThrow(() -> new IllegalArgumentException("a refilled sample needs a sample id"));
             Preconditions.checkArgument(present.add(id), "sample id '%s' is already in the batch", id);
+            sizes.put(e.getKey(), e.getValue().size());
         }
-        java.util.Set<Integer> released = new java.util.TreeSet<>();
-        for (int slot : changedSlots) {
-            for (int row : rows[slot]) {
-                pool.add(row);
-                released.add(row);
-            }
-            rows[slot] = new int[0];
-            ledger.vacate(slot);
-        }
+        SlotPool.Refill refill = slots.refill(changedSlots, sizes);
+        changedSlots.forEach(ledger::vacate);
         // Host copies of what changes: every released or newly taken row, every changed slot.
-        List<Integer> touchedRows = new ArrayList<>(released);
+        int poolSlot = slots.poolSlot();
+        List<Integer> touchedRows = new ArrayList<>(refill.released());
         java.util.Map<Integer, double[]> rowValues = new java.util.HashMap<>(); // row -> p(3) v(3) m
         java.util.Map<Integer, long[]> rowInts = new java.util.HashMap<>(); // row -> z, batch
-        for (int row : released) {
+        for (int row : refill.released()) {
             rowValues.put(row, new double[] {0, 0, 0, 0, 0, 0, 1.0});
             rowInts.put(row, new long[] {-1, poolSlot});
         }
         for (Map.Entry<Integer, AtomicSystem> e : assignments.entrySet()) {
             int slot = e.getKey();
             AtomicSystem s = e.getValue();
-            int[] taken = new int[s.size()];
+            int[] taken = refill.taken().get(slot);
             double[] p = s.positions();
             double[] v = s.velocities().orElse(new double[3 * s.size()]);
             double[] m = s.masses();
             int[] z = s.atomicNumbers();
             for (int a = 0; a < taken.length; a++) {
-                int row = pool.pollFirst();
-                taken[a] = row;
+                int row = taken[a];
                 if (!rowValues.containsKey(row)) {
                     touchedRows.add(row);
                 }
                 rowValues.put(row, new double[] {p[3 * a], p[3 * a + 1], p[3 * a + 2], v[3 * a], v[3 * a + 1], v[3 * a + 2], m[a]});
                 rowInts.put(row, new long[] {z[a], slot});
             }
-            rows[slot] = taken;
             ledger.admit(slot, s, s.sampleId().orElseThrow(), false);
         }
-        rows[poolSlot] = pool.stream().mapToInt(Integer::intValue).toArray();
         writeRows(touchedRows, rowValues, rowInts);
         writeSlots(changedSlots, assignments, entryStatus);
         if (segments != null) {
@@ -560,7 +506,7 @@ public final class Batch implements AutoCloseable {
     /** Per-system reductions for this batch's layout (built on first use). */
     public Segments segments() {
         if (segments == null) {
-            segments = new Segments(manager, memberRows(), numAtoms, batchIndex());
+            segments = new Segments(manager, memberRows(), numAtoms(), batchIndex());
         }
         return segments;
     }
@@ -752,17 +698,17 @@ public final class Batch implements AutoCloseable {
      * where known.
      */
     public List<AtomicSystem> toSystems() {
-        List<Integer> slots = new ArrayList<>();
-        for (int i = 0; i < rows.length; i++) {
+        List<Integer> occupied = new ArrayList<>();
+        for (int i = 0; i < numSystems(); i++) {
             if (isOccupied(i)) {
-                slots.add(i);
+                occupied.add(i);
             }
         }
-        return systems(slots);
+        return systems(occupied);
     }
 
     /** Reads the given occupied slots back to the host. */
-    public List<AtomicSystem> systems(List<Integer> slots) {
+    public List<AtomicSystem> systems(List<Integer> slotsToRead) {
         double[] positions = toDoubles(positions());
         double[] velocities = toDoubles(velocities());
         double[] forces = toDoubles(forces());
@@ -772,10 +718,10 @@ public final class Batch implements AutoCloseable {
         double[] cell = toDoubles(cell());
         long[] numbers = atomicNumbers().toLongArray();
         boolean[] pbc = pbc().toBooleanArray();
-        List<AtomicSystem> out = new ArrayList<>(slots.size());
-        for (int i : slots) {
+        List<AtomicSystem> out = new ArrayList<>(slotsToRead.size());
+        for (int i : slotsToRead) {
             Preconditions.checkArgument(isOccupied(i), "slot %s is vacant", i);
-            int[] r = rows[i];
+            int[] r = slots.rows(i);
             int[] z = new int[r.length];
             double[] p = new double[3 * r.length];
             double[] v = new double[3 * r.length];

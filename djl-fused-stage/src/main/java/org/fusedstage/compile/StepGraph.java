@@ -285,7 +285,7 @@ public final class StepGraph implements CompiledStep {
         // entering samples after the ages advance (the eager step draws them in enter()). On a CPU
         // (status read back: microseconds) noise is drawn only for the stage's samples, and
         // velocities only for samples outside the stage (only they can enter it in this step).
-        long[] status = HostWork.onHost(batch.getDevice()) ? batch.status().toLongArray() : null;
+        long[] status = HostWork.peekLongs(batch.status());
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
             if (parameters.get(k).kind() == StageKind.LANGEVIN) {

@@ -1,12 +1,18 @@
 package org.fusedstage.data;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 
 /**
  * Where per-sample bookkeeping of a step runs: on a CPU on the host (reading a few small arrays
  * back costs microseconds there, less than the small libtorch ops it replaces), on a GPU on the
- * device (a read would stall the queue). Segment reductions, stage masks, random draws and the
- * flags that skip no-op work all ask this one place.
+ * device (a read would stall the queue). This class is the one place that decides. Three classes
+ * hold two forms of their work and pick one by {@link #onHost}: this one (the small primitives
+ * below), {@link Segments} (per-system reductions and broadcasts) and the stage-program evaluator
+ * ({@code dynamics.ProgramEvaluator}). Everything else asks for a {@code peek}: a host copy where
+ * reading is cheap, or null (then it does the full, masked work, which is correct either way).
+ * {@code DeviceFormsTest} runs the device forms on a CPU against the host forms.
  */
 public final class HostWork {
 
@@ -17,6 +23,42 @@ public final class HostWork {
     /** Whether bookkeeping for arrays on {@code device} runs on the host. */
     public static boolean onHost(Device device) {
         return !deviceFormsForced && !device.isGpu();
+    }
+
+    /**
+     * A host copy of a small int64 array (statuses) where reading it is cheap, else null: a hint
+     * that lets the caller skip no-op work (stages without samples, draws for samples outside a mask).
+     */
+    public static long[] peekLongs(NDArray array) {
+        return onHost(array.getDevice()) ? array.toLongArray() : null;
+    }
+
+    /** A host copy of a small boolean array (a per-sample mask) where reading it is cheap, else null. */
+    public static boolean[] peekBooleans(NDArray array) {
+        return onHost(array.getDevice()) ? array.toBooleanArray() : null;
+    }
+
+    /**
+     * Whether every value of {@code arrays} is finite. On the host one copy out per array; on a
+     * device one scalar sum read back (finite values whose sum overflows answer false, which only
+     * sends the caller to its full check).
+     */
+    public static boolean allFinite(NDArray... arrays) {
+        if (onHost(arrays[0].getDevice())) {
+            for (NDArray a : arrays) {
+                for (double v : HostArrays.doubles(a)) {
+                    if (!Double.isFinite(v)) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+        NDArray total = arrays[0].sum();
+        for (int k = 1; k < arrays.length; k++) {
+            total = total.add(arrays[k].sum());
+        }
+        return Double.isFinite(total.toType(DataType.FLOAT64, false).getDouble());
     }
 
     /**

@@ -30,9 +30,9 @@ final class EagerStep implements StepExecutor {
         Potential potential = plan.potential();
         List<FusedStage.SubStage> subStages = plan.subStages();
         hooks.fused(HookStage.BEFORE_STEP, batch, step, null);
-        if (!occupied.known() && HostWork.onHost(batch.getDevice())) {
-            // On the host a read of the statuses costs microseconds, less than the no-op updates it skips.
-            occupied = Occupancy.of(batch.status().toLongArray());
+        if (!occupied.known()) {
+            // Where a read of the statuses is cheap (the host), it skips the no-op updates of empty stages.
+            occupied = Occupancy.of(HostWork.peekLongs(batch.status()));
         }
         List<StageMask> masks = transitions.masks(batch);
         for (int i = 0; i < subStages.size(); i++) {

@@ -13,8 +13,11 @@ record Occupancy(Set<Long> codes) {
     /** Nothing known: every stage runs its (masked) updates. */
     static final Occupancy UNKNOWN = new Occupancy(null);
 
-    /** The codes of {@code status}. */
+    /** The codes of {@code status}; {@link #UNKNOWN} for null. */
     static Occupancy of(long[] status) {
+        if (status == null) {
+            return UNKNOWN;
+        }
         Set<Long> codes = new HashSet<>();
         for (long s : status) {
             codes.add(s);

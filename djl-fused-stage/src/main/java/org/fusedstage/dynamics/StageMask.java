@@ -2,7 +2,6 @@ package org.fusedstage.dynamics;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import org.fusedstage.data.Batch;
 import org.fusedstage.data.HostWork;
@@ -31,16 +30,9 @@ public final class StageMask {
         if (atoms != null) {
             return;
         }
-        if (!HostWork.onHost(batch.getDevice())) {
-            this.atoms = batch.segments().toAtoms(systems);
-            // Contiguous, not a broadcast view: a where-select over [N,3] runs twice as fast with it.
-            this.atomVectors = atoms.reshape(new Shape(batch.numAtoms(), 1)).repeat(1, 3);
-        } else {
-            // On a CPU the per-atom masks cost less built on the host than gathered on the device.
-            NDManager manager = systems.getManager();
-            this.atoms = batch.segments().toAtoms(hostSystems(), 1, manager);
-            this.atomVectors = batch.segments().toAtoms(hostSystems(), 3, manager);
-        }
+        boolean[] known = systemsToDraw(); // a host copy where reading is cheap: both masks built from one read
+        this.atoms = batch.segments().atomMask(systems, known, 1);
+        this.atomVectors = batch.segments().atomMask(systems, known, 3);
     }
 
     /** Per-system mask [B]. */
@@ -57,12 +49,15 @@ public final class StageMask {
     }
 
     /**
-     * The systems to draw random numbers for (noise, velocities): this mask on a CPU, where the
-     * host copy costs microseconds; null, meaning every system, on a GPU, where reading the mask
-     * back would stall the queue. A sample's numbers are the same either way.
+     * The systems to draw random numbers for (noise, velocities): this mask where its host copy is
+     * cheap (a CPU); null, meaning every system, on a GPU, where reading the mask back would stall
+     * the queue. A sample's numbers are the same either way.
      */
     public boolean[] systemsToDraw() {
-        return HostWork.onHost(systems.getDevice()) ? hostSystems() : null;
+        if (hostSystems == null) {
+            hostSystems = HostWork.peekBooleans(systems);
+        }
+        return hostSystems;
     }
 
     /** Per-atom mask [N]. */

@@ -64,7 +64,7 @@ public record StageSpec(String kind, Map<String, Double> values) {
 
     /** The default chain: FIRE to fmax 0.05 eV/A, then 500 steps of Langevin at 80 K. */
     public static List<StageSpec> defaults() {
-        return List.of(parse("fire:fmax=0.05,max-steps=2000"),
+        return List.of(parse("fire:fmax=" + ConvergenceHook.DEFAULT_FMAX + ",max-steps=2000"),
                 parse("nvt-langevin:steps=500,temperature=80,friction=0.01,dt=2.0"));
     }
 

@@ -59,30 +59,28 @@ final class StageTransitions {
             left.add(s.dynamics().hooks().isEmpty() ? null
                     : before.eq(s.code()).logicalAnd(batch.status().neq(s.code())));
         }
-        if (HostWork.onHost(batch.getDevice())) {
-            // On the host: read the statuses once and reset only the stages that gain samples.
-            long[] was = before.toLongArray();
-            long[] now = batch.status().toLongArray();
-            if (Arrays.equals(was, now)) {
-                return left; // nobody moved, so nobody enters a stage
-            }
-            for (FusedStage.SubStage s : subStages) {
-                boolean[] entering = new boolean[now.length];
-                boolean any = false;
-                for (int b = 0; b < now.length; b++) {
-                    entering[b] = now[b] == s.code() && was[b] != s.code();
-                    any |= entering[b];
-                }
-                if (any) {
-                    s.dynamics().enter(batch, new StageMask(batch, batch.getManager().create(entering)));
-                }
-            }
-            return left;
+        // Where the statuses are cheap to read (the host), stages nobody enters skip their entry resets.
+        long[] was = HostWork.peekLongs(before);
+        long[] now = HostWork.peekLongs(batch.status());
+        if (was != null && Arrays.equals(was, now)) {
+            return left; // nobody moved, so nobody enters a stage
         }
         for (FusedStage.SubStage s : subStages) {
+            if (was != null && !anyEnters(was, now, s.code())) {
+                continue;
+            }
             NDArray entering = batch.status().eq(s.code()).logicalAnd(before.eq(s.code()).logicalNot());
             s.dynamics().enter(batch, new StageMask(batch, entering));
         }
         return left;
+    }
+
+    private static boolean anyEnters(long[] was, long[] now, int code) {
+        for (int b = 0; b < now.length; b++) {
+            if (now[b] == code && was[b] != code) {
+                return true;
+            }
+        }
+        return false;
     }
 }

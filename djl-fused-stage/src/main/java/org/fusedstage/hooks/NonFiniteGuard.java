@@ -121,26 +121,10 @@ public final class NonFiniteGuard implements Hook {
     /**
      * Whether every value the guard watches is finite in every row, occupied or not (then no sample
      * needs a look). A quarantined sample that stays in the batch keeps this false, and the full
-     * check runs, as it did before this shortcut. On the host (CPU) one copy out per array; on a
-     * device one scalar sum (finite values whose sum overflows only send it to the full check).
+     * check runs, as it did before this shortcut.
      */
     private static boolean allFinite(Batch batch) {
-        NDArray[] watched = {batch.energy(), batch.forces(), batch.positions(), batch.velocities()};
-        if (HostWork.onHost(batch.getDevice())) {
-            for (NDArray a : watched) {
-                for (double v : HostArrays.doubles(a)) {
-                    if (!Double.isFinite(v)) {
-                        return false;
-                    }
-                }
-            }
-            return true;
-        }
-        NDArray total = watched[0].sum();
-        for (int k = 1; k < watched.length; k++) {
-            total = total.add(watched[k].sum());
-        }
-        return Double.isFinite(total.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble());
+        return HostWork.allFinite(batch.energy(), batch.forces(), batch.positions(), batch.velocities());
     }
 
     /** Copies the current (all finite) state on the device, replacing the previous copy. */

@@ -10,6 +10,8 @@ import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import java.util.ArrayList;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,6 +92,10 @@ public final class Batch implements AutoCloseable {
     // Which systems carry known values (from their input or from a later set), per system.
     // False until someone sets the status field: a run then starts every sample at its entry status.
     private boolean statusAssigned;
+    // Arrays this batch made itself, so contiguous in libtorch's memory: on a CPU they are read and
+    // written in place through that memory (hostMemory). An array a caller set may be a strided
+    // view; it is replaced by such a copy the first time its memory is asked for.
+    private final Set<NDArray> ownLayout = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     private Batch(List<AtomicSystem> systems, NDManager parent, Device device, DataType dataType,
             int slotCapacity, int atomCapacity) {
@@ -158,6 +164,8 @@ public final class Batch implements AutoCloseable {
         // The batch owns its arrays, also when it is built inside a caller's NDScope.
         atomFields.values().forEach(NDScope::unregister);
         systemFields.values().forEach(NDScope::unregister);
+        ownLayout.addAll(atomFields.values());
+        ownLayout.addAll(systemFields.values());
     }
 
     private static void copyIfPresent(double[] source, double[] target, int offset) {
@@ -664,6 +672,7 @@ public final class Batch implements AutoCloseable {
             old = systemFields.remove(name);
         }
         if (old != null) {
+            ownLayout.remove(old);
             old.close();
         }
     }
@@ -689,8 +698,61 @@ public final class Batch implements AutoCloseable {
         NDScope.unregister(value); // kept beyond the step scope that may have created it
         NDArray old = fields.put(name, value);
         if (old != null && old != value) {
+            ownLayout.remove(old);
             old.close();
         }
+    }
+
+    /**
+     * The memory of field {@code name} on the host, to read or write in place (CPU batches): a
+     * native-order view of the array's own storage, valid until the field is replaced (it is not
+     * by writes through it). Writes change the field at once, without a new array or a copy of
+     * the rows not written; call {@link #markWritten} after writing.
+     *
+     * @throws IllegalStateException on a batch that is not on a CPU
+     */
+    public ByteBuffer hostMemory(String name) {
+        Preconditions.checkState(getDevice().getDeviceType().equals(Device.Type.CPU),
+                "host memory of field '%s' is only for CPU batches; this one is on %s", name, getDevice());
+        NDArray array = get(name);
+        if (!ownLayout.contains(array)) {
+            array = ownCopy(array);
+            adopt(atomFields.containsKey(name) ? atomFields : systemFields, name, array);
+            ownLayout.add(array);
+        }
+        return array.toByteBuffer(true).order(ByteOrder.nativeOrder());
+    }
+
+    /** A contiguous copy of {@code array} in libtorch's memory (same values, dtype and shape). */
+    private NDArray ownCopy(NDArray array) {
+        Shape shape = array.getShape();
+        return switch (array.getDataType()) {
+            case FLOAT64, FLOAT32 -> HostArrays.create(manager, HostArrays.doubles(array), shape, array.getDataType());
+            case INT64 -> manager.create(array.toLongArray(), shape);
+            case BOOLEAN -> manager.create(array.toBooleanArray(), shape);
+            default -> throw new IllegalArgumentException("field of type " + array.getDataType() + " has no host memory form");
+        };
+    }
+
+    /** Records that field {@code name} was written through {@link #hostMemory} (as {@link #set} records a new value). */
+    public void markWritten(String name) {
+        ledger.fieldSet(name);
+        statusAssigned |= name.equals(STATUS);
+    }
+
+    /**
+     * Field {@code name} (float64 or float32) as float64 on the host: a copy out of its memory on a
+     * CPU (no intermediate buffers), a device read elsewhere.
+     */
+    public double[] hostDoubles(String name) {
+        NDArray array = get(name);
+        if (!ownLayout.contains(array) || !getDevice().getDeviceType().equals(Device.Type.CPU)) {
+            return HostArrays.doubles(array);
+        }
+        ByteBuffer memory = array.toByteBuffer(true).order(ByteOrder.nativeOrder());
+        double[] out = new double[Math.toIntExact(array.size())];
+        HostArrays.read(memory, array.getDataType(), out);
+        return out;
     }
 
     /**

@@ -75,6 +75,53 @@ public final class HostArrays {
         }
     }
 
+    /** Reads all of a native-order buffer of float64 or float32 elements into {@code out} as float64. */
+    public static void read(ByteBuffer buffer, DataType dataType, double[] out) {
+        if (dataType == DataType.FLOAT64) {
+            buffer.asDoubleBuffer().get(0, out);
+        } else {
+            FloatBuffer floats = buffer.asFloatBuffer();
+            for (int k = 0; k < out.length; k++) {
+                out[k] = floats.get(k);
+            }
+        }
+    }
+
+    /**
+     * Writes the rows {@code rows} ({@code width} elements each) of {@code values} into the same
+     * rows of a native-order float64 or float32 buffer; runs of consecutive rows go in one copy.
+     */
+    public static void writeRows(ByteBuffer buffer, DataType dataType, int[] rows, double[] values, int width) {
+        java.nio.DoubleBuffer doubles = dataType == DataType.FLOAT64 ? buffer.asDoubleBuffer() : null;
+        FloatBuffer floats = doubles == null ? buffer.asFloatBuffer() : null;
+        int k = 0;
+        while (k < rows.length) {
+            int end = k + 1;
+            while (end < rows.length && rows[end] == rows[end - 1] + 1) {
+                end++;
+            }
+            int from = rows[k] * width;
+            int length = (end - k) * width;
+            if (doubles != null) {
+                doubles.put(from, values, from, length);
+            } else {
+                for (int e = from; e < from + length; e++) {
+                    floats.put(e, (float) values[e]);
+                }
+            }
+            k = end;
+        }
+    }
+
+    /** Writes {@code value} as element {@code index} of a native-order float64 or float32 buffer. */
+    public static void put(ByteBuffer buffer, DataType dataType, int index, double value) {
+        if (dataType == DataType.FLOAT64) {
+            buffer.putDouble(index * Double.BYTES, value);
+        } else {
+            buffer.putFloat(index * Float.BYTES, (float) value);
+        }
+    }
+
     private static ByteBuffer staging(int bytes) {
         ByteBuffer buffer = STAGING.get();
         if (buffer.capacity() < bytes) {

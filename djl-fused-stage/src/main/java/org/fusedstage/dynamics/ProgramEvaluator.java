@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -281,7 +282,8 @@ final class ProgramEvaluator {
         if (level == Level.ATOM && host) {
             Object a = eval(left);
             int width = width(a, b);
-            return new HostAtoms(elementwise(op, expand(a, width), expand(b, width)), width);
+            double[] broadcast = broadcast(op, a, b, width);
+            return new HostAtoms(broadcast != null ? broadcast : elementwise(op, expand(a, width), expand(b, width)), width);
         }
         NDArray x = array(left, level);
         // A scalar operand goes in as a 0-d array (what DJL's NDArray.add(Number) makes anyway).
@@ -383,10 +385,18 @@ final class ProgramEvaluator {
 
     private Object read(String name, Level level) {
         NDArray array = batch.get(name);
+        if (host && isReal(array)) { // straight out of the field's memory
+            double[] values = hostCopies.computeIfAbsent(array, a -> batch.hostDoubles(name));
+            return level == Level.SAMPLE ? values : new HostAtoms(values, 3);
+        }
         if (level == Level.SAMPLE) {
             return sampleValue(array);
         }
         return host ? new HostAtoms(hostCopy(array), 3) : array;
+    }
+
+    private static boolean isReal(NDArray array) {
+        return array.getDataType() == DataType.FLOAT64 || array.getDataType() == DataType.FLOAT32;
     }
 
     // ---------------------------------------------------------------- host forms of per-atom values
@@ -415,6 +425,112 @@ final class ProgramEvaluator {
             double[] column = ((HostAtoms) value).values();
             for (int row = 0; row < n; row++) {
                 java.util.Arrays.fill(out, row * width, row * width + width, column[row]);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * x op y for per-atom values and a number, or [N,3] values and a value per sample or per atom,
+     * in one pass without expanding the narrower operand first; null for other operand pairs.
+     */
+    private double[] broadcast(Op op, Object a, Object b, int width) {
+        if (a instanceof HostAtoms x && x.width() == width && b instanceof Double y) {
+            return withNumber(op, x.values(), y, false);
+        }
+        if (b instanceof HostAtoms y && y.width() == width && a instanceof Double x) {
+            return withNumber(op, y.values(), x, true);
+        }
+        if (width != 3) {
+            return null;
+        }
+        if (a instanceof HostAtoms x && x.width() == 3 && isPerRow(b)) {
+            return withRowValues(op, x.values(), rowValues(b), false);
+        }
+        if (b instanceof HostAtoms y && y.width() == 3 && isPerRow(a)) {
+            return withRowValues(op, y.values(), rowValues(a), true);
+        }
+        return null;
+    }
+
+    /** Whether a value has one number per atom row once broadcast: per sample, or a per-atom column. */
+    private static boolean isPerRow(Object value) {
+        return value instanceof double[] || (value instanceof HostAtoms c && c.width() == 1);
+    }
+
+    /** One number per atom row: a per-sample value on its sample's rows (0 on rows of no sample), or a column. */
+    private double[] rowValues(Object value) {
+        if (value instanceof double[] perSample) {
+            int[] system = systemOfRow();
+            double[] out = new double[system.length];
+            for (int row = 0; row < out.length; row++) {
+                out[row] = system[row] >= 0 ? perSample[system[row]] : 0;
+            }
+            return out;
+        }
+        return ((HostAtoms) value).values();
+    }
+
+    /** x op y (reversed: y op x) for every element x of {@code xs}; the arithmetic in loops the JIT vectorizes. */
+    private static double[] withNumber(Op op, double[] xs, double y, boolean reversed) {
+        double[] out = new double[xs.length];
+        switch (op) {
+            case ADD -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = xs[i] + y;
+                }
+            }
+            case MUL -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = xs[i] * y;
+                }
+            }
+            case SUB -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = reversed ? y - xs[i] : xs[i] - y;
+                }
+            }
+            case DIV -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = reversed ? y / xs[i] : xs[i] / y;
+                }
+            }
+            default -> {
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = reversed ? apply(op, y, xs[i]) : apply(op, xs[i], y);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** x op y (reversed: y op x) for [N,3] values x and one value y per row. */
+    private static double[] withRowValues(Op op, double[] xs, double[] rows, boolean reversed) {
+        double[] out = new double[xs.length];
+        switch (op) {
+            case ADD -> {
+                for (int r = 0, i = 0; r < rows.length; r++, i += 3) {
+                    double y = rows[r];
+                    out[i] = xs[i] + y;
+                    out[i + 1] = xs[i + 1] + y;
+                    out[i + 2] = xs[i + 2] + y;
+                }
+            }
+            case MUL -> {
+                for (int r = 0, i = 0; r < rows.length; r++, i += 3) {
+                    double y = rows[r];
+                    out[i] = xs[i] * y;
+                    out[i + 1] = xs[i + 1] * y;
+                    out[i + 2] = xs[i + 2] * y;
+                }
+            }
+            default -> {
+                for (int r = 0, i = 0; r < rows.length; r++, i += 3) {
+                    double y = rows[r];
+                    for (int k = i; k < i + 3; k++) {
+                        out[k] = reversed ? apply(op, y, xs[k]) : apply(op, xs[k], y);
+                    }
+                }
             }
         }
         return out;
@@ -597,41 +713,11 @@ final class ProgramEvaluator {
 
     private void write(Expr target, Object value, Level valueLevel) {
         String name = target.op() == Op.STATE ? stage.stateName(target.name()) : target.name();
-        NDArray current = batch.get(name);
-        if (target.level() == Level.SAMPLE && host) {
-            double[] v = hostSamples(value);
-            boolean[] owned = mask.hostSystems();
-            if (current.getDataType() == DataType.INT64) {
-                long[] out = current.toLongArray();
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = owned[i] ? (long) v[i] : out[i];
-                }
-                batch.set(name, batch.getManager().create(out));
-            } else {
-                double[] out = HostArrays.doubles(current);
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = owned[i] ? v[i] : out[i];
-                }
-                batch.set(name, HostArrays.create(batch.getManager(), out, current.getDataType()));
-            }
-            return;
-        }
         if (host) {
-            double[] out = hostCopy(current).clone();
-            int width = current.getShape().dimension() == 2 ? (int) current.getShape().get(1) : 1;
-            double[] updated = expand(value, width);
-            boolean[] owned = mask.hostSystems();
-            int[][] members = batch.memberRows();
-            for (int s = 0; s < members.length; s++) {
-                if (owned[s]) {
-                    for (int row : members[s]) {
-                        System.arraycopy(updated, row * width, out, row * width, width);
-                    }
-                }
-            }
-            batch.set(name, HostArrays.create(batch.getManager(), out, current.getShape(), current.getDataType()));
+            writeOnHost(name, target.level(), value);
             return;
         }
+        NDArray current = batch.get(name);
         NDArray updated = value instanceof Double d ? current.zerosLike().add(d) : array(value, valueLevel, target.level());
         if (updated.getDataType() != current.getDataType()) {
             updated = updated.toType(current.getDataType(), false);
@@ -640,5 +726,39 @@ final class ProgramEvaluator {
             updated = updated.broadcast(current.getShape());
         }
         batch.set(name, mask.select(updated, current));
+    }
+
+    /**
+     * Writes the masked samples' values into the field's memory in place (a CPU batch): no new
+     * array, and nothing copied for the samples outside the mask.
+     */
+    private void writeOnHost(String name, Level level, Object value) {
+        NDArray current = batch.get(name);
+        DataType type = current.getDataType();
+        boolean[] owned = mask.hostSystems();
+        if (level == Level.SAMPLE) {
+            double[] v = hostSamples(value);
+            ByteBuffer memory = batch.hostMemory(name);
+            for (int i = 0; i < owned.length; i++) {
+                if (owned[i]) {
+                    if (type == DataType.INT64) {
+                        memory.putLong(i * Long.BYTES, (long) v[i]);
+                    } else {
+                        HostArrays.put(memory, type, i, v[i]);
+                    }
+                }
+            }
+        } else {
+            int width = current.getShape().dimension() == 2 ? (int) current.getShape().get(1) : 1;
+            double[] updated = expand(value, width);
+            ByteBuffer memory = batch.hostMemory(name);
+            int[][] members = batch.memberRows();
+            for (int s = 0; s < members.length; s++) {
+                if (owned[s]) {
+                    HostArrays.writeRows(memory, type, members[s], updated, width);
+                }
+            }
+        }
+        batch.markWritten(name);
     }
 }

@@ -124,7 +124,7 @@ public final class NeighborList implements AutoCloseable {
         updatesSinceBuild++;
         boolean scheduled = rebuildEvery > 0 && updatesSinceBuild >= rebuildEvery;
         if (layoutChanged(batch) || scheduled) {
-            search(batch, allSlots(batch), HostArrays.doubles(batch.positions()));
+            search(batch, allSlots(batch), batch.hostDoubles(Batch.POSITIONS));
             updatesSinceBuild = 0;
             return;
         }
@@ -135,7 +135,7 @@ public final class NeighborList implements AutoCloseable {
         // the skin minus the margin since their search are searched again; the others keep theirs.
         // Slots more than 70 % of the way there join such a search, so that searches (and the
         // uploads of the list that follow them) come in fewer, larger groups.
-        double[] positions = HostArrays.doubles(batch.positions());
+        double[] positions = batch.hostDoubles(Batch.POSITIONS);
         long[] versions = batch.slotVersions();
         int[][] members = batch.memberRows();
         boolean[] refilled = new boolean[members.length];

@@ -39,6 +39,36 @@ class BatchTest {
     }
 
     @Test
+    void hostMemoryWritesTheFieldInPlace() {
+        try (Batch batch = Batch.of(systems().subList(0, 2), manager)) {
+            NDArray before = batch.velocities();
+            java.nio.ByteBuffer memory = batch.hostMemory(Batch.VELOCITIES);
+            memory.asDoubleBuffer().put(3 * 4 + 1, 0.25); // atom 4 (first of system 1), y
+            batch.markWritten(Batch.VELOCITIES);
+            assertTrue(before == batch.velocities(), "no new array: the field is written where it is");
+            double[] v = batch.velocities().toDoubleArray();
+            assertEquals(0.25, v[13]);
+            assertEquals(0.0, v[12]);
+            assertArrayEquals(v, batch.hostDoubles(Batch.VELOCITIES));
+            // markWritten records the velocities as known: the results carry them.
+            assertEquals(0.25, batch.toSystems().get(1).velocities().orElseThrow()[1]);
+
+            // A strided view set by a caller is first replaced by a contiguous copy with its values,
+            // so a write reaches the field and not a temporary copy.
+            double[] rows = new double[3 * batch.numAtoms()];
+            for (int i = 0; i < rows.length; i++) {
+                rows[i] = i;
+            }
+            NDArray transposed = manager.create(rows, new Shape(3, batch.numAtoms())).transpose();
+            batch.putAtomField("extra", transposed);
+            double[] expected = batch.get("extra").toDoubleArray();
+            batch.hostMemory("extra").asDoubleBuffer().put(0, -7.0);
+            expected[0] = -7.0;
+            assertArrayEquals(expected, batch.get("extra").toDoubleArray());
+        }
+    }
+
+    @Test
     void flatLayoutFollowsTheSystems() {
         try (Batch batch = Batch.of(systems(), manager)) {
             assertEquals(3, batch.numSystems());

@@ -330,7 +330,7 @@ final class BenchCommand implements Callable<Integer> {
 
     private void stepTimes() throws Exception {
         int[] sizes = quick ? new int[] {8, 64} : new int[] {8, 64, 512};
-        System.out.println("## Step time: model forward vs the rest (orchestration), float64, 1 libtorch thread");
+        System.out.println("## Step time: model forward vs the rest (orchestration), float64, 1 libtorch thread; medians of 11 rounds, orchestration = median of (step - forward) per round, as a share of the forward");
         System.out.println("| model | systems x atoms | forward ms | eager step ms | eager orchestration | compiled step ms | compiled orchestration |");
         System.out.println("|---|---|---|---|---|---|---|");
         for (String model : List.of("lennard-jones", "sutton-chen-cu", "nnp-demo-cu")) {
@@ -377,15 +377,17 @@ final class BenchCommand implements Callable<Integer> {
         List<AtomicSystem> structures = crystals(element, a, reps, systems, 1);
         double[] ms = measure(modelId, structures);
         System.out.printf("| %s | %d x %d | %.2f | %.2f | %.0f %% | %.2f | %.0f %% |%n", modelId, systems, structures.get(0).size(),
-                ms[0], ms[1], 100 * (ms[1] - ms[0]) / ms[0], ms[2], 100 * (ms[2] - ms[0]) / ms[0]);
+                ms[0], ms[1], 100 * ms[3] / ms[0], ms[2], 100 * ms[4] / ms[0]);
     }
 
     /**
      * {forward ms, eager step ms, compiled step ms} for a FIRE + Langevin (80 K, 2 fs, as the whole
      * job) chain that never finishes during the measurement, half the samples in each stage, with the library's default neighbor
      * list (1 A skin, rebuilt when an atom moved half of it). Eager steps, compiled steps (on a
-     * copy of the batch) and bare forwards alternate in rounds and each figure is the fastest
-     * round's, so that load from other processes on this shared machine biases all three alike.
+     * copy of the batch) and bare forwards alternate in 11 rounds; each time is the median round's,
+     * and each orchestration the median over rounds of that round's step minus its forward (in the
+     * returned array's last two places), so that load from other processes on this shared machine
+     * biases both sides of a difference alike.
      */
     private static double[] measure(String modelId, List<AtomicSystem> structures) throws Exception {
         try (TorchScriptPotential model = TorchScriptPotential.fromZoo(modelId);
@@ -411,8 +413,9 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             int steps = structures.size() >= 512 ? 4 : 10;
-            double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
-            for (int round = 0; round < 7; round++) {
+            int rounds = 11;
+            double[][] ms = new double[3][rounds]; // per round: forward, eager step, compiled step
+            for (int round = 0; round < rounds; round++) {
                 long t0 = System.nanoTime();
                 for (int i = 0; i < steps; i++) {
                     try (NDScope scope = new NDScope()) {
@@ -420,19 +423,33 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
                 eagerBatch.energy().toDoubleArray();
-                best[0] = Math.min(best[0], (System.nanoTime() - t0) / 1e6 / steps);
+                ms[0][round] = (System.nanoTime() - t0) / 1e6 / steps;
                 for (int k = 0; k < 2; k++) {
                     long t1 = System.nanoTime();
                     for (int i = 0; i < steps; i++) {
                         fused[k].step(batches[k]).close();
                     }
                     batches[k].status().toLongArray();
-                    best[1 + k] = Math.min(best[1 + k], (System.nanoTime() - t1) / 1e6 / steps);
+                    ms[1 + k][round] = (System.nanoTime() - t1) / 1e6 / steps;
                 }
             }
             fused[1].close();
-            return best;
+            // Medians over rounds; orchestration as the median of each round's step minus that
+            // round's forward, so that load which slows one round slows both sides of its difference.
+            double[] eagerExtra = new double[rounds];
+            double[] compiledExtra = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                eagerExtra[r] = ms[1][r] - ms[0][r];
+                compiledExtra[r] = ms[2][r] - ms[0][r];
+            }
+            return new double[] {median(ms[0]), median(ms[1]), median(ms[2]), median(eagerExtra), median(compiledExtra)};
         }
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     private static void forwardsPerStep() throws Exception {

@@ -154,13 +154,13 @@ public final class Batch implements AutoCloseable {
         atomFields.put(VELOCITIES, real(velocities, new Shape(n, 3)));
         atomFields.put(FORCES, real(forces, new Shape(n, 3)));
         atomFields.put(MASSES, real(masses, new Shape(n)));
-        atomFields.put(ATOMIC_NUMBERS, manager.create(numbers, new Shape(n)));
-        atomFields.put(BATCH, manager.create(batchIndex, new Shape(n)));
+        atomFields.put(ATOMIC_NUMBERS, owned(manager.create(numbers, new Shape(n))));
+        atomFields.put(BATCH, owned(manager.create(batchIndex, new Shape(n))));
         systemFields.put(ENERGY, real(energy, new Shape(b)));
         systemFields.put(STRESS, real(stress, new Shape(b, 3, 3)));
         systemFields.put(CELL, real(cell, new Shape(b, 3, 3)));
-        systemFields.put(PBC, manager.create(pbc, new Shape(b, 3)));
-        systemFields.put(STATUS, manager.create(status, new Shape(b)));
+        systemFields.put(PBC, owned(manager.create(pbc, new Shape(b, 3))));
+        systemFields.put(STATUS, owned(manager.create(status, new Shape(b))));
         // The batch owns its arrays, also when it is built inside a caller's NDScope.
         atomFields.values().forEach(NDScope::unregister);
         systemFields.values().forEach(NDScope::unregister);
@@ -177,7 +177,7 @@ public final class Batch implements AutoCloseable {
     private NDArray real(double[] values, Shape shape) {
         NDArray array = manager.create(values, shape);
         if (dataType == DataType.FLOAT64) {
-            return array;
+            return owned(array);
         }
         NDArray converted = array.toType(dataType, true);
         array.close();
@@ -607,7 +607,7 @@ public final class Batch implements AutoCloseable {
         Preconditions.checkArgument(status.length == numSystems(), "%s status codes for %s slots", status.length,
                 numSystems());
         try (NDScope scope = new NDScope()) {
-            set(STATUS, manager.create(status));
+            set(STATUS, owned(manager.create(status)));
         }
     }
 
@@ -723,13 +723,26 @@ public final class Batch implements AutoCloseable {
         return array.toByteBuffer(true).order(ByteOrder.nativeOrder());
     }
 
+    /**
+     * {@code array} moved into libtorch's own memory. DJL's {@code create} of a Java array wraps a
+     * Java direct buffer (from_blob) that only the returned NDArray keeps alive; a field must not
+     * be such an array, because a step graph may return a view of its input as the field's next
+     * value: once the batch closes the old array, the buffer can be freed under that view (seen as
+     * heap corruption in compiled runs). A clone owns its storage, and views keep it alive.
+     */
+    private static NDArray owned(NDArray wrapsJavaMemory) {
+        NDArray copy = wrapsJavaMemory.duplicate();
+        wrapsJavaMemory.close();
+        return copy;
+    }
+
     /** A contiguous copy of {@code array} in libtorch's memory (same values, dtype and shape). */
     private NDArray ownCopy(NDArray array) {
         Shape shape = array.getShape();
         return switch (array.getDataType()) {
             case FLOAT64, FLOAT32 -> HostArrays.create(manager, HostArrays.doubles(array), shape, array.getDataType());
-            case INT64 -> manager.create(array.toLongArray(), shape);
-            case BOOLEAN -> manager.create(array.toBooleanArray(), shape);
+            case INT64 -> owned(manager.create(array.toLongArray(), shape));
+            case BOOLEAN -> owned(manager.create(array.toBooleanArray(), shape));
             default -> throw new IllegalArgumentException("field of type " + array.getDataType() + " has no host memory form");
         };
     }

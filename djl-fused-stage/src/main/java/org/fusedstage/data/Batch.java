@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import com.google.common.collect.ImmutableList;
-import com.google.common.collect.ImmutableMap;
 import java.util.ArrayList;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -609,6 +608,7 @@ public final class Batch implements AutoCloseable {
         try (NDScope scope = new NDScope()) {
             set(STATUS, owned(manager.create(status)));
         }
+        ownLayout.add(get(STATUS)); // made here: contiguous, in libtorch's memory
     }
 
     /**
@@ -754,12 +754,14 @@ public final class Batch implements AutoCloseable {
     }
 
     /**
-     * Field {@code name} (float64 or float32) as float64 on the host: a copy out of its memory on a
-     * CPU (no intermediate buffers), a device read elsewhere.
+     * Field {@code name} as float64 on the host (integers converted, flags 1 and 0): for a float or
+     * int64 field on a CPU a copy straight out of its memory (no intermediate buffers), else a read.
      */
     public double[] hostDoubles(String name) {
         NDArray array = get(name);
-        if (!ownLayout.contains(array) || !getDevice().getDeviceType().equals(Device.Type.CPU)) {
+        DataType type = array.getDataType();
+        boolean readable = type == DataType.FLOAT64 || type == DataType.FLOAT32 || type == DataType.INT64;
+        if (!readable || !ownLayout.contains(array) || !getDevice().getDeviceType().equals(Device.Type.CPU)) {
             return HostArrays.doubles(array);
         }
         ByteBuffer memory = array.toByteBuffer(true).order(ByteOrder.nativeOrder());

@@ -75,10 +75,15 @@ public final class HostArrays {
         }
     }
 
-    /** Reads all of a native-order buffer of float64 or float32 elements into {@code out} as float64. */
+    /** Reads all of a native-order buffer of float64, float32 or int64 elements into {@code out} as float64. */
     public static void read(ByteBuffer buffer, DataType dataType, double[] out) {
         if (dataType == DataType.FLOAT64) {
             buffer.asDoubleBuffer().get(0, out);
+        } else if (dataType == DataType.INT64) {
+            java.nio.LongBuffer longs = buffer.asLongBuffer();
+            for (int k = 0; k < out.length; k++) {
+                out[k] = longs.get(k);
+            }
         } else {
             FloatBuffer floats = buffer.asFloatBuffer();
             for (int k = 0; k < out.length; k++) {

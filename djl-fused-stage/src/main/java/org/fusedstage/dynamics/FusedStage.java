@@ -105,7 +105,7 @@ public final class FusedStage implements AutoCloseable, InflightChain {
                 finalStress && !potential.computesStress() ? potential : null);
         if (compileStep) {
             GraphStep shareFrom = b.stepGraphSource != null && b.stepGraphSource.executor instanceof GraphStep g ? g : null;
-            this.executor = GraphStep.load(plan, hooks, compileOptions, shareFrom);
+            this.executor = GraphStep.load(plan, hooks, transitions, compileOptions, shareFrom);
             if (!potential.device().isGpu() && !CPU_COMPILE_NOTE_LOGGED.getAndSet(true)) {
                 logger.info("compileStep on a CPU: the eager step is usually faster there (it does per-sample work "
                         + "on the host; see BENCHMARKS.md); the step graph is meant for GPUs");
@@ -285,15 +285,6 @@ public final class FusedStage implements AutoCloseable, InflightChain {
         }
         endRun(batch, status, stepCount - started, false);
         return batch;
-    }
-
-    private boolean anyRunning(long[] status) {
-        for (long s : status) {
-            if (plan.isRunning(s)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

@@ -19,10 +19,11 @@ final class GraphStep implements StepExecutor {
     private final CompiledStep graph;
     private final Map<String, String> options;
 
-    private GraphStep(ChainPlan plan, HookDispatch hooks, CompiledStep graph, Map<String, String> options) {
+    private GraphStep(ChainPlan plan, HookDispatch hooks, StageTransitions transitions, CompiledStep graph,
+            Map<String, String> options) {
         this.plan = plan;
         this.hooks = hooks;
-        this.transitions = new StageTransitions(plan);
+        this.transitions = transitions;
         this.graph = graph;
         this.options = Map.copyOf(options);
     }
@@ -33,13 +34,14 @@ final class GraphStep implements StepExecutor {
      *
      * @throws IllegalArgumentException naming what has no compiled form, or why the graph cannot load
      */
-    static GraphStep load(ChainPlan plan, HookDispatch hooks, Map<String, String> options, GraphStep shareFrom) {
+    static GraphStep load(ChainPlan plan, HookDispatch hooks, StageTransitions transitions, Map<String, String> options,
+            GraphStep shareFrom) {
         hooks.checkCompilable();
         try {
             CompiledStep graph = shareFrom != null && shareFrom.options.equals(options)
                     ? shareFrom.graph.sharedWith(plan)
                     : CompiledStep.load(plan, options);
-            return new GraphStep(plan, hooks, graph, options);
+            return new GraphStep(plan, hooks, transitions, graph, options);
         } catch (RuntimeException e) {
             throw e;
         } catch (Exception e) {

@@ -45,7 +45,7 @@ final class ProgramEvaluator {
     private final long seed;
     private final ConvergenceHook hook; // for OTHER_CRITERIA; may be null
     private final Map<Expr, Object> values = new IdentityHashMap<>();
-    private final Map<NDArray, double[]> hostCopies = new IdentityHashMap<>();
+    private final Map<String, double[]> hostFields = new java.util.HashMap<>(); // host: fields as read, by name
 
     /** Per-atom values on the host: {@code width} (3: vectors, 1: scalars) numbers per atom row, row-major. */
     private record HostAtoms(double[] values, int width) {
@@ -194,7 +194,7 @@ final class ProgramEvaluator {
             case CHOOSE:
                 return (Double) eval(args.get(0)) != 0 ? eval(args.get(1)) : eval(args.get(2));
             case MASS:
-                return host ? new HostAtoms(hostCopy(batch.masses()), 1) : batch.masses().reshape(new Shape(batch.numAtoms(), 1));
+                return host ? new HostAtoms(hostField(Batch.MASSES), 1) : batch.masses().reshape(new Shape(batch.numAtoms(), 1));
             case INVERSE_MASS:
                 return inverseMasses();
             case NOISE: {
@@ -364,7 +364,7 @@ final class ProgramEvaluator {
     private Object inverseMasses() {
         NDArray masses = batch.masses();
         if (host) {
-            double[] m = hostCopy(masses);
+            double[] m = hostField(Batch.MASSES);
             double[] inverse = new double[m.length];
             for (int i = 0; i < m.length; i++) {
                 inverse[i] = m[i] > 0 ? 1 / m[i] : 0;
@@ -384,19 +384,11 @@ final class ProgramEvaluator {
     }
 
     private Object read(String name, Level level) {
-        NDArray array = batch.get(name);
-        if (host && isReal(array)) { // straight out of the field's memory
-            double[] values = hostCopies.computeIfAbsent(array, a -> batch.hostDoubles(name));
-            return level == Level.SAMPLE ? values : new HostAtoms(values, 3);
+        if (!host) {
+            return batch.get(name);
         }
-        if (level == Level.SAMPLE) {
-            return sampleValue(array);
-        }
-        return host ? new HostAtoms(hostCopy(array), 3) : array;
-    }
-
-    private static boolean isReal(NDArray array) {
-        return array.getDataType() == DataType.FLOAT64 || array.getDataType() == DataType.FLOAT32;
+        double[] values = hostField(name);
+        return level == Level.SAMPLE ? values : new HostAtoms(values, 3);
     }
 
     // ---------------------------------------------------------------- host forms of per-atom values
@@ -662,8 +654,9 @@ final class ProgramEvaluator {
         return out;
     }
 
-    private double[] hostCopy(NDArray array) {
-        return hostCopies.computeIfAbsent(array, HostArrays::doubles);
+    /** A batch field on the host as float64 (flags 1/0), read once per evaluation: all reads precede the writes. */
+    private double[] hostField(String name) {
+        return hostFields.computeIfAbsent(name, batch::hostDoubles);
     }
 
     private double[] hostSamples(Object value) {

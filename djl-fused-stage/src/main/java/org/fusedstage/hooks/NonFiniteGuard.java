@@ -9,7 +9,6 @@ import java.util.Collections;
 import java.util.List;
 import org.fusedstage.data.AtomicSystem;
 import org.fusedstage.data.Batch;
-import org.fusedstage.data.HostArrays;
 import org.fusedstage.data.HostWork;
 import org.fusedstage.data.Status;
 import org.fusedstage.sinks.DataSink;

@@ -33,6 +33,16 @@ public interface InflightChain {
     /** Whether a sample at {@code status} still takes part in the dynamics (in a stage or being admitted). */
     boolean isRunning(long status);
 
+    /** Whether any of {@code status} is a sample still in the dynamics ({@link #isRunning}). */
+    default boolean anyRunning(long[] status) {
+        for (long s : status) {
+            if (isRunning(s)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether a sample at {@code status} has left the chain for good (finished, quarantined, rejected): its slot is free. */
     boolean hasLeft(long status);
 

@@ -64,11 +64,11 @@ public final class InflightRunner {
                 if (fresh) { // the per-sample cap acts on a status just read
                     status = capLongRunners(batch, status);
                 }
-                boolean anyRunning = anyRunning(status);
+                boolean anyRunning = chain.anyRunning(status);
                 if (!anyRunning || chain.stepCount() - lastRefill >= chain.refillFrequency()) {
                     status = refill(batch, status, slotEdges, !anyRunning);
                     lastRefill = chain.stepCount();
-                    anyRunning = anyRunning(status);
+                    anyRunning = chain.anyRunning(status);
                 }
                 if (!anyRunning) {
                     if (source.exhausted()) {
@@ -95,15 +95,6 @@ public final class InflightRunner {
             }
             chain.endRun(batch, status, chain.stepCount() - started, false);
         }
-    }
-
-    private boolean anyRunning(long[] status) {
-        for (long s : status) {
-            if (chain.isRunning(s)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static List<AtomicSystem> systemsOf(List<SampleSource.Entry> entries) {

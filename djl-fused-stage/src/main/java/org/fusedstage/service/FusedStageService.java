@@ -16,6 +16,8 @@ import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -58,6 +60,11 @@ import org.slf4j.LoggerFactory;
  * <p>Results equal those of a batch run of the same structures with the same sample ids (noise
  * streams are keyed by sample id and per-sample step, never by batch-mates); requests without a
  * sample id get {@code job-<n>}. Sample ids must be unique among the requests in flight.
+ *
+ * <p>Futures completed by the worker (results, blow-ups, rejects) complete on the service's own
+ * completion thread, never on the worker: a caller's dependent actions ({@code thenApply},
+ * an HTTP server writing its response) run there and cannot stall the batch. {@link
+ * #awaitTermination} returns only after every such completion ran.
  */
 public final class FusedStageService implements StructureService {
 
@@ -97,6 +104,7 @@ public final class FusedStageService implements StructureService {
 
     private final long started = System.nanoTime();
     private final Thread worker;
+    private final ExecutorService completions;
     private final CountDownLatch terminated = new CountDownLatch(1);
 
     private FusedStageService(Builder b) {
@@ -110,6 +118,11 @@ public final class FusedStageService implements StructureService {
         this.elements = potential.metadata().elements();
         this.searchRadius = potential.metadata().cutoff()
                 + (potential instanceof TorchScriptPotential t ? t.skin() : 0);
+        this.completions = Executors.newSingleThreadExecutor(task -> {
+            Thread t = new Thread(task, b.threadName + "-completions");
+            t.setDaemon(true);
+            return t;
+        });
         this.worker = new Thread(this::work, b.threadName);
         worker.setDaemon(true);
         worker.start();
@@ -390,9 +403,21 @@ public final class FusedStageService implements StructureService {
                 }
             }
         } finally {
+            completions.shutdown(); // runs what the worker handed it, then ends
+            boolean interrupted = false;
+            while (!completions.isTerminated()) {
+                try {
+                    completions.awaitTermination(1, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
             logger.info("service stopped: {} completed, {} failed, {} cancelled", completed.get(), failed.get(),
                     cancelled.get());
             terminated.countDown();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -409,9 +434,7 @@ public final class FusedStageService implements StructureService {
             lock.unlock();
         }
         for (Request r : rest) {
-            if (r.completeExceptionally(new SampleFailedException(r.id, reason, cause))) {
-                failed.incrementAndGet();
-            }
+            failOnCompletionThread(r, new SampleFailedException(r.id, reason, cause));
         }
     }
 
@@ -421,9 +444,9 @@ public final class FusedStageService implements StructureService {
         for (int k = guardRejectsSeen; k < rejects.size(); k++) {
             NonFiniteGuard.Reject reject = rejects.get(k);
             Request r = leave(reject.sampleId());
-            if (r != null && r.completeExceptionally(new SampleFailedException(r.id,
-                    reject.reason() + " at step " + reject.step() + " (it blew up)", null))) {
-                failed.incrementAndGet();
+            if (r != null) {
+                failOnCompletionThread(r, new SampleFailedException(r.id,
+                        reject.reason() + " at step " + reject.step() + " (it blew up)", null));
             }
         }
         guardRejectsSeen = rejects.size();
@@ -466,9 +489,20 @@ public final class FusedStageService implements StructureService {
         synchronized (latencies) {
             latencies[(int) (latencyCount++ % LATENCY_WINDOW)] = now - r.submitted;
         }
-        if (!r.complete(result)) {
-            completed.decrementAndGet(); // cancelled meanwhile: its work still counts as work done
-        }
+        completions.execute(() -> {
+            if (!r.complete(result)) {
+                completed.decrementAndGet(); // cancelled meanwhile: its work still counts as work done
+            }
+        });
+    }
+
+    /** Fails a request on the completion thread (see the class comment), counting it if it was still open. */
+    private void failOnCompletionThread(Request r, SampleFailedException reason) {
+        completions.execute(() -> {
+            if (r.completeExceptionally(reason)) {
+                failed.incrementAndGet();
+            }
+        });
     }
 
     private List<Integer> stageCodes() {
@@ -633,9 +667,9 @@ public final class FusedStageService implements StructureService {
         public void write(List<AtomicSystem> systems) {
             for (AtomicSystem s : systems) {
                 Request r = leave(s.sampleId().orElseThrow());
-                if (r != null && r.completeExceptionally(new SampleFailedException(r.id,
-                        "rejected: " + s.info().getOrDefault("reject_reason", "a stage did not converge"), null))) {
-                    failed.incrementAndGet();
+                if (r != null) {
+                    failOnCompletionThread(r, new SampleFailedException(r.id,
+                            "rejected: " + s.info().getOrDefault("reject_reason", "a stage did not converge"), null));
                 }
             }
             written += systems.size();

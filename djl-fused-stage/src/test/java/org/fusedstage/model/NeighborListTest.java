@@ -50,6 +50,13 @@ class NeighborListTest extends WithLennardJones {
         java.util.Arrays.fill(argon, "Ar");
         out.add(AtomicSystem.builder().positions(q).symbols(argon).optCell(wide).optPbc(true, true, true)
                 .optSampleId("wide-skewed").build());
+        // Pairs just inside the 9 A search radius, lying along the normal the search prunes along
+        // (its window must not lose them): open boundaries, and through a periodic image.
+        out.add(AtomicSystem.builder().positions(new double[] {0, 0, 0, 8.999999, 0, 0, 0, 3, 0}).symbols("Ar", "Ar", "Ar")
+                .optSampleId("aligned-open").build());
+        out.add(AtomicSystem.builder().positions(new double[] {0.5, 1, 1, 11.500001, 1, 1})
+                .symbols("Ar", "Ar").optCell(new double[] {20, 0, 0, 0, 20, 0, 0, 0, 20}).optPbc(true, true, true)
+                .optSampleId("aligned-image").build());
         return out;
     }
 

@@ -213,6 +213,40 @@ class FusedStageServiceTest extends WithLennardJones {
         }
     }
 
+    /**
+     * Futures complete on the service's completion thread: a caller's dependent action that blocks
+     * (here until released) does not stall the batch, whose other samples all finish meanwhile.
+     */
+    @Test
+    void aBlockingCallbackDoesNotStallTheBatch() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        List<AtomicSystem> systems = structures(12);
+        try (FusedStageService service = FusedStageService.builder(chain()).optThreadName("callback-check").build()) {
+            CompletableFuture<ServiceResult> first = service.submit(systems.get(0));
+            CompletableFuture<String> callbackThread = first.thenApply(r -> {
+                String name = Thread.currentThread().getName();
+                try {
+                    release.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return name;
+            });
+            List<CompletableFuture<ServiceResult>> rest = new ArrayList<>();
+            for (AtomicSystem s : systems.subList(1, systems.size())) {
+                rest.add(service.submit(s));
+            }
+            awaitUntil(() -> service.metrics().completed() == systems.size(),
+                    "the batch stalled while a caller's callback blocked");
+            assertFalse(callbackThread.isDone(), "the callback is still blocked");
+            release.countDown();
+            assertEquals("callback-check-completions", callbackThread.get(WAIT.toSeconds(), TimeUnit.SECONDS));
+            for (CompletableFuture<ServiceResult> f : rest) {
+                assertTrue(await(f).converged());
+            }
+        }
+    }
+
     @Test
     void gracefulShutdownFinishesWhatWasAcceptedAndRefusesNew() throws Exception {
         FusedStageService service = FusedStageService.builder(chain()).optMaxAtoms(60).optMaxBatchSize(6).build();

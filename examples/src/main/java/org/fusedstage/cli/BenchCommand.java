@@ -680,7 +680,8 @@ final class BenchCommand implements Callable<Integer> {
                 "    md.run(" + mdSteps + ")",
                 "    atom_steps += len(a) * (opt.nsteps + " + mdSteps + ")",
                 "print(atom_steps / (time.time() - start))");
-        Process p = new ProcessBuilder("/usr/bin/python3", "-c", script, file.toString()).redirectErrorStream(true).start();
+        Process p = CliJobBench.oneThread(new ProcessBuilder("/usr/bin/python3", "-c", script, file.toString()))
+                .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         if (!p.waitFor(20, TimeUnit.MINUTES) || p.exitValue() != 0) {
             System.out.println("ASE comparison skipped: " + out);

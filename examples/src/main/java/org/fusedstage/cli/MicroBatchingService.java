@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +45,13 @@ final class MicroBatchingService implements StructureService {
     private final AtomicLong completed = new AtomicLong();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final Thread worker;
+    // Results are delivered off the worker, as FusedStageService delivers them: the comparison is
+    // of the batching policies, not of where the callers' dependent actions run.
+    private final ExecutorService completions = Executors.newSingleThreadExecutor(task -> {
+        Thread t = new Thread(task, "micro-batching-completions");
+        t.setDaemon(true);
+        return t;
+    });
     private volatile boolean running = true;
 
     MicroBatchingService(Supplier<FusedStage.Builder> chain, int maxBatch, int maxAtoms, Duration window,
@@ -97,7 +106,13 @@ final class MicroBatchingService implements StructureService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            queue.forEach(r -> r.result().completeExceptionally(new RejectedExecutionException("shut down")));
+            completions.execute(() -> queue.forEach(r -> r.result().completeExceptionally(new RejectedExecutionException("shut down"))));
+            completions.shutdown();
+            try {
+                completions.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             terminated.countDown();
         }
     }
@@ -127,13 +142,14 @@ final class MicroBatchingService implements StructureService {
                 Request r = requests.stream().filter(q -> q.system().sampleId().equals(record.sampleId())).findFirst()
                         .orElseThrow();
                 completed.incrementAndGet();
-                r.result().complete(ServiceResult.of(record, codes, Duration.ofNanos(started - r.submitted()),
-                        Duration.ofNanos(done - started)));
+                ServiceResult result = ServiceResult.of(record, codes, Duration.ofNanos(started - r.submitted()),
+                        Duration.ofNanos(done - started));
+                completions.execute(() -> r.result().complete(result));
             }
         } catch (RuntimeException e) {
-            requests.forEach(r -> r.result().completeExceptionally(e));
+            completions.execute(() -> requests.forEach(r -> r.result().completeExceptionally(e)));
         }
-        requests.forEach(r -> r.result().completeExceptionally(new IllegalStateException("did not finish")));
+        completions.execute(() -> requests.forEach(r -> r.result().completeExceptionally(new IllegalStateException("did not finish"))));
     }
 
     @Override

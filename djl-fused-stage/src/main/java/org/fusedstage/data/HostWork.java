@@ -39,6 +39,45 @@ public final class HostWork {
     }
 
     /**
+     * Per sample, whether its status in {@code peeked} (a {@link #peekLongs} copy) is {@code code};
+     * null when there is no copy (the caller then uses the device form, see {@link #mask}).
+     */
+    public static boolean[] equalOnHost(long[] peeked, long code) {
+        if (peeked == null) {
+            return null;
+        }
+        boolean[] out = new boolean[peeked.length];
+        for (int b = 0; b < out.length; b++) {
+            out[b] = peeked[b] == code;
+        }
+        return out;
+    }
+
+    /**
+     * Per sample, whether its status became {@code code} between two {@link #peekLongs} copies
+     * ({@code now == code && was != code}); null when either copy is missing.
+     */
+    public static boolean[] enteredOnHost(long[] was, long[] now, long code) {
+        if (was == null || now == null) {
+            return null;
+        }
+        boolean[] out = new boolean[now.length];
+        for (int b = 0; b < out.length; b++) {
+            out[b] = now[b] == code && was[b] != code;
+        }
+        return out;
+    }
+
+    /**
+     * A per-sample mask [B]: {@code host} uploaded once (on the manager and device of {@code like})
+     * where a host form was computed from peeks, else {@code deviceForm}'s device ops. One upload
+     * costs less on a CPU than the two to five small ops of a device form.
+     */
+    public static NDArray mask(NDArray like, boolean[] host, java.util.function.Supplier<NDArray> deviceForm) {
+        return host == null ? deviceForm.get() : like.getManager().create(host);
+    }
+
+    /**
      * Whether every value of {@code arrays} is finite. On the host one copy out per array; on a
      * device one scalar sum read back (finite values whose sum overflows answer false, which only
      * sends the caller to its full check).

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostWork;
 import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookContext;
 import org.fusedstage.hooks.HookStage;
@@ -245,7 +246,17 @@ public abstract class Dynamics {
 
     /** The mask of samples this dynamics owns now: status == statusCode. */
     public StageMask ownedSamples(Batch batch) {
-        return new StageMask(batch, batch.status().eq(statusCode));
+        return ownedSamples(batch, null);
+    }
+
+    /**
+     * As {@link #ownedSamples(Batch)}, from a host copy of the statuses where the caller peeked one
+     * ({@link HostWork#peekLongs}; null for none).
+     */
+    StageMask ownedSamples(Batch batch, long[] peekedStatus) {
+        boolean[] host = HostWork.equalOnHost(peekedStatus, statusCode);
+        NDArray status = batch.status();
+        return new StageMask(batch, HostWork.mask(status, host, () -> status.eq(statusCode)), host);
     }
 
     /**

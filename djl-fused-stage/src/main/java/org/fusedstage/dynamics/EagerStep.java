@@ -30,11 +30,13 @@ final class EagerStep implements StepExecutor {
         Potential potential = plan.potential();
         List<FusedStage.SubStage> subStages = plan.subStages();
         hooks.fused(HookStage.BEFORE_STEP, batch, step, null);
+        // Where a read of the statuses is cheap (the host), one read builds the stage masks on the
+        // host and lets empty stages skip their no-op updates.
+        long[] status = HostWork.peekLongs(batch.status());
         if (!occupied.known()) {
-            // Where a read of the statuses is cheap (the host), it skips the no-op updates of empty stages.
-            occupied = Occupancy.of(HostWork.peekLongs(batch.status()));
+            occupied = Occupancy.of(status);
         }
-        List<StageMask> masks = transitions.masks(batch);
+        List<StageMask> masks = transitions.masks(batch, status);
         for (int i = 0; i < subStages.size(); i++) {
             FusedStage.SubStage s = subStages.get(i);
             NDArray mask = masks.get(i).systems();
@@ -66,10 +68,14 @@ final class EagerStep implements StepExecutor {
         batch.advanceAges();
         hooks.stages(HookStage.AFTER_STEP, batch, step, systemMasks);
         hooks.fused(HookStage.AFTER_STEP, batch, step, null);
+        long[] was = HostWork.peekLongs(batch.status());
         NDArray before = batch.status().duplicate();
-        List<NDArray> left = transitions.migrate(batch, before, masks, occupied);
+        List<NDArray> left = transitions.migrate(batch, before, was, masks, occupied);
         hooks.stages(HookStage.ON_CONVERGE, batch, step, left);
-        NDArray graduated = batch.status().eq(plan.exitStatus()).logicalAnd(before.eq(plan.exitStatus()).logicalNot());
+        int exit = plan.exitStatus();
+        NDArray now = batch.status();
+        NDArray graduated = HostWork.mask(now, HostWork.enteredOnHost(was, HostWork.peekLongs(now), exit),
+                () -> now.eq(exit).logicalAnd(before.eq(exit).logicalNot()));
         hooks.fused(HookStage.ON_CONVERGE, batch, step, graduated);
         return graduated;
     }

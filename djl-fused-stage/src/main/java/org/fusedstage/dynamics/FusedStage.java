@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostWork;
 import org.fusedstage.data.Status;
 import org.fusedstage.hooks.Hook;
 import org.fusedstage.hooks.HookStage;
@@ -222,7 +223,7 @@ public final class FusedStage implements AutoCloseable, InflightChain {
             potential.compute(batch);
             hooks.fused(HookStage.AFTER_COMPUTE, batch, stepCount, null); // e.g. a guard sees the primed forces
             hooks.stages(HookStage.AFTER_COMPUTE, batch, stepCount, null);
-            transitions.migrate(batch, before, transitions.masks(batch), Occupancy.UNKNOWN);
+            transitions.migrate(batch, before, HostWork.peekLongs(before), transitions.masks(batch), Occupancy.UNKNOWN);
         }
     }
 
@@ -343,7 +344,7 @@ public final class FusedStage implements AutoCloseable, InflightChain {
                 s.dynamics().enter(batch, entering);
                 masks.add(entering);
             }
-            transitions.migrate(batch, before, masks, Occupancy.UNKNOWN);
+            transitions.migrate(batch, before, HostWork.peekLongs(before), masks, Occupancy.UNKNOWN);
         }
     }
 

@@ -22,8 +22,14 @@ public final class StageMask {
 
     /** Builds the masks from a per-system boolean mask [B]; the per-atom masks when first used. */
     public StageMask(Batch batch, NDArray systemMask) {
+        this(batch, systemMask, null);
+    }
+
+    /** As {@link #StageMask(Batch, NDArray)}, with the mask's host copy when the caller has it (else null). */
+    StageMask(Batch batch, NDArray systemMask, boolean[] hostSystems) {
         this.batch = batch;
         this.systems = systemMask;
+        this.hostSystems = hostSystems;
     }
 
     private void buildAtomMasks() {

@@ -23,9 +23,14 @@ final class StageTransitions {
 
     /** Each sub-stage's mask of the samples it owns now, in chain order. */
     List<StageMask> masks(Batch batch) {
+        return masks(batch, HostWork.peekLongs(batch.status()));
+    }
+
+    /** As {@link #masks(Batch)}, from a {@link HostWork#peekLongs} copy of the statuses (or null). */
+    List<StageMask> masks(Batch batch, long[] peekedStatus) {
         List<StageMask> masks = new ArrayList<>(plan.subStages().size());
         for (FusedStage.SubStage s : plan.subStages()) {
-            masks.add(s.dynamics().ownedSamples(batch));
+            masks.add(s.dynamics().ownedSamples(batch, peekedStatus));
         }
         return masks;
     }
@@ -43,10 +48,11 @@ final class StageTransitions {
      * resets the state of the stage each one enters.
      *
      * @param before the statuses before the step's migrations
+     * @param was a {@link HostWork#peekLongs} copy of {@code before}, or null
      * @param occupied the codes known to hold samples (stages without any skip their no-op work)
      * @return per sub-stage, the samples that left it (null for a sub-stage without hooks to tell)
      */
-    List<NDArray> migrate(Batch batch, NDArray before, List<StageMask> masks, Occupancy occupied) {
+    List<NDArray> migrate(Batch batch, NDArray before, long[] was, List<StageMask> masks, Occupancy occupied) {
         List<FusedStage.SubStage> subStages = plan.subStages();
         for (int i = 0; i < subStages.size(); i++) {
             FusedStage.SubStage s = subStages.get(i);
@@ -60,8 +66,7 @@ final class StageTransitions {
                     : before.eq(s.code()).logicalAnd(batch.status().neq(s.code())));
         }
         // Where the statuses are cheap to read (the host), stages nobody enters skip their entry resets.
-        long[] was = HostWork.peekLongs(before);
-        long[] now = HostWork.peekLongs(batch.status());
+        long[] now = was == null ? null : HostWork.peekLongs(batch.status());
         if (was != null && Arrays.equals(was, now)) {
             return left; // nobody moved, so nobody enters a stage
         }
@@ -69,8 +74,10 @@ final class StageTransitions {
             if (was != null && !anyEnters(was, now, s.code())) {
                 continue;
             }
-            NDArray entering = batch.status().eq(s.code()).logicalAnd(before.eq(s.code()).logicalNot());
-            s.dynamics().enter(batch, new StageMask(batch, entering));
+            boolean[] host = HostWork.enteredOnHost(was, now, s.code());
+            NDArray status = batch.status();
+            NDArray entering = HostWork.mask(status, host, () -> status.eq(s.code()).logicalAnd(before.eq(s.code()).logicalNot()));
+            s.dynamics().enter(batch, new StageMask(batch, entering, host));
         }
         return left;
     }

@@ -707,7 +707,13 @@ public final class FusedStageService implements StructureService {
             return this;
         }
 
-        /** Most samples in the batch at once (default 64). */
+        /**
+         * Most samples in the batch at once (default 64). Under saturation this is the service's
+         * latency knob: a step costs about in proportion to the samples in it, so a cap below the
+         * number of requests in flight keeps every slot busy (throughput about the same) while the
+         * slowest structures spend less time per step (lower p99), at the price of a wait for a
+         * slot for every request (higher p50). BENCHMARKS.md, "Service under load", measures it.
+         */
         public Builder optMaxBatchSize(int maxBatchSize) {
             limits = limits.withMaxBatchSize(maxBatchSize);
             return this;

@@ -110,7 +110,8 @@ final class GraduationWriter {
 
     /**
      * The systems with the stress of their structures, from one forward pass over them alone (a
-     * sample's results do not depend on the batch it runs in); unchanged without final stress.
+     * sample's results do not depend on the batch it runs in); unchanged without final stress, and
+     * for structures without a stress (not periodic in all three directions).
      */
     private List<AtomicSystem> withFinalStress(Batch batch, List<AtomicSystem> systems) {
         if (finalStress == null || systems.isEmpty()) {
@@ -122,7 +123,11 @@ final class GraduationWriter {
             List<AtomicSystem> computed = finished.toSystems();
             List<AtomicSystem> out = new ArrayList<>(systems.size());
             for (int k = 0; k < systems.size(); k++) {
-                out.add(systems.get(k).toBuilder().optStress(computed.get(k).stress().orElseThrow()).build());
+                // A structure not periodic in all three directions has no stress (Batch.systems):
+                // it leaves without one, as it would with the stress in every step.
+                AtomicSystem.Builder b = systems.get(k).toBuilder();
+                computed.get(k).stress().ifPresent(b::optStress);
+                out.add(b.build());
             }
             return out;
         }

@@ -46,6 +46,45 @@ class StressOptionTest {
         }
     }
 
+    /**
+     * A chain with the stress computed once, at graduation (the CLI's and the service's default):
+     * a crystal leaves with the stress of the every-step run, a cluster (no stress defined) without
+     * one; before the fix the cluster failed its whole batch ("No value present").
+     */
+    @Test
+    void finalStressSkipsStructuresWithoutOne() throws Exception {
+        AtomicSystem crystal = TestSystems.fccArgon(2, TestSystems.ARGON_LATTICE, 0.1, 1).toBuilder().optSampleId("crystal").build();
+        AtomicSystem cluster = TestSystems.argonCluster(4, 3.4, 3.4, 5).toBuilder().optSampleId("cluster").build();
+        java.util.Map<String, AtomicSystem> finalStress = relaxed(false, crystal, cluster);
+        java.util.Map<String, AtomicSystem> everyStep = relaxed(true, crystal, cluster);
+        assertFalse(finalStress.get("cluster").stress().isPresent(), "a cluster has no stress");
+        assertFalse(everyStep.get("cluster").stress().isPresent());
+        double[] expected = everyStep.get("crystal").stress().orElseThrow();
+        double[] got = finalStress.get("crystal").stress().orElseThrow();
+        for (int k = 0; k < 9; k++) {
+            org.junit.jupiter.api.Assertions.assertEquals(expected[k], got[k], 1e-12, "stress component " + k);
+        }
+    }
+
+    /** The graduates of a short FIRE run, by sample id: stress in every step, or once at the end. */
+    private static java.util.Map<String, AtomicSystem> relaxed(boolean stressEveryStep, AtomicSystem... systems) throws Exception {
+        try (TorchScriptPotential model = TorchScriptPotential.builder().optModelName("lennard-jones")
+                .optStress(stressEveryStep).build();
+                NDManager manager = NDManager.newBaseManager();
+                Batch batch = Batch.of(List.of(systems), manager)) {
+            org.fusedstage.sinks.HostMemory sink = new org.fusedstage.sinks.HostMemory(systems.length);
+            org.fusedstage.dynamics.FusedStage.builder()
+                    .addSubStage(0, org.fusedstage.dynamics.FIRE.builder(model).optFmax(0.05).build())
+                    .addSink(sink).optFinalStress(!stressEveryStep).build().run(batch);
+            java.util.Map<String, AtomicSystem> out = new java.util.HashMap<>();
+            for (AtomicSystem s : sink.read()) {
+                out.put(s.sampleId().orElseThrow(), s);
+            }
+            org.junit.jupiter.api.Assertions.assertEquals(systems.length, out.size(), "every sample graduated");
+            return out;
+        }
+    }
+
     @Test
     void compiledStepsLeaveTheStressOutToo() throws Exception {
         double[][] positions = new double[2][];

@@ -437,10 +437,10 @@ final class ProgramEvaluator {
             return null;
         }
         if (a instanceof HostAtoms x && x.width() == 3 && isPerRow(b)) {
-            return withRowValues(op, x.values(), rowValues(b), false);
+            return withRowValues(op, x.values(), expand(b, 1), false);
         }
         if (b instanceof HostAtoms y && y.width() == 3 && isPerRow(a)) {
-            return withRowValues(op, y.values(), rowValues(a), true);
+            return withRowValues(op, y.values(), expand(a, 1), true);
         }
         return null;
     }
@@ -448,19 +448,6 @@ final class ProgramEvaluator {
     /** Whether a value has one number per atom row once broadcast: per sample, or a per-atom column. */
     private static boolean isPerRow(Object value) {
         return value instanceof double[] || (value instanceof HostAtoms c && c.width() == 1);
-    }
-
-    /** One number per atom row: a per-sample value on its sample's rows (0 on rows of no sample), or a column. */
-    private double[] rowValues(Object value) {
-        if (value instanceof double[] perSample) {
-            int[] system = systemOfRow();
-            double[] out = new double[system.length];
-            for (int row = 0; row < out.length; row++) {
-                out[row] = system[row] >= 0 ? perSample[system[row]] : 0;
-            }
-            return out;
-        }
-        return ((HostAtoms) value).values();
     }
 
     /** x op y (reversed: y op x) for every element x of {@code xs}; the arithmetic in loops the JIT vectorizes. */

@@ -66,7 +66,7 @@ def write_model(root: str, model_id: str, file_stem: str, module: torch.nn.Modul
     native = metadata.get("interface", "native") in ("native", "native-half-list")
     if native and metadata.get("outputs", "").startswith("energy,forces"):
         # compile_step: the whole fused step around this potential, one TorchScript module.
-        step = torch.jit.script(_step.FusedStep(module))
+        step = _step.script_step(module)
         step.save(os.path.join(folder, "fused_step.pt"))
         metadata = dict(metadata, step_file="fused_step.pt")
     lines = ["# Written by model-zoo/src/main/python/export_models.py; do not edit by hand."]

@@ -17,14 +17,14 @@ if os.environ.get("PYTHONHASHSEED") != "0":
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fused_step import FusedStep  # noqa: E402
+from fused_step import script_step  # noqa: E402
 
 
 def main() -> None:
     if len(sys.argv) != 3:
         sys.exit("usage: export_step.py POTENTIAL.pt OUTPUT.pt")
     potential = torch.jit.load(sys.argv[1], map_location="cpu")
-    step = torch.jit.script(FusedStep(potential))
+    step = script_step(potential)
     step.save(sys.argv[2])
     print("wrote", sys.argv[2])
 

@@ -34,11 +34,16 @@ public final class ScriptEmitter {
     /** Where the module lives, relative to the repository root. */
     public static final String MODULE = "model-zoo/src/main/python/stage_programs.py";
 
+    // The table comes as lists (converted once per step by fused_step.py): a parameter read is then
+    // a list lookup, not a tensor select and item. mask_atoms is mask gathered to atoms [N,1], made
+    // once per stage and step by the caller.
     private static final String SIGNATURE = "(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], "
-            + "table: Dict[str, torch.Tensor], s: int, prefix: str, code: int, mask: torch.Tensor, batch: torch.Tensor) -> None";
+            + "table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, "
+            + "batch: torch.Tensor) -> None";
 
     private final StringBuilder out = new StringBuilder();
     private Map<Expr, String> names;
+    private Map<Expr, Integer> parents;
     private int temps;
 
     private ScriptEmitter() {}
@@ -61,7 +66,7 @@ public final class ScriptEmitter {
         out.append("GENERATED from the Java stage programs (org.fusedstage.dynamics, `StageProgram`) by\n");
         out.append("org.fusedstage.compile.ScriptEmitter: do not edit. Regenerate with `./fused-stage emit-programs`.\n");
         out.append("\"\"\"\n");
-        out.append("import math\nfrom typing import Dict\n\nimport torch\n\nfrom pair_geometry import sum_into\n\n");
+        out.append("import math\nfrom typing import Dict, List\n\nimport torch\n\nfrom pair_geometry import sum_into\n\n");
         out.append("""
 
                 def segment_sum(values: torch.Tensor, batch: torch.Tensor, n_systems: int) -> torch.Tensor:
@@ -73,9 +78,28 @@ public final class ScriptEmitter {
                     return out.scatter_reduce(0, batch, values, reduce="amax", include_self=True)
 
 
+                def row_sums(values: torch.Tensor) -> torch.Tensor:
+                    \"""x + y + z of each row of [N,3] (a product with ones: torch's sum over a dimension of 3 is
+                    several times slower on a CPU).\"""
+                    return torch.mv(values, torch.ones(3, dtype=values.dtype, device=values.device))
+
+
+                def to_atoms(values: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+                    \"""A per-sample value [B] on each of the sample's atoms, [N,1] (index_select: advanced
+                    indexing is slower on a CPU).\"""
+                    return values.index_select(0, batch).unsqueeze(1)
+
+
                 def inverse_mass(masses: torch.Tensor) -> torch.Tensor:
                     column = masses.unsqueeze(1)
                     return torch.where(column > 0, 1.0 / column, torch.zeros_like(column))
+
+
+                def inverse_mass_of(fields: Dict[str, torch.Tensor]) -> torch.Tensor:
+                    \"""1/m per atom, made once per step: the masses do not change within one.\"""
+                    if "inverse_mass" not in fields:
+                        fields["inverse_mass"] = inverse_mass(fields["masses"])
+                    return fields["inverse_mass"]
                 """);
         for (Phase phase : Phase.values()) {
             emitFunction("bookkeeping_" + phaseName(phase), StageBookkeeping.program().assignments(phase));
@@ -99,7 +123,7 @@ public final class ScriptEmitter {
                 out.append(first ? "    if" : "    elif").append(" kind == ").append(kind.code()).append(":  # ")
                         .append(kind.name()).append('\n');
                 out.append("        ").append(functionName(kind, phase))
-                        .append("(fields, state, table, s, prefix, code, mask, batch)\n");
+                        .append("(fields, state, table, s, prefix, code, mask, mask_atoms, batch)\n");
                 first = false;
             }
             if (first) {
@@ -123,11 +147,11 @@ public final class ScriptEmitter {
         }
         out.append("\n\ndef ").append(name).append(SIGNATURE).append(":\n");
         out.append("    n_systems = mask.shape[0]\n");
-        out.append("    mask_atoms = mask[batch].unsqueeze(1)\n");
         out.append("    real = fields[\"positions\"]\n");
         out.append("    new_fields: Dict[str, torch.Tensor] = {}\n");
         out.append("    new_state: Dict[str, torch.Tensor] = {}\n");
         names = new IdentityHashMap<>();
+        parents = countParents(assignments);
         temps = 0;
         for (Assignment a : assignments) {
             if (a.guard() == null) {
@@ -151,14 +175,18 @@ public final class ScriptEmitter {
     private void emitWrite(Assignment a, String indent) {
         Expr target = a.target();
         boolean atoms = target.level() == Level.ATOM;
-        String current = read(target);
+        String current = value(target, indent);
         String value = value(a.value(), indent);
-        if (a.value().level() == Level.SCALAR) {
+        // A value of the target's type keeps its dtype through where; only others are cast.
+        boolean sameType = a.value().type() == target.type();
+        if (a.value().level() == Level.SCALAR && !scalarKeepsType(a.value(), target)) {
             value = "torch.full_like(" + current + ", " + value + ")";
+            sameType = true;
         } else if (atoms && a.value().level() == Level.SAMPLE) {
-            value = value + "[batch].unsqueeze(1)";
+            value = "to_atoms(" + value + ", batch)";
         }
-        String updated = "torch.where(" + (atoms ? "mask_atoms" : "mask") + ", " + value + ", " + current + ").to(" + current + ".dtype)";
+        String updated = "torch.where(" + (atoms ? "mask_atoms" : "mask") + ", " + value + ", " + current + ")"
+                + (sameType ? "" : ".to(" + current + ".dtype)");
         String into = target.op() == Op.FIELD ? "new_fields[\"" + target.name() + "\"]" : "new_state[prefix + \"" + target.name() + "\"]";
         out.append(indent).append(into).append(" = ").append(updated).append('\n');
     }
@@ -171,7 +199,11 @@ public final class ScriptEmitter {
         };
     }
 
-    /** The Python expression naming {@code e}'s value; non-leaf values go into temporaries first. */
+    /**
+     * The Python expression naming {@code e}'s value. Operations and reads of the batch, state and
+     * table go into temporaries first: each is made once per function (a read spelled out at every
+     * use would cost the interpreter a string concatenation and a dict lookup each time).
+     */
     private String value(Expr e, String indent) {
         String known = names.get(e);
         if (known != null) {
@@ -179,18 +211,23 @@ public final class ScriptEmitter {
         }
         String code = switch (e.op()) {
             case CONSTANT -> literal(e);
-            case PARAMETER -> "float(table[\"" + e.name() + "\"][s])";
+            case PARAMETER -> "table[\"" + e.name() + "\"][s]";
             case STATE, FIELD -> read(e);
             case SAMPLES -> "mask";
             // Other criteria are eager-only: StepGraph refuses a chain that has any.
             case OTHER_CRITERIA -> "mask";
             case MASS -> "fields[\"masses\"].unsqueeze(1)";
-            case INVERSE_MASS -> "inverse_mass(fields[\"masses\"])";
+            case INVERSE_MASS -> "inverse_mass_of(fields)";
             case NOISE -> "fields[\"" + e.name() + ".\" + str(code)]";
             default -> null;
         };
-        if (code == null) {
-            code = operation(e, indent);
+        boolean literal = e.op() == Op.CONSTANT || e.op() == Op.SAMPLES || e.op() == Op.OTHER_CRITERIA;
+        if (code == null && e.op() == Op.CHOOSE) {
+            code = choose(e, indent);
+        } else if (!literal) {
+            if (code == null) {
+                code = operation(e, indent);
+            }
             String name = "t" + temps++;
             out.append(indent).append(name).append(" = ").append(code).append('\n');
             code = name;
@@ -220,17 +257,17 @@ public final class ScriptEmitter {
             case DOT: {
                 String a = value(args.get(0), indent);
                 String b = value(args.get(1), indent);
-                return "segment_sum((" + a + " * " + b + ").sum(1), batch, n_systems)";
+                return "segment_sum(row_sums(" + a + " * " + b + "), batch, n_systems)";
             }
             case MAX_NORM: {
                 String a = value(args.get(0), indent);
-                return "segment_max((" + a + " * " + a + ").sum(1).sqrt(), batch, n_systems)";
+                return "segment_max(row_sums(" + a + " * " + a + ").sqrt(), batch, n_systems)";
             }
             case CENTER: {
                 String a = value(args.get(0), indent);
                 String w = value(args.get(1), indent);
                 return a + " - (segment_sum(" + a + " * " + w + ", batch, n_systems) / segment_sum(" + w
-                        + ", batch, n_systems))[batch]";
+                        + ", batch, n_systems)).index_select(0, batch)";
             }
             case NEG:
                 return "(-" + at(args.get(0), level, indent) + ")";
@@ -238,12 +275,6 @@ public final class ScriptEmitter {
                 return at(args.get(0), level, indent) + ".abs()";
             case IS_NAN:
                 return "torch.isnan(" + at(args.get(0), level, indent) + ")";
-            case CHOOSE: {
-                String condition = value(args.get(0), indent);
-                String a = at(args.get(1), level, indent);
-                String b = at(args.get(2), level, indent);
-                return "(" + a + " if " + condition + " else " + b + ")";
-            }
             case SQRT:
                 return at(args.get(0), level, indent) + ".sqrt()";
             case EXP:
@@ -256,14 +287,17 @@ public final class ScriptEmitter {
                 Expr b = args.get(2);
                 String x = at(a, level, indent);
                 String y = at(b, level, indent);
+                // where takes one number beside a tensor of its type as it is (no filled tensor).
                 if (a.level() == Level.SCALAR && b.level() == Level.SCALAR) {
                     String dtype = e.type() == Expr.Type.INTEGER ? "torch.int64" : "real.dtype";
                     String shape = level == Level.ATOM ? "(real.shape[0], 1)" : "(n_systems,)";
                     x = "torch.full(" + shape + ", " + x + ", dtype=" + dtype + ", device=real.device)";
-                    y = "torch.full(" + shape + ", " + y + ", dtype=" + dtype + ", device=real.device)";
-                } else if (a.level() == Level.SCALAR) {
+                    if (!scalarKeepsType(b, e)) {
+                        y = "torch.full(" + shape + ", " + y + ", dtype=" + dtype + ", device=real.device)";
+                    }
+                } else if (a.level() == Level.SCALAR && !scalarKeepsType(a, b)) {
                     x = "torch.full_like(" + y + ", " + x + ")";
-                } else if (b.level() == Level.SCALAR) {
+                } else if (b.level() == Level.SCALAR && !scalarKeepsType(b, a)) {
                     y = "torch.full_like(" + x + ", " + y + ")";
                 }
                 return "torch.where(" + c + ", " + x + ", " + y + ")";
@@ -288,6 +322,94 @@ public final class ScriptEmitter {
         return infix(e.op(), x, y, false);
     }
 
+    /**
+     * condition ? a : b on a scalar condition as an if block, so that only the chosen operand's
+     * operations run (a stage without an energy criterion does not compute energy changes).
+     */
+    private String choose(Expr e, String indent) {
+        List<Expr> args = e.args();
+        String condition = value(args.get(0), indent);
+        // Values that other expressions use too are made before the block, so that none is made
+        // twice: only what serves this choice alone goes into its branches.
+        for (int branch = 1; branch <= 2; branch++) {
+            Expr operand = args.get(branch);
+            if (parents.getOrDefault(operand, 0) > 1) {
+                value(operand, indent);
+            } else {
+                makeShared(operand, uses(java.util.Set.of(operand)), indent);
+            }
+        }
+        String name = "t" + temps++;
+        String inner = indent + "    ";
+        Map<Expr, String> outer = names;
+        for (int branch = 1; branch <= 2; branch++) {
+            names = new IdentityHashMap<>(outer); // temps made in a branch stay in it
+            out.append(indent).append(branch == 1 ? "if " + condition + ":" : "else:").append('\n');
+            String chosen = at(args.get(branch), e.level(), inner);
+            out.append(inner).append(name).append(" = ").append(chosen).append('\n');
+        }
+        names = outer;
+        return name;
+    }
+
+    /**
+     * Makes now the values below {@code operand} that expressions outside it use too (more users
+     * in the function than inside {@code operand}, whose own uses are {@code inside}).
+     */
+    private void makeShared(Expr operand, Map<Expr, Integer> inside, String indent) {
+        for (Expr arg : operand.args()) {
+            if (parents.getOrDefault(arg, 0) > inside.getOrDefault(arg, 0)) {
+                value(arg, indent);
+            } else {
+                makeShared(arg, inside, indent);
+            }
+        }
+    }
+
+    private static Map<Expr, Integer> countParents(List<Assignment> assignments) {
+        List<Expr> roots = new java.util.ArrayList<>();
+        for (Assignment a : assignments) {
+            roots.add(a.value());
+            if (a.guard() != null) {
+                roots.add(a.guard());
+            }
+        }
+        return uses(roots);
+    }
+
+    /** How many expressions use each value below the roots (a root counts one use of itself). */
+    private static Map<Expr, Integer> uses(java.util.Collection<Expr> roots) {
+        Map<Expr, Integer> counts = new IdentityHashMap<>();
+        java.util.Set<Expr> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        java.util.ArrayDeque<Expr> todo = new java.util.ArrayDeque<>();
+        for (Expr root : roots) {
+            todo.add(root);
+            counts.merge(root, 1, Integer::sum);
+        }
+        while (!todo.isEmpty()) {
+            Expr e = todo.pop();
+            if (seen.add(e)) {
+                for (Expr arg : e.args()) {
+                    counts.merge(arg, 1, Integer::sum);
+                    todo.add(arg);
+                }
+            }
+        }
+        return counts;
+    }
+
+    /**
+     * Whether a Python number may stand beside a tensor of {@code tensor}'s type in where without
+     * changing its dtype: a real number would turn an integer tensor into floats, and flags stay
+     * tensors.
+     */
+    private static boolean scalarKeepsType(Expr scalar, Expr tensor) {
+        if (scalar.type() == Expr.Type.BOOLEAN || tensor.type() == Expr.Type.BOOLEAN) {
+            return false;
+        }
+        return scalar.type() == Expr.Type.INTEGER || tensor.type() == Expr.Type.REAL;
+    }
+
     /** Binary operators as Python writes them, on tensors or (logical ones) on Python scalars. */
     private static String infix(Op op, String x, String y, boolean scalars) {
         String symbol = switch (op) {
@@ -309,7 +431,7 @@ public final class ScriptEmitter {
     /** {@code e} as an operand at {@code level}: a per-sample value meeting per-atom ones is gathered to atoms. */
     private String at(Expr e, Level level, String indent) {
         String v = value(e, indent);
-        return level == Level.ATOM && e.level() == Level.SAMPLE ? v + "[batch].unsqueeze(1)" : v;
+        return level == Level.ATOM && e.level() == Level.SAMPLE ? "to_atoms(" + v + ", batch)" : v;
     }
 
     private String scalarOperation(Expr e, String indent) {

@@ -407,16 +407,20 @@ final class ProgramEvaluator {
         if (value instanceof Double d) {
             java.util.Arrays.fill(out, d);
         } else if (value instanceof double[] perSample) {
+            // Plain stores per row: a fill call per row of one to three numbers cost more than the loop.
             int[] system = systemOfRow();
-            for (int row = 0; row < n; row++) {
-                if (system[row] >= 0) {
-                    java.util.Arrays.fill(out, row * width, row * width + width, perSample[system[row]]);
+            for (int row = 0, at = 0; row < n; row++, at += width) {
+                double v = system[row] >= 0 ? perSample[system[row]] : 0;
+                for (int k = at; k < at + width; k++) {
+                    out[k] = v;
                 }
             }
         } else {
             double[] column = ((HostAtoms) value).values();
-            for (int row = 0; row < n; row++) {
-                java.util.Arrays.fill(out, row * width, row * width + width, column[row]);
+            for (int row = 0, at = 0; row < n; row++, at += width) {
+                for (int k = at; k < at + width; k++) {
+                    out[k] = column[row];
+                }
             }
         }
         return out;

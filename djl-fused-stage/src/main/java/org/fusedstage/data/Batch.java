@@ -758,6 +758,14 @@ public final class Batch implements AutoCloseable {
      * int64 field on a CPU a copy straight out of its memory (no intermediate buffers), else a read.
      */
     public double[] hostDoubles(String name) {
+        return hostDoubles(name, double[]::new);
+    }
+
+    /**
+     * {@link #hostDoubles(String)}, copied into an array from {@code allocate} (given the length)
+     * where the field's memory is read directly, so that a caller can reuse its arrays.
+     */
+    public double[] hostDoubles(String name, java.util.function.IntFunction<double[]> allocate) {
         NDArray array = get(name);
         DataType type = array.getDataType();
         boolean readable = type == DataType.FLOAT64 || type == DataType.FLOAT32 || type == DataType.INT64;
@@ -765,7 +773,7 @@ public final class Batch implements AutoCloseable {
             return HostArrays.doubles(array);
         }
         ByteBuffer memory = array.toByteBuffer(true).order(ByteOrder.nativeOrder());
-        double[] out = new double[Math.toIntExact(array.size())];
+        double[] out = allocate.apply(Math.toIntExact(array.size()));
         HostArrays.read(memory, array.getDataType(), out);
         return out;
     }

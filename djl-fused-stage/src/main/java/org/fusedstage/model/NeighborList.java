@@ -346,35 +346,27 @@ public final class NeighborList implements AutoCloseable {
 
     /** The edges of one system on the host: rows i, j, integer shifts [n*3], translations [3*n] (component-major). */
     private static final class Segment {
-        long[] i;
-        long[] j;
-        double[] shifts;
+        final long[] i;
+        final long[] j;
+        final double[] shifts;
         double[] translations = new double[0];
-        int size;
+        final int size;
 
+        /** No edges (a slot never searched). */
         Segment() {
-            this(64);
+            this(new Pairs(0), new int[0]);
         }
 
-        Segment(int capacity) {
-            int c = Math.max(16, capacity);
-            i = new long[c];
-            j = new long[c];
-            shifts = new double[3 * c];
-        }
-
-        void add(long atomI, long atomJ, double s0, double s1, double s2) {
-            if (size == i.length) {
-                i = java.util.Arrays.copyOf(i, 2 * size);
-                j = java.util.Arrays.copyOf(j, 2 * size);
-                shifts = java.util.Arrays.copyOf(shifts, 6 * size);
+        /** The pairs found in one system, its atoms mapped to their batch rows {@code rows}. */
+        Segment(Pairs pairs, int[] rows) {
+            size = pairs.size;
+            i = new long[size];
+            j = new long[size];
+            for (int e = 0; e < size; e++) {
+                i[e] = rows[pairs.i[e]];
+                j[e] = rows[pairs.j[e]];
             }
-            i[size] = atomI;
-            j[size] = atomJ;
-            shifts[3 * size] = s0;
-            shifts[3 * size + 1] = s1;
-            shifts[3 * size + 2] = s2;
-            size++;
+            shifts = java.util.Arrays.copyOf(pairs.shifts, 3 * size);
         }
 
         /** T = shift . cell per edge (cell rows a_k: T = sum_k s_k a_k). */
@@ -398,11 +390,7 @@ public final class NeighborList implements AutoCloseable {
         Pairs pairs = Pairs.acquire();
         try {
             visitPairs(local, cell, pbc, cutoff + skin, halfList, pairs);
-            Segment out = new Segment(pairs.size);
-            for (int e = 0; e < pairs.size; e++) {
-                out.add(rows[pairs.i[e]], rows[pairs.j[e]], pairs.shifts[3 * e], pairs.shifts[3 * e + 1], pairs.shifts[3 * e + 2]);
-            }
-            return out;
+            return new Segment(pairs, rows);
         } finally {
             pairs.release();
         }

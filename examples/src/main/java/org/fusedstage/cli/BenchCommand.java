@@ -330,7 +330,7 @@ final class BenchCommand implements Callable<Integer> {
 
     private void stepTimes() throws Exception {
         int[] sizes = quick ? new int[] {8, 64} : new int[] {8, 64, 512};
-        System.out.println("## Step time: model forward vs the rest (orchestration), float64, 1 libtorch thread; medians of 11 rounds, orchestration = median of (step - forward) per round, as a share of the forward");
+        System.out.println("## Step time: model forward vs the rest (orchestration), float64, 1 libtorch thread; after 30 warm-up steps, medians of 21 rounds, orchestration = median of (step - forward) per round, as a share of the forward");
         System.out.println("| model | systems x atoms | forward ms | eager step ms | eager orchestration | compiled step ms | compiled orchestration |");
         System.out.println("|---|---|---|---|---|---|---|");
         for (String model : List.of("lennard-jones", "sutton-chen-cu", "nnp-demo-cu")) {
@@ -380,11 +380,14 @@ final class BenchCommand implements Callable<Integer> {
                 ms[0], ms[1], 100 * ms[3] / ms[0], ms[2], 100 * ms[4] / ms[0]);
     }
 
+    private static final int WARM_UP_STEPS = 30;
+
     /**
      * {forward ms, eager step ms, compiled step ms} for a FIRE + Langevin (80 K, 2 fs, as the whole
      * job) chain that never finishes during the measurement, half the samples in each stage, with the library's default neighbor
      * list (1 A skin, rebuilt when an atom moved half of it). Eager steps, compiled steps (on a
-     * copy of the batch) and bare forwards alternate in 11 rounds; each time is the median round's,
+     * copy of the batch) and bare forwards alternate in 21 rounds, after 30 steps of each kind (so that the
+     * JIT has compiled the step's Java code before it is timed); each time is the median round's,
      * and each orchestration the median over rounds of that round's step minus its forward (in the
      * returned array's last two places), so that load from other processes on this shared machine
      * biases both sides of a difference alike.
@@ -408,12 +411,12 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 batches[k].set(Batch.STATUS, manager.create(status));
                 fused[k].prepare(batches[k]);
-                for (int i = 0; i < 5; i++) {
+                for (int i = 0; i < WARM_UP_STEPS; i++) {
                     fused[k].step(batches[k]).close();
                 }
             }
             int steps = structures.size() >= 512 ? 4 : 10;
-            int rounds = 11;
+            int rounds = 21;
             double[][] ms = new double[3][rounds]; // per round: forward, eager step, compiled step
             for (int round = 0; round < rounds; round++) {
                 long t0 = System.nanoTime();

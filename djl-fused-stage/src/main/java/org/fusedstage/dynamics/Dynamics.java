@@ -256,7 +256,10 @@ public abstract class Dynamics {
     StageMask ownedSamples(Batch batch, long[] peekedStatus) {
         boolean[] host = HostWork.equalOnHost(peekedStatus, statusCode);
         NDArray status = batch.status();
-        return new StageMask(batch, HostWork.mask(status, host, () -> status.eq(statusCode)), host);
+        if (host != null) {
+            return new StageMask(batch, () -> status.getManager().create(host), host);
+        }
+        return new StageMask(batch, status.eq(statusCode), null);
     }
 
     /**

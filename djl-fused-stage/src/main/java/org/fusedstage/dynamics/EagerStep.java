@@ -39,7 +39,7 @@ final class EagerStep implements StepExecutor {
         List<StageMask> masks = transitions.masks(batch, status);
         for (int i = 0; i < subStages.size(); i++) {
             FusedStage.SubStage s = subStages.get(i);
-            NDArray mask = masks.get(i).systems();
+            NDArray mask = hooks.hasStageHooks(i) ? masks.get(i).systems() : null; // made only for hooks
             hooks.stage(i, HookStage.BEFORE_STEP, batch, step, mask);
             hooks.stage(i, HookStage.BEFORE_PRE_UPDATE, batch, step, mask);
             if (!occupied.idle(s.code())) {
@@ -57,7 +57,7 @@ final class EagerStep implements StepExecutor {
         List<NDArray> systemMasks = new ArrayList<>(masks.size());
         for (int i = 0; i < subStages.size(); i++) {
             FusedStage.SubStage s = subStages.get(i);
-            NDArray mask = masks.get(i).systems();
+            NDArray mask = hooks.hasStageHooks(i) ? masks.get(i).systems() : null;
             systemMasks.add(mask);
             hooks.stage(i, HookStage.BEFORE_POST_UPDATE, batch, step, mask);
             if (!occupied.idle(s.code())) {
@@ -69,13 +69,17 @@ final class EagerStep implements StepExecutor {
         hooks.stages(HookStage.AFTER_STEP, batch, step, systemMasks);
         hooks.fused(HookStage.AFTER_STEP, batch, step, null);
         long[] was = HostWork.peekLongs(batch.status());
-        NDArray before = batch.status().duplicate();
+        // The statuses before the migrations as an array only where a device form or a hook needs
+        // them: on a CPU the host copy serves, and a copy of the array is a JNI call per step.
+        java.util.function.Supplier<NDArray> before = was != null
+                ? com.google.common.base.Suppliers.memoize(() -> batch.status().getManager().create(was))
+                : com.google.common.base.Suppliers.ofInstance(batch.status().duplicate());
         List<NDArray> left = transitions.migrate(batch, before, was, masks, occupied);
         hooks.stages(HookStage.ON_CONVERGE, batch, step, left);
         int exit = plan.exitStatus();
         NDArray now = batch.status();
         NDArray graduated = HostWork.mask(now, HostWork.enteredOnHost(was, HostWork.peekLongs(now), exit),
-                () -> now.eq(exit).logicalAnd(before.eq(exit).logicalNot()));
+                () -> now.eq(exit).logicalAnd(before.get().eq(exit).logicalNot()));
         hooks.fused(HookStage.ON_CONVERGE, batch, step, graduated);
         return graduated;
     }

@@ -223,7 +223,7 @@ public final class FusedStage implements AutoCloseable, InflightChain {
             potential.compute(batch);
             hooks.fused(HookStage.AFTER_COMPUTE, batch, stepCount, null); // e.g. a guard sees the primed forces
             hooks.stages(HookStage.AFTER_COMPUTE, batch, stepCount, null);
-            transitions.migrate(batch, before, HostWork.peekLongs(before), transitions.masks(batch), Occupancy.UNKNOWN);
+            transitions.migrate(batch, () -> before, HostWork.peekLongs(before), transitions.masks(batch), Occupancy.UNKNOWN);
         }
     }
 
@@ -344,7 +344,7 @@ public final class FusedStage implements AutoCloseable, InflightChain {
                 s.dynamics().enter(batch, entering);
                 masks.add(entering);
             }
-            transitions.migrate(batch, before, HostWork.peekLongs(before), masks, Occupancy.UNKNOWN);
+            transitions.migrate(batch, () -> before, HostWork.peekLongs(before), masks, Occupancy.UNKNOWN);
         }
     }
 

@@ -80,6 +80,11 @@ final class HookDispatch {
         }
     }
 
+    /** Whether sub-stage {@code i} has hooks of its own (which receive its per-system mask). */
+    boolean hasStageHooks(int i) {
+        return !subStages.get(i).dynamics().hooks().isEmpty();
+    }
+
     /** Runs sub-stage {@code i}'s hooks for {@code stage}, with {@code mask} (may be null). */
     void stage(int i, HookStage stage, Batch batch, long step, NDArray mask) {
         subStages.get(i).dynamics().fireHooks(stage, batch, step, mask);

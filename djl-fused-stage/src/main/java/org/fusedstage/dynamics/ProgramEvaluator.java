@@ -58,6 +58,7 @@ final class ProgramEvaluator {
     private static final int MAX_SPARE_PER_LENGTH = 64;
     private final List<double[]> borrowed = new ArrayList<>();
     private boolean recycles; // set by run: its temporaries go back to SPARE at the end
+    private Map<Integer, java.util.ArrayDeque<double[]>> spare; // this thread's SPARE, looked up once
 
     /** Per-atom values on the host: {@code width} (3: vectors, 1: scalars) numbers per atom row, row-major. */
     private record HostAtoms(double[] values, int width) {
@@ -152,15 +153,23 @@ final class ProgramEvaluator {
         if (!recycles) {
             return new double[length];
         }
-        java.util.ArrayDeque<double[]> spare = SPARE.get().get(length);
-        double[] out = spare == null || spare.isEmpty() ? new double[length] : spare.pop();
+        if (spare == null) {
+            spare = SPARE.get();
+        }
+        java.util.ArrayDeque<double[]> free = spare.get(length);
+        double[] out = free == null || free.isEmpty() ? new double[length] : free.pop();
         borrowed.add(out);
         return out;
     }
 
     /** Returns the phase's temporaries for later phases on this thread. */
     private void giveBack() {
-        Map<Integer, java.util.ArrayDeque<double[]>> spare = SPARE.get();
+        if (borrowed.isEmpty()) {
+            return;
+        }
+        if (spare == null) {
+            spare = SPARE.get();
+        }
         for (double[] a : borrowed) {
             java.util.ArrayDeque<double[]> free = spare.computeIfAbsent(a.length, k -> new java.util.ArrayDeque<>());
             if (free.size() < MAX_SPARE_PER_LENGTH) {

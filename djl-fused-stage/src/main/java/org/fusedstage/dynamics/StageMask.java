@@ -15,7 +15,8 @@ import org.fusedstage.data.HostWork;
 public final class StageMask {
 
     private final Batch batch;
-    private final NDArray systems; // [B]
+    private NDArray systems; // [B]; made on first use where the host copy came first
+    private java.util.function.Supplier<NDArray> makeSystems;
     private NDArray atoms; // [N], built on first use
     private NDArray atomVectors; // [N,3], built on first use
     private boolean[] hostSystems; // read on first use
@@ -32,24 +33,39 @@ public final class StageMask {
         this.hostSystems = hostSystems;
     }
 
+    /**
+     * From the host copy of the per-system mask, with the array made by {@code systemMask} when
+     * something asks for it: on a CPU the stage programs work from the host copy, and only hooks
+     * and device forms need the array (a new libtorch array costs a JNI call and a direct buffer).
+     */
+    StageMask(Batch batch, java.util.function.Supplier<NDArray> systemMask, boolean[] hostSystems) {
+        this.batch = batch;
+        this.makeSystems = com.google.common.base.Preconditions.checkNotNull(systemMask);
+        this.hostSystems = com.google.common.base.Preconditions.checkNotNull(hostSystems);
+    }
+
     private void buildAtomMasks() {
         if (atoms != null) {
             return;
         }
         boolean[] known = systemsToDraw(); // a host copy where reading is cheap: both masks built from one read
-        this.atoms = batch.segments().atomMask(systems, known, 1);
-        this.atomVectors = batch.segments().atomMask(systems, known, 3);
+        this.atoms = batch.segments().atomMask(systems(), known, 1);
+        this.atomVectors = batch.segments().atomMask(systems(), known, 3);
     }
 
     /** Per-system mask [B]. */
     public NDArray systems() {
+        if (systems == null) {
+            systems = makeSystems.get();
+            makeSystems = null;
+        }
         return systems;
     }
 
     /** The per-system mask on the host (read from the device on first use: a sync on a GPU). */
     public boolean[] hostSystems() {
         if (hostSystems == null) {
-            hostSystems = systems.toBooleanArray();
+            hostSystems = systems().toBooleanArray();
         }
         return hostSystems;
     }
@@ -61,7 +77,7 @@ public final class StageMask {
      */
     public boolean[] systemsToDraw() {
         if (hostSystems == null) {
-            hostSystems = HostWork.peekBooleans(systems);
+            hostSystems = HostWork.peekBooleans(systems());
         }
         return hostSystems;
     }
@@ -88,10 +104,10 @@ public final class StageMask {
         if (shape.equals(atoms.getShape())) {
             return atoms;
         }
-        if (shape.equals(systems.getShape())) {
-            return systems;
+        if (shape.equals(systems().getShape())) {
+            return systems();
         }
         throw new IllegalArgumentException("no mask fits shape " + shape + " (atoms " + atoms.getShape()
-                + ", systems " + systems.getShape() + ")");
+                + ", systems " + systems().getShape() + ")");
     }
 }

@@ -52,7 +52,8 @@ final class StageTransitions {
      * @param occupied the codes known to hold samples (stages without any skip their no-op work)
      * @return per sub-stage, the samples that left it (null for a sub-stage without hooks to tell)
      */
-    List<NDArray> migrate(Batch batch, NDArray before, long[] was, List<StageMask> masks, Occupancy occupied) {
+    List<NDArray> migrate(Batch batch, java.util.function.Supplier<NDArray> before, long[] was, List<StageMask> masks,
+            Occupancy occupied) {
         List<FusedStage.SubStage> subStages = plan.subStages();
         for (int i = 0; i < subStages.size(); i++) {
             FusedStage.SubStage s = subStages.get(i);
@@ -63,7 +64,7 @@ final class StageTransitions {
         List<NDArray> left = new ArrayList<>(subStages.size());
         for (FusedStage.SubStage s : subStages) {
             left.add(s.dynamics().hooks().isEmpty() ? null
-                    : before.eq(s.code()).logicalAnd(batch.status().neq(s.code())));
+                    : before.get().eq(s.code()).logicalAnd(batch.status().neq(s.code())));
         }
         // Where the statuses are cheap to read (the host), stages nobody enters skip their entry resets.
         long[] now = was == null ? null : HostWork.peekLongs(batch.status());
@@ -76,8 +77,9 @@ final class StageTransitions {
             }
             boolean[] host = HostWork.enteredOnHost(was, now, s.code());
             NDArray status = batch.status();
-            NDArray entering = HostWork.mask(status, host, () -> status.eq(s.code()).logicalAnd(before.eq(s.code()).logicalNot()));
-            s.dynamics().enter(batch, new StageMask(batch, entering, host));
+            StageMask entering = host != null ? new StageMask(batch, () -> status.getManager().create(host), host)
+                    : new StageMask(batch, status.eq(s.code()).logicalAnd(before.get().eq(s.code()).logicalNot()), null);
+            s.dynamics().enter(batch, entering);
         }
         return left;
     }

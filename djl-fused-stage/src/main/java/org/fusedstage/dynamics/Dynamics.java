@@ -256,10 +256,7 @@ public abstract class Dynamics {
     StageMask ownedSamples(Batch batch, long[] peekedStatus) {
         boolean[] host = HostWork.equalOnHost(peekedStatus, statusCode);
         NDArray status = batch.status();
-        if (host != null) {
-            return new StageMask(batch, () -> status.getManager().create(host), host);
-        }
-        return new StageMask(batch, status.eq(statusCode), null);
+        return StageMask.of(batch, status, host, () -> status.eq(statusCode));
     }
 
     /**

@@ -57,8 +57,8 @@ final class ProgramEvaluator {
             ThreadLocal.withInitial(java.util.HashMap::new);
     private static final int MAX_SPARE_PER_LENGTH = 64;
     private final List<double[]> borrowed = new ArrayList<>();
-    private boolean recycles; // set by run: its temporaries go back to SPARE at the end
-    private Map<Integer, java.util.ArrayDeque<double[]>> spare; // this thread's SPARE, looked up once
+    // This thread's SPARE where the evaluator recycles its temporaries (set by run); null: new arrays.
+    private Map<Integer, java.util.ArrayDeque<double[]>> spare;
 
     /** Per-atom values on the host: {@code width} (3: vectors, 1: scalars) numbers per atom row, row-major. */
     private record HostAtoms(double[] values, int width) {
@@ -125,7 +125,7 @@ final class ProgramEvaluator {
     static void run(StageProgram program, StageProgram.Phase phase, Dynamics stage, Batch batch, StageMask mask,
             Map<String, Double> parameters, ConvergenceHook hook) {
         ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, mask, parameters, hook);
-        evaluator.recycles = true;
+        evaluator.spare = SPARE.get();
         run(program.assignments(phase), evaluator);
     }
 
@@ -150,11 +150,8 @@ final class ProgramEvaluator {
      * writes (a recycled array holds old values).
      */
     private double[] scratch(int length) {
-        if (!recycles) {
-            return new double[length];
-        }
         if (spare == null) {
-            spare = SPARE.get();
+            return new double[length];
         }
         java.util.ArrayDeque<double[]> free = spare.get(length);
         double[] out = free == null || free.isEmpty() ? new double[length] : free.pop();
@@ -164,12 +161,6 @@ final class ProgramEvaluator {
 
     /** Returns the phase's temporaries for later phases on this thread. */
     private void giveBack() {
-        if (borrowed.isEmpty()) {
-            return;
-        }
-        if (spare == null) {
-            spare = SPARE.get();
-        }
         for (double[] a : borrowed) {
             java.util.ArrayDeque<double[]> free = spare.computeIfAbsent(a.length, k -> new java.util.ArrayDeque<>());
             if (free.size() < MAX_SPARE_PER_LENGTH) {

@@ -34,11 +34,20 @@ public final class StageMask {
     }
 
     /**
-     * From the host copy of the per-system mask, with the array made by {@code systemMask} when
-     * something asks for it: on a CPU the stage programs work from the host copy, and only hooks
-     * and device forms need the array (a new libtorch array costs a JNI call and a direct buffer).
+     * The mask of {@link HostWork#mask}: where the caller has the host copy {@code host} (a CPU),
+     * its array is made only when something asks for it (the stage programs work from the host
+     * copy; hooks and device forms need the array, and a new libtorch array costs a JNI call and
+     * a direct buffer); else {@code deviceForm}'s array, made now (it reads statuses that a later
+     * migration replaces).
      */
-    StageMask(Batch batch, java.util.function.Supplier<NDArray> systemMask, boolean[] hostSystems) {
+    static StageMask of(Batch batch, NDArray like, boolean[] host, java.util.function.Supplier<NDArray> deviceForm) {
+        if (host == null) {
+            return new StageMask(batch, deviceForm.get(), null);
+        }
+        return new StageMask(batch, () -> HostWork.mask(like, host, deviceForm), host);
+    }
+
+    private StageMask(Batch batch, java.util.function.Supplier<NDArray> systemMask, boolean[] hostSystems) {
         this.batch = batch;
         this.makeSystems = com.google.common.base.Preconditions.checkNotNull(systemMask);
         this.hostSystems = com.google.common.base.Preconditions.checkNotNull(hostSystems);

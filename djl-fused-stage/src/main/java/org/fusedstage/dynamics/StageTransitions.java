@@ -77,9 +77,8 @@ final class StageTransitions {
             }
             boolean[] host = HostWork.enteredOnHost(was, now, s.code());
             NDArray status = batch.status();
-            StageMask entering = host != null ? new StageMask(batch, () -> status.getManager().create(host), host)
-                    : new StageMask(batch, status.eq(s.code()).logicalAnd(before.get().eq(s.code()).logicalNot()), null);
-            s.dynamics().enter(batch, entering);
+            s.dynamics().enter(batch, StageMask.of(batch, status, host,
+                    () -> status.eq(s.code()).logicalAnd(before.get().eq(s.code()).logicalNot())));
         }
         return left;
     }

@@ -77,59 +77,56 @@ def bookkeeping_converge(fields: Dict[str, torch.Tensor], state: Dict[str, torch
         if t10:
             t12 = fields["forces"]
             t13 = segment_max(row_sums(t12 * t12).sqrt(), batch, n_systems)
-            t14 = table["fmax"][s]
-            t15 = (t13 <= t14)
-            t16 = (mask & t15)
-            t11 = t16
+            t14 = (t13 <= t9)
+            t15 = (mask & t14)
+            t11 = t15
         else:
             t11 = mask
         if t6:
-            t18 = state[prefix + "previous_energy"]
-            t19 = (t7 - t18)
-            t20 = t19.abs()
-            t21 = torch.isnan(t20)
-            t22 = torch.where(t21, float("inf"), t20)
-            t23 = table["energy_change"][s]
-            t24 = (t22 <= t23)
-            t25 = (t11 & t24)
-            t17 = t25
+            t17 = state[prefix + "previous_energy"]
+            t18 = (t7 - t17)
+            t19 = t18.abs()
+            t20 = torch.isnan(t19)
+            t21 = torch.where(t20, float("inf"), t19)
+            t22 = (t21 <= t5)
+            t23 = (t11 & t22)
+            t16 = t23
         else:
-            t17 = t11
-        t26 = (t17 & mask)
+            t16 = t11
+        t24 = (t16 & mask)
+        t8 = t24
+    else:
+        t25 = (~mask)
+        t26 = (mask & t25)
         t8 = t26
-    else:
-        t27 = (~mask)
-        t28 = (mask & t27)
-        t8 = t28
-    t29 = state[prefix + "steps"]
-    t30 = table["budget"][s]
-    t31 = (t29 >= t30)
-    t32 = (t31 & mask)
+    t27 = state[prefix + "steps"]
+    t28 = (t27 >= t1)
+    t29 = (t28 & mask)
     if t2:
-        t34 = (t8 | t32)
-        t33 = t34
+        t31 = (t8 | t29)
+        t30 = t31
     else:
-        t33 = t8
+        t30 = t8
     if t2:
         if t4:
-            t36 = t8
+            t33 = t8
         else:
-            t36 = t32
-        t35 = t36
+            t33 = t29
+        t32 = t33
     else:
-        t35 = t8
-    t37 = torch.where(t35, torch.full((n_systems,), 1, dtype=torch.int64, device=real.device), 0)
-    t38 = torch.where(t33, t37, t0)
-    new_state[prefix + "converged"] = torch.where(mask, t38, t0)
-    t39 = fields["status"]
-    t40 = table["target"][s]
-    t41 = table["unconverged_target"][s]
-    t42 = torch.where(t33, torch.full_like(t39, t41), t39)
-    t43 = torch.where(t35, t40, t42)
-    new_fields["status"] = torch.where(mask, t43, t39).to(t39.dtype)
+        t32 = t8
+    t34 = torch.where(t32, torch.full((n_systems,), 1, dtype=torch.int64, device=real.device), 0)
+    t35 = torch.where(t30, t34, t0)
+    new_state[prefix + "converged"] = torch.where(mask, t35, t0)
+    t36 = fields["status"]
+    t37 = table["target"][s]
+    t38 = table["unconverged_target"][s]
+    t39 = torch.where(t30, torch.full_like(t36, t38), t36)
+    t40 = torch.where(t32, t37, t39)
+    new_fields["status"] = torch.where(mask, t40, t36).to(t36.dtype)
     if t6:
-        t44 = state[prefix + "previous_energy"]
-        new_state[prefix + "previous_energy"] = torch.where(mask, t7, t44)
+        t41 = state[prefix + "previous_energy"]
+        new_state[prefix + "previous_energy"] = torch.where(mask, t7, t41)
     for key, value in new_fields.items():
         fields[key] = value
     for key, value in new_state.items():
@@ -167,11 +164,9 @@ def demo_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tens
     t6 = (t1 * t5)
     t7 = (t0 + t6)
     new_fields["velocities"] = torch.where(mask_atoms, t7, t0)
-    t8 = fields["positions"]
-    t9 = table["dt"][s]
-    t10 = (t7 * t9)
-    t11 = (t8 + t10)
-    new_fields["positions"] = torch.where(mask_atoms, t11, t8)
+    t8 = (t7 * t3)
+    t9 = (real + t8)
+    new_fields["positions"] = torch.where(mask_atoms, t9, real)
     for key, value in new_fields.items():
         fields[key] = value
     for key, value in new_state.items():
@@ -215,11 +210,9 @@ def velocity_verlet_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str,
     t6 = (t1 * t5)
     t7 = (t0 + t6)
     new_fields["velocities"] = torch.where(mask_atoms, t7, t0)
-    t8 = fields["positions"]
-    t9 = table["dt"][s]
-    t10 = (t7 * t9)
-    t11 = (t8 + t10)
-    new_fields["positions"] = torch.where(mask_atoms, t11, t8)
+    t8 = (t7 * t3)
+    t9 = (real + t8)
+    new_fields["positions"] = torch.where(mask_atoms, t9, real)
     for key, value in new_fields.items():
         fields[key] = value
     for key, value in new_state.items():
@@ -257,14 +250,13 @@ def velocity_verlet_enter(fields: Dict[str, torch.Tensor], state: Dict[str, torc
         t2 = fields["velocities"]
         t3 = fields["mb." + str(code)]
         t4 = inverse_mass_of(fields)
-        t5 = table["mb_temperature"][s]
-        t6 = (t5 * 8.314462618063042e-7)
-        t7 = (t4 * t6)
-        t8 = t7.sqrt()
-        t9 = (t3 * t8)
-        t10 = fields["masses"].unsqueeze(1)
-        t11 = t9 - (segment_sum(t9 * t10, batch, n_systems) / segment_sum(t10, batch, n_systems)).index_select(0, batch)
-        new_fields["velocities"] = torch.where(mask_atoms, t11, t2)
+        t5 = (t0 * 8.314462618063042e-7)
+        t6 = (t4 * t5)
+        t7 = t6.sqrt()
+        t8 = (t3 * t7)
+        t9 = fields["masses"].unsqueeze(1)
+        t10 = t8 - (segment_sum(t8 * t9, batch, n_systems) / segment_sum(t9, batch, n_systems)).index_select(0, batch)
+        new_fields["velocities"] = torch.where(mask_atoms, t10, t2)
     for key, value in new_fields.items():
         fields[key] = value
     for key, value in new_state.items():
@@ -286,29 +278,27 @@ def langevin_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.
     t7 = (t0 + t6)
     t8 = table["friction"][s]
     t9 = (-t8)
-    t10 = table["dt"][s]
-    t11 = (t9 * t10)
-    t12 = math.exp(t11)
-    t13 = (t7 * t12)
-    t14 = fields["noise." + str(code)]
-    t15 = table["temperature"][s]
-    t16 = (t15 * 8.314462618063042e-7)
-    t17 = (t2 * t16)
-    t18 = t17.sqrt()
-    t19 = (t12 * t12)
-    t20 = (1.0 - t19)
-    t21 = math.sqrt(t20)
-    t22 = (t18 * t21)
-    t23 = (t14 * t22)
-    t24 = (t13 + t23)
-    new_fields["velocities"] = torch.where(mask_atoms, t24, t0)
-    t25 = fields["positions"]
-    t26 = (t10 * 0.5)
-    t27 = (t7 * t26)
-    t28 = (t25 + t27)
-    t29 = (t24 * t26)
-    t30 = (t28 + t29)
-    new_fields["positions"] = torch.where(mask_atoms, t30, t25)
+    t10 = (t9 * t3)
+    t11 = math.exp(t10)
+    t12 = (t7 * t11)
+    t13 = fields["noise." + str(code)]
+    t14 = table["temperature"][s]
+    t15 = (t14 * 8.314462618063042e-7)
+    t16 = (t2 * t15)
+    t17 = t16.sqrt()
+    t18 = (t11 * t11)
+    t19 = (1.0 - t18)
+    t20 = math.sqrt(t19)
+    t21 = (t17 * t20)
+    t22 = (t13 * t21)
+    t23 = (t12 + t22)
+    new_fields["velocities"] = torch.where(mask_atoms, t23, t0)
+    t24 = (t3 * 0.5)
+    t25 = (t7 * t24)
+    t26 = (real + t25)
+    t27 = (t23 * t24)
+    t28 = (t26 + t27)
+    new_fields["positions"] = torch.where(mask_atoms, t28, real)
     for key, value in new_fields.items():
         fields[key] = value
     for key, value in new_state.items():
@@ -346,14 +336,13 @@ def langevin_enter(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tenso
         t2 = fields["velocities"]
         t3 = fields["mb." + str(code)]
         t4 = inverse_mass_of(fields)
-        t5 = table["mb_temperature"][s]
-        t6 = (t5 * 8.314462618063042e-7)
-        t7 = (t4 * t6)
-        t8 = t7.sqrt()
-        t9 = (t3 * t8)
-        t10 = fields["masses"].unsqueeze(1)
-        t11 = t9 - (segment_sum(t9 * t10, batch, n_systems) / segment_sum(t10, batch, n_systems)).index_select(0, batch)
-        new_fields["velocities"] = torch.where(mask_atoms, t11, t2)
+        t5 = (t0 * 8.314462618063042e-7)
+        t6 = (t4 * t5)
+        t7 = t6.sqrt()
+        t8 = (t3 * t7)
+        t9 = fields["masses"].unsqueeze(1)
+        t10 = t8 - (segment_sum(t8 * t9, batch, n_systems) / segment_sum(t9, batch, n_systems)).index_select(0, batch)
+        new_fields["velocities"] = torch.where(mask_atoms, t10, t2)
     for key, value in new_fields.items():
         fields[key] = value
     for key, value in new_state.items():
@@ -405,37 +394,36 @@ def fire_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tens
     t37 = (t3 * to_atoms(t36, batch))
     t38 = (t13 + t37)
     new_state[prefix + "velocity"] = torch.where(mask_atoms, t38, t0)
-    t39 = fields["positions"]
-    t40 = (t12 * t12)
-    t41 = (t40 * t16)
-    t42 = (2.0 * t12)
-    t43 = (t42 * t36)
-    t44 = (t43 * t4)
-    t45 = (t41 + t44)
-    t46 = (t36 * t36)
-    t47 = (t46 * t14)
-    t48 = (t45 + t47)
-    t49 = t48.clamp(min=0.0)
-    t50 = t49.sqrt()
-    t51 = (t34 * t50)
-    t52 = table["max_step"][s]
-    t53 = (t51 > t52)
-    t54 = (t34 * t52)
-    t55 = (t54 / t51)
-    t56 = torch.where(t53, t55, t34)
-    t57 = (t38 * to_atoms(t56, batch))
-    t58 = (t39 + t57)
-    new_fields["positions"] = torch.where(mask_atoms, t58, t39)
+    t39 = (t12 * t12)
+    t40 = (t39 * t16)
+    t41 = (2.0 * t12)
+    t42 = (t41 * t36)
+    t43 = (t42 * t4)
+    t44 = (t40 + t43)
+    t45 = (t36 * t36)
+    t46 = (t45 * t14)
+    t47 = (t44 + t46)
+    t48 = t47.clamp(min=0.0)
+    t49 = t48.sqrt()
+    t50 = (t34 * t49)
+    t51 = table["max_step"][s]
+    t52 = (t50 > t51)
+    t53 = (t34 * t51)
+    t54 = (t53 / t50)
+    t55 = torch.where(t52, t54, t34)
+    t56 = (t38 * to_atoms(t55, batch))
+    t57 = (real + t56)
+    new_fields["positions"] = torch.where(mask_atoms, t57, real)
     new_state[prefix + "dt"] = torch.where(mask, t34, t26)
-    t59 = table["f_alpha"][s]
-    t60 = (t7 * t59)
-    t61 = table["alpha_start"][s]
-    t62 = torch.where(t10, t61, t7)
-    t63 = torch.where(t25, t60, t62)
-    new_state[prefix + "alpha"] = torch.where(mask, t63, t7)
-    t64 = (t1 + 1)
-    t65 = torch.where(t6, t64, 0)
-    new_state[prefix + "n_positive"] = torch.where(mask, t65, t1)
+    t58 = table["f_alpha"][s]
+    t59 = (t7 * t58)
+    t60 = table["alpha_start"][s]
+    t61 = torch.where(t10, t60, t7)
+    t62 = torch.where(t25, t59, t61)
+    new_state[prefix + "alpha"] = torch.where(mask, t62, t7)
+    t63 = (t1 + 1)
+    t64 = torch.where(t6, t63, 0)
+    new_state[prefix + "n_positive"] = torch.where(mask, t64, t1)
     for key, value in new_fields.items():
         fields[key] = value
     for key, value in new_state.items():
@@ -468,19 +456,18 @@ def steepest_descent_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str
     real = fields["positions"]
     new_fields: Dict[str, torch.Tensor] = {}
     new_state: Dict[str, torch.Tensor] = {}
-    t0 = fields["positions"]
-    t1 = fields["forces"]
-    t2 = table["step_size"][s]
-    t3 = (t1 * t2)
-    t4 = segment_sum(row_sums(t3 * t3), batch, n_systems)
-    t5 = t4.sqrt()
-    t6 = table["max_step"][s]
-    t7 = (t5 > t6)
-    t8 = (t6 / t5)
-    t9 = torch.where(t7, t8, 1.0)
-    t10 = (t3 * to_atoms(t9, batch))
-    t11 = (t0 + t10)
-    new_fields["positions"] = torch.where(mask_atoms, t11, t0)
+    t0 = fields["forces"]
+    t1 = table["step_size"][s]
+    t2 = (t0 * t1)
+    t3 = segment_sum(row_sums(t2 * t2), batch, n_systems)
+    t4 = t3.sqrt()
+    t5 = table["max_step"][s]
+    t6 = (t4 > t5)
+    t7 = (t5 / t4)
+    t8 = torch.where(t6, t7, 1.0)
+    t9 = (t2 * to_atoms(t8, batch))
+    t10 = (real + t9)
+    new_fields["positions"] = torch.where(mask_atoms, t10, real)
     for key, value in new_fields.items():
         fields[key] = value
     for key, value in new_state.items():

@@ -42,7 +42,10 @@ public final class ScriptEmitter {
             + "batch: torch.Tensor) -> None";
 
     private final StringBuilder out = new StringBuilder();
-    private Map<Expr, String> names;
+    // What each value is called in the function being emitted: by expression (identity: Expr keeps
+    // Object's equals) and, for reads of the batch, state and table, also by the read's code, so
+    // that two leaves naming the same read share one local.
+    private Map<Object, String> names;
     private Map<Expr, Integer> parents;
     private int temps;
 
@@ -150,7 +153,8 @@ public final class ScriptEmitter {
         out.append("    real = fields[\"positions\"]\n");
         out.append("    new_fields: Dict[str, torch.Tensor] = {}\n");
         out.append("    new_state: Dict[str, torch.Tensor] = {}\n");
-        names = new IdentityHashMap<>();
+        names = new java.util.HashMap<>();
+        names.put("fields[\"positions\"]", "real");
         parents = countParents(assignments);
         temps = 0;
         for (Assignment a : assignments) {
@@ -160,8 +164,8 @@ public final class ScriptEmitter {
         }
         for (Assignment a : assignments) {
             if (a.guard() != null) {
-                Map<Expr, String> outer = names;
-                names = new IdentityHashMap<>(outer); // temps made inside the block stay inside it
+                Map<Object, String> outer = names;
+                names = new java.util.HashMap<>(outer); // temps made inside the block stay inside it
                 String guard = value(a.guard(), "    ");
                 out.append("    if ").append(guard).append(":\n");
                 emitWrite(a, "        ");
@@ -209,7 +213,7 @@ public final class ScriptEmitter {
         if (known != null) {
             return known;
         }
-        String code = switch (e.op()) {
+        String read = switch (e.op()) {
             case CONSTANT -> literal(e);
             case PARAMETER -> "table[\"" + e.name() + "\"][s]";
             case STATE, FIELD -> read(e);
@@ -222,15 +226,20 @@ public final class ScriptEmitter {
             default -> null;
         };
         boolean literal = e.op() == Op.CONSTANT || e.op() == Op.SAMPLES || e.op() == Op.OTHER_CRITERIA;
-        if (code == null && e.op() == Op.CHOOSE) {
+        String code;
+        if (e.op() == Op.CHOOSE) {
             code = choose(e, indent);
-        } else if (!literal) {
-            if (code == null) {
-                code = operation(e, indent);
+        } else if (literal) {
+            code = read;
+        } else if (read != null && names.containsKey(read)) {
+            code = names.get(read); // the same read through another leaf
+        } else {
+            String made = read != null ? read : operation(e, indent); // may emit the temporaries it needs
+            code = "t" + temps++;
+            out.append(indent).append(code).append(" = ").append(made).append('\n');
+            if (read != null) {
+                names.put(read, code);
             }
-            String name = "t" + temps++;
-            out.append(indent).append(name).append(" = ").append(code).append('\n');
-            code = name;
         }
         names.put(e, code);
         return code;
@@ -341,9 +350,9 @@ public final class ScriptEmitter {
         }
         String name = "t" + temps++;
         String inner = indent + "    ";
-        Map<Expr, String> outer = names;
+        Map<Object, String> outer = names;
         for (int branch = 1; branch <= 2; branch++) {
-            names = new IdentityHashMap<>(outer); // temps made in a branch stay in it
+            names = new java.util.HashMap<>(outer); // temps made in a branch stay in it
             out.append(indent).append(branch == 1 ? "if " + condition + ":" : "else:").append('\n');
             String chosen = at(args.get(branch), e.level(), inner);
             out.append(inner).append(name).append(" = ").append(chosen).append('\n');

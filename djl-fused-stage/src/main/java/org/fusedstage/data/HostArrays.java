@@ -93,29 +93,63 @@ public final class HostArrays {
     }
 
     /**
-     * Writes the rows {@code rows} ({@code width} elements each) of {@code values} into the same
-     * rows of a native-order float64 or float32 buffer; runs of consecutive rows go in one copy.
+     * Writes rows {@code rows} ({@code width} elements each, ascending) of a native-order float64 or
+     * float32 buffer from {@code values}, whose numbers for {@code rows[k]} start at
+     * {@code from + k * width}; runs of consecutive rows go in one copy.
      */
-    public static void writeRows(ByteBuffer buffer, DataType dataType, int[] rows, double[] values, int width) {
+    public static void writeRows(ByteBuffer buffer, DataType dataType, int[] rows, double[] values, int from, int width) {
         java.nio.DoubleBuffer doubles = dataType == DataType.FLOAT64 ? buffer.asDoubleBuffer() : null;
         FloatBuffer floats = doubles == null ? buffer.asFloatBuffer() : null;
         int k = 0;
         while (k < rows.length) {
-            int end = k + 1;
-            while (end < rows.length && rows[end] == rows[end - 1] + 1) {
-                end++;
-            }
-            int from = rows[k] * width;
+            int end = runEnd(rows, k);
+            int at = rows[k] * width;
+            int source = from + k * width;
             int length = (end - k) * width;
             if (doubles != null) {
-                doubles.put(from, values, from, length);
+                doubles.put(at, values, source, length);
             } else {
-                for (int e = from; e < from + length; e++) {
-                    floats.put(e, (float) values[e]);
+                for (int e = 0; e < length; e++) {
+                    floats.put(at + e, (float) values[source + e]);
                 }
             }
             k = end;
         }
+    }
+
+    /**
+     * Reads rows {@code rows} ({@code width} elements each, ascending) of a native-order float64,
+     * float32 or int64 buffer into {@code out} as float64, one row after another from index 0.
+     */
+    public static void readRows(ByteBuffer buffer, DataType dataType, int[] rows, int width, double[] out) {
+        java.nio.DoubleBuffer doubles = dataType == DataType.FLOAT64 ? buffer.asDoubleBuffer() : null;
+        int k = 0;
+        while (k < rows.length) {
+            int end = runEnd(rows, k);
+            int at = rows[k] * width;
+            int length = (end - k) * width;
+            if (doubles != null) {
+                doubles.get(at, out, k * width, length);
+            } else if (dataType == DataType.INT64) {
+                for (int e = 0; e < length; e++) {
+                    out[k * width + e] = buffer.getLong((at + e) * Long.BYTES);
+                }
+            } else {
+                for (int e = 0; e < length; e++) {
+                    out[k * width + e] = buffer.getFloat((at + e) * Float.BYTES);
+                }
+            }
+            k = end;
+        }
+    }
+
+    /** One past the end of the run of consecutive rows that starts at {@code k}. */
+    private static int runEnd(int[] rows, int k) {
+        int end = k + 1;
+        while (end < rows.length && rows[end] == rows[end - 1] + 1) {
+            end++;
+        }
+        return end;
     }
 
     /** Writes {@code value} as element {@code index} of a native-order float64 or float32 buffer. */

@@ -30,7 +30,8 @@ import org.fusedstage.program.StageProgram.Assignment;
  * forms on a CPU against the host forms.
  *
  * <p>Values are {@code Double} (scalars), {@code double[]} (host per-sample values; flags are 1
- * and 0), {@link HostAtoms} (host per-atom values) or {@code NDArray}. Each node is evaluated once
+ * and 0), {@link HostAtoms} (host per-atom values, for the rows of the mask's samples only, in
+ * the layout of {@link SampleRows}) or {@code NDArray}. Each node is evaluated once
  * per phase, and all assignments are written after every value was computed (a phase's
  * assignments are simultaneous).
  */
@@ -46,6 +47,8 @@ final class ProgramEvaluator {
     private final ConvergenceHook hook; // for OTHER_CRITERIA; may be null
     private final Map<Expr, Object> values = new IdentityHashMap<>();
     private final Map<String, double[]> hostFields = new java.util.HashMap<>(); // host: fields as read, by name
+    // Host: the rows per-atom values cover (the mask's samples; every sample without a mask).
+    private final SampleRows layout;
 
     /**
      * Host arrays a finished phase gave back, per thread and by length. A phase's per-atom
@@ -78,6 +81,7 @@ final class ProgramEvaluator {
         this.mask = mask;
         this.draw = draw;
         this.host = HostWork.onHost(batch.getDevice());
+        this.layout = !host ? null : mask != null ? mask.hostRows() : SampleRows.of(batch, null);
         this.parameters = parameters;
         this.seed = seed;
         this.hook = hook;
@@ -89,10 +93,16 @@ final class ProgramEvaluator {
      */
     static NDArray evaluate(Expr expression, Batch batch, Map<String, Double> parameters, long seed, boolean[] draw) {
         com.google.common.base.Preconditions.checkArgument(expression.level() == Level.ATOM, "a per-atom expression");
-        Object value = new ProgramEvaluator(batch, null, null, draw, parameters, seed, null).eval(expression);
+        ProgramEvaluator evaluator = new ProgramEvaluator(batch, null, null, draw, parameters, seed, null);
+        Object value = evaluator.eval(expression);
         if (value instanceof HostAtoms atoms) {
-            return HostArrays.create(batch.getManager(), atoms.values(), new Shape(batch.numAtoms(), atoms.width()),
-                    batch.getDataType());
+            int width = atoms.width();
+            double[] full = new double[batch.numAtoms() * width]; // rows of no sample: 0
+            int[] rows = evaluator.layout.rows();
+            for (int i = 0; i < rows.length; i++) {
+                System.arraycopy(atoms.values(), i * width, full, rows[i] * width, width);
+            }
+            return HostArrays.create(batch.getManager(), full, new Shape(batch.numAtoms(), width), batch.getDataType());
         }
         return (NDArray) value;
     }
@@ -235,13 +245,12 @@ final class ProgramEvaluator {
             case CHOOSE:
                 return (Double) eval(args.get(0)) != 0 ? eval(args.get(1)) : eval(args.get(2));
             case MASS:
-                return host ? new HostAtoms(hostField(Batch.MASSES), 1) : batch.masses().reshape(new Shape(batch.numAtoms(), 1));
+                return host ? new HostAtoms(hostAtomField(Batch.MASSES), 1) : batch.masses().reshape(new Shape(batch.numAtoms(), 1));
             case INVERSE_MASS:
                 return inverseMasses();
             case NOISE: {
                 long purpose = Expr.STAGE_NOISE.equals(e.name()) ? stage.statusCode() : MaxwellBoltzmann.PURPOSE;
-                return host ? new HostAtoms(NoiseStreams.hostNormal(batch, seed, purpose, draw), 3)
-                        : NoiseStreams.normal(batch, seed, purpose, draw);
+                return host ? new HostAtoms(hostNoise(purpose), 3) : NoiseStreams.normal(batch, seed, purpose, draw);
             }
             case DOT:
                 return host ? hostDot((HostAtoms) eval(args.get(0)), (HostAtoms) eval(args.get(1)))
@@ -327,7 +336,7 @@ final class ProgramEvaluator {
             if (broadcast != null) {
                 return new HostAtoms(broadcast, width);
             }
-            return new HostAtoms(elementwise(op, expand(a, width), expand(b, width), scratch(batch.numAtoms() * width)), width);
+            return new HostAtoms(elementwise(op, expand(a, width), expand(b, width), scratch(layout.size() * width)), width);
         }
         NDArray x = array(left, level);
         // A scalar operand goes in as a 0-d array (what DJL's NDArray.add(Number) makes anyway).
@@ -408,7 +417,7 @@ final class ProgramEvaluator {
     private Object inverseMasses() {
         NDArray masses = batch.masses();
         if (host) {
-            double[] m = hostField(Batch.MASSES);
+            double[] m = hostAtomField(Batch.MASSES);
             double[] inverse = scratch(m.length);
             for (int i = 0; i < m.length; i++) {
                 inverse[i] = m[i] > 0 ? 1 / m[i] : 0;
@@ -431,8 +440,7 @@ final class ProgramEvaluator {
         if (!host) {
             return batch.get(name);
         }
-        double[] values = hostField(name);
-        return level == Level.SAMPLE ? values : new HostAtoms(values, 3);
+        return level == Level.SAMPLE ? hostField(name) : new HostAtoms(hostAtomField(name), 3);
     }
 
     // ---------------------------------------------------------------- host forms of per-atom values
@@ -443,7 +451,7 @@ final class ProgramEvaluator {
      * repeated over three components where {@code width} is 3).
      */
     private double[] expand(Object value, int width) {
-        int n = batch.numAtoms();
+        int n = layout.size();
         if (value instanceof HostAtoms atoms && atoms.width() == width) {
             return atoms.values();
         }
@@ -452,9 +460,8 @@ final class ProgramEvaluator {
             java.util.Arrays.fill(out, d);
         } else if (value instanceof double[] perSample) {
             // Plain stores per row: a fill call per row of one to three numbers cost more than the loop.
-            int[] system = systemOfRow();
             for (int row = 0, at = 0; row < n; row++, at += width) {
-                double v = system[row] >= 0 ? perSample[system[row]] : 0;
+                double v = perSample[layout.sampleOf(row)];
                 for (int k = at; k < at + width; k++) {
                     out[k] = v;
                 }
@@ -597,16 +604,11 @@ final class ProgramEvaluator {
         return out;
     }
 
-    private int[] systemOfRow() {
-        return batch.segments().systemOfRow();
-    }
-
     private double[] hostDot(HostAtoms a, HostAtoms b) {
-        int[][] members = batch.memberRows();
-        double[] out = new double[members.length];
-        for (int s = 0; s < members.length; s++) {
+        double[] out = new double[layout.numSamples()];
+        for (int s = 0; s < out.length; s++) {
             double sum = 0;
-            for (int row : members[s]) {
+            for (int row = layout.from(s); row < layout.to(s); row++) {
                 for (int k = 0; k < 3; k++) {
                     sum += a.at(row, k) * b.at(row, k);
                 }
@@ -618,11 +620,10 @@ final class ProgramEvaluator {
 
     /** Per sample: the largest row norm; NaN propagates (as the device's max does); -inf for no atoms. */
     private double[] hostMaxNorm(HostAtoms a) {
-        int[][] members = batch.memberRows();
-        double[] out = new double[members.length];
-        for (int s = 0; s < members.length; s++) {
+        double[] out = new double[layout.numSamples()];
+        for (int s = 0; s < out.length; s++) {
             double max = Double.NEGATIVE_INFINITY;
-            for (int row : members[s]) {
+            for (int row = layout.from(s); row < layout.to(s); row++) {
                 double x = a.at(row, 0);
                 double y = a.at(row, 1);
                 double z = a.at(row, 2);
@@ -639,18 +640,17 @@ final class ProgramEvaluator {
 
     /** a minus its sample's mean of a weighted by w [N,1]. */
     private HostAtoms hostCentered(HostAtoms a, HostAtoms w) {
-        int[][] members = batch.memberRows();
         double[] out = a.values().clone();
-        for (int[] rows : members) {
+        for (int s = 0; s < layout.numSamples(); s++) {
             double total = 0;
             double[] weighted = new double[3];
-            for (int row : rows) {
+            for (int row = layout.from(s); row < layout.to(s); row++) {
                 total += w.at(row, 0);
                 for (int k = 0; k < 3; k++) {
                     weighted[k] += a.at(row, k) * w.at(row, 0);
                 }
             }
-            for (int row : rows) {
+            for (int row = layout.from(s); row < layout.to(s); row++) {
                 for (int k = 0; k < 3; k++) {
                     out[3 * row + k] -= weighted[k] / total;
                 }
@@ -686,9 +686,29 @@ final class ProgramEvaluator {
         return out;
     }
 
-    /** A batch field on the host as float64 (flags 1/0), read once per evaluation: all reads precede the writes. */
+    /** A per-sample batch field on the host as float64 (flags 1/0), read once per evaluation: all reads precede the writes. */
     private double[] hostField(String name) {
         return hostFields.computeIfAbsent(name, n -> batch.hostDoubles(n, this::scratch));
+    }
+
+    /** The layout's rows of a per-atom batch field on the host, read once per evaluation. */
+    private double[] hostAtomField(String name) {
+        return hostFields.computeIfAbsent(name, n -> batch.hostRows(n, layout.rows(), this::scratch));
+    }
+
+    /** Noise for the layout's rows: a sample's deviates where it draws (see {@link #draw}), else 0. */
+    private double[] hostNoise(long purpose) {
+        double[] out = scratch(3 * layout.size());
+        long[] keys = batch.sampleKeys();
+        long[] ages = batch.ages();
+        for (int s = 0; s < layout.numSamples(); s++) {
+            if (draw == null || draw[s]) { // a sample's rows are consecutive in the layout: its stream goes straight in
+                NoiseStreams.fill(out, 3 * layout.from(s), 3 * layout.to(s), NoiseStreams.streamSeed(seed, keys[s], ages[s], purpose));
+            } else {
+                java.util.Arrays.fill(out, 3 * layout.from(s), 3 * layout.to(s), 0);
+            }
+        }
+        return out;
     }
 
     private double[] hostSamples(Object value) {
@@ -779,8 +799,8 @@ final class ProgramEvaluator {
             ByteBuffer memory = batch.hostMemory(name);
             int[][] members = batch.memberRows();
             for (int s = 0; s < members.length; s++) {
-                if (owned[s]) {
-                    HostArrays.writeRows(memory, type, members[s], updated, width);
+                if (owned[s]) { // the layout holds the mask's samples: each owned one's rows
+                    HostArrays.writeRows(memory, type, members[s], updated, width * layout.from(s), width);
                 }
             }
         }

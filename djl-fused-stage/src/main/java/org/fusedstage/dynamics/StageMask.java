@@ -20,6 +20,7 @@ public final class StageMask {
     private NDArray atoms; // [N], built on first use
     private NDArray atomVectors; // [N,3], built on first use
     private boolean[] hostSystems; // read on first use
+    private SampleRows hostRows; // made on first use
 
     /** Builds the masks from a per-system boolean mask [B]; the per-atom masks when first used. */
     public StageMask(Batch batch, NDArray systemMask) {
@@ -89,6 +90,14 @@ public final class StageMask {
             hostSystems = HostWork.peekBooleans(systems());
         }
         return hostSystems;
+    }
+
+    /** The rows of the mask's samples, the layout of the host stage programs' per-atom values (made on first use). */
+    SampleRows hostRows() {
+        if (hostRows == null) {
+            hostRows = SampleRows.of(batch, hostSystems());
+        }
+        return hostRows;
     }
 
     /** Per-atom mask [N]. */

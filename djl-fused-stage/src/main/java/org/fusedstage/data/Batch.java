@@ -93,8 +93,10 @@ public final class Batch implements AutoCloseable {
     private boolean statusAssigned;
     // Arrays this batch made itself, so contiguous in libtorch's memory: on a CPU they are read and
     // written in place through that memory (hostMemory). An array a caller set may be a strided
-    // view; it is replaced by such a copy the first time its memory is asked for.
-    private final Set<NDArray> ownLayout = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    // view; it is replaced by such a copy the first time its memory is asked for. Each maps to its
+    // memory once asked (null before): asking libtorch costs four JNI calls, ~5 us, and the host
+    // stage programs ask a dozen times per step.
+    private final Map<NDArray, ByteBuffer> ownLayout = new java.util.IdentityHashMap<>();
 
     private Batch(List<AtomicSystem> systems, NDManager parent, Device device, DataType dataType,
             int slotCapacity, int atomCapacity) {
@@ -163,8 +165,8 @@ public final class Batch implements AutoCloseable {
         // The batch owns its arrays, also when it is built inside a caller's NDScope.
         atomFields.values().forEach(NDScope::unregister);
         systemFields.values().forEach(NDScope::unregister);
-        ownLayout.addAll(atomFields.values());
-        ownLayout.addAll(systemFields.values());
+        atomFields.values().forEach(a -> ownLayout.put(a, null));
+        systemFields.values().forEach(a -> ownLayout.put(a, null));
     }
 
     private static void copyIfPresent(double[] source, double[] target, int offset) {
@@ -608,7 +610,7 @@ public final class Batch implements AutoCloseable {
         try (NDScope scope = new NDScope()) {
             set(STATUS, owned(manager.create(status)));
         }
-        ownLayout.add(get(STATUS)); // made here: contiguous, in libtorch's memory
+        ownLayout.put(get(STATUS), null); // made here: contiguous, in libtorch's memory
     }
 
     /**
@@ -715,12 +717,18 @@ public final class Batch implements AutoCloseable {
         Preconditions.checkState(getDevice().getDeviceType().equals(Device.Type.CPU),
                 "host memory of field '%s' is only for CPU batches; this one is on %s", name, getDevice());
         NDArray array = get(name);
-        if (!ownLayout.contains(array)) {
+        if (!ownLayout.containsKey(array)) {
             array = ownCopy(array);
             adopt(atomFields.containsKey(name) ? atomFields : systemFields, name, array);
-            ownLayout.add(array);
+            ownLayout.put(array, null);
         }
-        return array.toByteBuffer(true).order(ByteOrder.nativeOrder());
+        return ownMemory(array);
+    }
+
+    /** The memory of one of the batch's own arrays, a fresh view (position 0, native order) of the one asked once. */
+    private ByteBuffer ownMemory(NDArray array) {
+        ByteBuffer memory = ownLayout.computeIfAbsent(array, a -> a.toByteBuffer(true));
+        return memory.duplicate().order(ByteOrder.nativeOrder());
     }
 
     /**
@@ -809,8 +817,8 @@ public final class Batch implements AutoCloseable {
         if (!readable || !getDevice().getDeviceType().equals(Device.Type.CPU)) {
             return false;
         }
-        if (ownLayout.contains(array)) {
-            reader.accept(array.toByteBuffer(true).order(ByteOrder.nativeOrder()));
+        if (ownLayout.containsKey(array)) {
+            reader.accept(ownMemory(array));
             return true;
         }
         try (NDScope scope = new NDScope()) { // frees the contiguous copy toByteBuffer makes of a strided array

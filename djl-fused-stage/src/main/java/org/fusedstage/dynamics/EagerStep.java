@@ -26,7 +26,7 @@ final class EagerStep implements StepExecutor {
     }
 
     @Override
-    public NDArray step(Batch batch, long step, Occupancy occupied) {
+    public java.util.function.Supplier<NDArray> step(Batch batch, long step, Occupancy occupied) {
         Potential potential = plan.potential();
         List<FusedStage.SubStage> subStages = plan.subStages();
         hooks.fused(HookStage.BEFORE_STEP, batch, step, null);
@@ -78,9 +78,11 @@ final class EagerStep implements StepExecutor {
         hooks.stages(HookStage.ON_CONVERGE, batch, step, left);
         int exit = plan.exitStatus();
         NDArray now = batch.status();
-        NDArray graduated = HostWork.mask(now, HostWork.enteredOnHost(was, HostWork.peekLongs(now), exit),
-                () -> now.eq(exit).logicalAnd(before.get().eq(exit).logicalNot()));
-        hooks.fused(HookStage.ON_CONVERGE, batch, step, graduated);
+        boolean[] graduates = HostWork.enteredOnHost(was, HostWork.peekLongs(now), exit);
+        NDArray deviceForm = graduates == null ? now.eq(exit).logicalAnd(before.get().eq(exit).logicalNot()) : null;
+        java.util.function.Supplier<NDArray> graduated = com.google.common.base.Suppliers.memoize(
+                () -> HostWork.mask(now, graduates, () -> deviceForm));
+        hooks.fusedOnDemand(HookStage.ON_CONVERGE, batch, step, graduated);
         return graduated;
     }
 

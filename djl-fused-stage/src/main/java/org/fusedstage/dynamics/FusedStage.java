@@ -234,21 +234,19 @@ public final class FusedStage implements AutoCloseable, InflightChain {
      *     batch's manager; close it when done)
      */
     public NDArray step(Batch batch) {
-        return step(batch, Occupancy.UNKNOWN);
+        try (NDScope scope = new NDScope()) {
+            NDArray graduated = executor.step(batch, ++stepCount, Occupancy.UNKNOWN).get();
+            graduated.attach(batch.getManager());
+            NDScope.unregister(graduated);
+            return graduated;
+        }
     }
 
     /** One step with the statuses just read by a run loop (null: not known); what leaves is written by the loop. */
     @Override
     public void step(Batch batch, long[] status) {
-        step(batch, status == null ? Occupancy.UNKNOWN : Occupancy.of(status)).close();
-    }
-
-    private NDArray step(Batch batch, Occupancy occupied) {
         try (NDScope scope = new NDScope()) {
-            NDArray graduated = executor.step(batch, ++stepCount, occupied);
-            graduated.attach(batch.getManager());
-            NDScope.unregister(graduated);
-            return graduated;
+            executor.step(batch, ++stepCount, status == null ? Occupancy.UNKNOWN : Occupancy.of(status));
         }
     }
 

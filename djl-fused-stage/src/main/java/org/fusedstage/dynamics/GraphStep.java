@@ -50,7 +50,7 @@ final class GraphStep implements StepExecutor {
     }
 
     @Override
-    public NDArray step(Batch batch, long step, Occupancy occupied) {
+    public java.util.function.Supplier<NDArray> step(Batch batch, long step, Occupancy occupied) {
         List<FusedStage.SubStage> subStages = plan.subStages();
         hooks.fused(HookStage.BEFORE_STEP, batch, step, null);
         // Stage masks only feed stage hooks: without any, the step builds none.
@@ -79,8 +79,10 @@ final class GraphStep implements StepExecutor {
                 hooks.stage(i, HookStage.ON_CONVERGE, batch, step, left);
             }
         }
-        NDArray graduated = batch.status().eq(plan.exitStatus()).logicalAnd(before.eq(plan.exitStatus()).logicalNot());
-        hooks.fused(HookStage.ON_CONVERGE, batch, step, graduated);
+        NDArray after = batch.status();
+        java.util.function.Supplier<NDArray> graduated = com.google.common.base.Suppliers.memoize(
+                () -> after.eq(plan.exitStatus()).logicalAnd(before.eq(plan.exitStatus()).logicalNot()));
+        hooks.fusedOnDemand(HookStage.ON_CONVERGE, batch, step, graduated);
         return graduated;
     }
 

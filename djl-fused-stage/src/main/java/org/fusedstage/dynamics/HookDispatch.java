@@ -73,9 +73,14 @@ final class HookDispatch {
 
     /** Runs the fused stage's hooks registered for {@code stage} whose frequency divides {@code step}. */
     void fused(HookStage stage, Batch batch, long step, NDArray mask) {
+        fusedOnDemand(stage, batch, step, () -> mask);
+    }
+
+    /** As {@link #fused(HookStage, Batch, long, NDArray)}, the mask made only if a hook runs. */
+    void fusedOnDemand(HookStage stage, Batch batch, long step, java.util.function.Supplier<NDArray> mask) {
         for (Hook hook : hooks) {
             if (hook.stage() == stage && step % hook.frequency() == 0) {
-                hook.apply(new HookContext(batch, OptionalInt.empty(), step, stage, mask));
+                hook.apply(new HookContext(batch, OptionalInt.empty(), step, stage, mask.get()));
             }
         }
     }

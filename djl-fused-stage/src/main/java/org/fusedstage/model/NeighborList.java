@@ -462,8 +462,10 @@ public final class NeighborList implements AutoCloseable {
      * positions {@code p} [n*3] (overwritten: wrapped into the cell on periodic axes, so that the
      * image counts ceil(radius |b_axis|) cover every pair), cell rows {@code cell} [9]. The wrap
      * w = floor(fractional coordinate) is folded into each shift (t - w_j + w_i), so shifts apply to
-     * the unwrapped positions. A half list keeps i before j, and an atom's image of itself only
-     * for translations whose first non-zero component is positive.
+     * the unwrapped positions. The search finds each pair once, as a half list keeps it: i before
+     * j, and an atom's image of itself only for translations whose first non-zero component is
+     * positive; a full list then adds each pair's other direction (j, i, -shift), which halves
+     * the distance checks (and the time) of its search.
      */
     private static void visitPairs(double[] p, double[] original, boolean[] pbc, double radius, boolean half, Pairs found) {
         // A skewed cell (e.g. a second vector hundreds of times the first) describes the same
@@ -519,7 +521,7 @@ public final class NeighborList implements AutoCloseable {
             for (int v = -images[1]; v <= images[1]; v++) {
                 for (int w = -images[2]; w <= images[2]; w++) {
                     boolean zero = u == 0 && v == 0 && w == 0;
-                    boolean selfImage = !zero && (!half || isPositive(new int[] {u, v, w}));
+                    boolean selfImage = !zero && isPositive(new int[] {u, v, w});
                     double tx = u * cell[0] + v * cell[3] + w * cell[6];
                     double ty = u * cell[1] + v * cell[4] + w * cell[7];
                     double tz = u * cell[2] + v * cell[5] + w * cell[8];
@@ -531,14 +533,13 @@ public final class NeighborList implements AutoCloseable {
                         double xi = px[i] - tx;
                         double yi = py[i] - ty;
                         double zi = pz[i] - tz;
-                        int first = half ? i : 0;
-                        for (int j = first; j < n; j++) {
+                        for (int j = i; j < n; j++) {
                             double dx = px[j] - xi;
                             double dy = py[j] - yi;
                             double dz = pz[j] - zi;
                             r2[j] = dx * dx + dy * dy + dz * dz;
                         }
-                        for (int j = first; j < n; j++) {
+                        for (int j = i; j < n; j++) {
                             if (r2[j] < r2max && (i != j || selfImage)) {
                                 found.add(i, j, u - wrap[3 * j] + wrap[3 * i], v - wrap[3 * j + 1] + wrap[3 * i + 1],
                                         w - wrap[3 * j + 2] + wrap[3 * i + 2], r2[j]);
@@ -546,6 +547,12 @@ public final class NeighborList implements AutoCloseable {
                         }
                     }
                 }
+            }
+        }
+        if (!half) { // the other direction of every pair: (j, i, -shift)
+            for (int e = from, end = found.size; e < end; e++) {
+                found.add(found.j[e], found.i[e], -found.shifts[3 * e], -found.shifts[3 * e + 1], -found.shifts[3 * e + 2],
+                        found.r2[e]);
             }
         }
         if (m != null) { // shifts in the original cell's vectors again: s . M

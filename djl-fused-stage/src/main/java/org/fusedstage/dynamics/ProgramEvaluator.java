@@ -49,6 +49,8 @@ final class ProgramEvaluator {
     private final Map<String, double[]> hostFields = new java.util.HashMap<>(); // host: fields as read, by name
     // Host: the rows per-atom values cover (the mask's samples; every sample without a mask).
     private final SampleRows layout;
+    // Host runs of a stage: its kept per-atom values of masses and parameters; null: none kept.
+    private MassTerms massTerms;
 
     /**
      * Host arrays a finished phase gave back, per thread and by length. A phase's per-atom
@@ -136,6 +138,7 @@ final class ProgramEvaluator {
             Map<String, Double> parameters, ConvergenceHook hook) {
         ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, mask, parameters, hook);
         evaluator.spare = SPARE.get();
+        evaluator.massTerms = evaluator.host ? MassTerms.of(batch) : null;
         run(program.assignments(phase), evaluator);
     }
 
@@ -214,10 +217,23 @@ final class ProgramEvaluator {
     private Object eval(Expr e) {
         Object known = values.get(e);
         if (known == null) {
-            known = compute(e);
+            known = massTerms != null && MassTerms.isMassTerm(e) ? massTerm(e) : compute(e);
             values.put(e, known);
         }
         return known;
+    }
+
+    /** A per-atom value of masses and parameters alone: kept between phases and steps (see {@link MassTerms}). */
+    private Object massTerm(Expr e) {
+        MassTerms.Values kept = massTerms.get(stage, e, batch, layout.samples());
+        if (kept != null) {
+            return new HostAtoms(kept.values(), kept.width());
+        }
+        Object made = compute(e);
+        if (made instanceof HostAtoms atoms) { // (a choice may give a plain number)
+            massTerms.put(stage, e, batch, layout.samples(), atoms.values(), atoms.width());
+        }
+        return made;
     }
 
     private Object compute(Expr e) {

@@ -13,11 +13,13 @@ final class SampleRows {
     private final int[] rows; // batch rows, sample after sample, each sample's in ascending order
     private final int[] sampleOf; // the sample of each entry of rows
     private final int[] start; // [B + 1]: the entries of sample s are start[s] .. start[s + 1] - 1
+    private final boolean[] samples; // the samples included
 
-    private SampleRows(int[] rows, int[] sampleOf, int[] start) {
+    private SampleRows(int[] rows, int[] sampleOf, int[] start, boolean[] samples) {
         this.rows = rows;
         this.sampleOf = sampleOf;
         this.start = start;
+        this.samples = samples;
     }
 
     /** The rows of the samples marked in {@code samples} (null: every sample) of {@code batch}. */
@@ -35,7 +37,11 @@ final class SampleRows {
                 java.util.Arrays.fill(sampleOf, start[s], start[s + 1], s);
             }
         }
-        return new SampleRows(rows, sampleOf, start);
+        boolean[] included = new boolean[members.length];
+        for (int s = 0; s < members.length; s++) {
+            included[s] = samples == null || samples[s];
+        }
+        return new SampleRows(rows, sampleOf, start, included);
     }
 
     /** How many rows: the length of a per-atom column in this layout. */
@@ -61,6 +67,11 @@ final class SampleRows {
     /** One past the last layout position of sample {@code s} (= {@link #from} for a sample not included). */
     int to(int s) {
         return start[s + 1];
+    }
+
+    /** Per sample, whether its rows are included (not to be modified): with the batch's structure version, the layout. */
+    boolean[] samples() {
+        return samples;
     }
 
     /** How many samples the batch has (included or not). */

@@ -440,13 +440,19 @@ public final class NeighborList implements AutoCloseable {
             r2 = new double[c];
         }
 
-        void add(int atomI, int atomJ, double s0, double s1, double s2, double d2) {
-            if (size == i.length) {
-                i = java.util.Arrays.copyOf(i, 2 * size);
-                j = java.util.Arrays.copyOf(j, 2 * size);
-                shifts = java.util.Arrays.copyOf(shifts, 6 * size);
-                r2 = java.util.Arrays.copyOf(r2, 2 * size);
+        /** Room for {@code extra} more pairs. */
+        void reserve(int extra) {
+            if (size + extra > i.length) {
+                int capacity = Math.max(2 * i.length, size + extra);
+                i = java.util.Arrays.copyOf(i, capacity);
+                j = java.util.Arrays.copyOf(j, capacity);
+                shifts = java.util.Arrays.copyOf(shifts, 3 * capacity);
+                r2 = java.util.Arrays.copyOf(r2, capacity);
             }
+        }
+
+        /** Adds a pair; call {@link #reserve} first (the search reserves a row of candidates at a time). */
+        void add(int atomI, int atomJ, double s0, double s1, double s2, double d2) {
             i[size] = atomI;
             j[size] = atomJ;
             shifts[3 * size] = s0;
@@ -539,6 +545,7 @@ public final class NeighborList implements AutoCloseable {
                             double dz = pz[j] - zi;
                             r2[j] = dx * dx + dy * dy + dz * dz;
                         }
+                        found.reserve(n - i);
                         for (int j = i; j < n; j++) {
                             if (r2[j] < r2max && (i != j || selfImage)) {
                                 found.add(i, j, u - wrap[3 * j] + wrap[3 * i], v - wrap[3 * j + 1] + wrap[3 * i + 1],
@@ -550,6 +557,7 @@ public final class NeighborList implements AutoCloseable {
             }
         }
         if (!half) { // the other direction of every pair: (j, i, -shift)
+            found.reserve(found.size - from);
             for (int e = from, end = found.size; e < end; e++) {
                 found.add(found.j[e], found.i[e], -found.shifts[3 * e], -found.shifts[3 * e + 1], -found.shifts[3 * e + 2],
                         found.r2[e]);

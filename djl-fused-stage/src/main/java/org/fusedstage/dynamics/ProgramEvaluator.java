@@ -136,6 +136,9 @@ final class ProgramEvaluator {
      */
     static void run(StageProgram program, StageProgram.Phase phase, Dynamics stage, Batch batch, StageMask mask,
             Map<String, Double> parameters, ConvergenceHook hook) {
+        if (program.assignments(phase).isEmpty()) {
+            return; // (FIRE has no post-update): not even an evaluator, the first work after a forward pays cold caches
+        }
         ProgramEvaluator evaluator = new ProgramEvaluator(batch, stage, mask, parameters, hook);
         evaluator.spare = SPARE.get();
         evaluator.massTerms = evaluator.host ? MassTerms.of(batch) : null;

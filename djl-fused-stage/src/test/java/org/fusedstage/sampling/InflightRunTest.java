@@ -30,14 +30,24 @@ class InflightRunTest extends WithLennardJones {
     private static final int MAX_ATOMS = 120;
     private static final int MAX_BATCH = 16;
 
-    /** Mixed sizes: argon clusters of 2-12 atoms and 4-atom fcc cells, relaxing at different speeds. */
+    /**
+     * Mixed sizes: argon clusters of 2-12 atoms and 4-atom fcc cells, relaxing at different speeds;
+     * every fourth sample of heavier isotopes (so a slot refilled with another sample must move
+     * with that sample's masses).
+     */
     static List<AtomicSystem> dataset(int count) {
         List<AtomicSystem> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             AtomicSystem s = i % 3 == 0
                     ? TestSystems.fccArgon(1, 5.26 + 0.01 * (i % 7), 0.03 + 0.02 * (i % 5), 1000 + i)
                     : TestSystems.argonCluster(2 + i % 11, 3.0 + 0.2 * (i % 11), 3.4, 2000 + i);
-            out.add(s.toBuilder().optSampleId(String.format("s%04d", i)).build());
+            AtomicSystem.Builder b = s.toBuilder().optSampleId(String.format("s%04d", i));
+            if (i % 4 == 1) {
+                double[] heavy = s.masses().clone();
+                java.util.Arrays.setAll(heavy, a -> 1.5 * heavy[a]);
+                b.optMasses(heavy);
+            }
+            out.add(b.build());
         }
         return out;
     }
@@ -125,6 +135,34 @@ class InflightRunTest extends WithLennardJones {
             assertEquals(Boolean.TRUE, mine.info().get("converged"));
         }
         assertEquals(60, fixedSink.size());
+    }
+
+    /**
+     * An MD-only chain refills every slot at once, so its stage keeps the same slots while their
+     * samples (and masses) change: each sample still moves with its own masses, as in a fixed batch.
+     */
+    @Test
+    void refilledSlotsMoveWithTheirNewSamplesMasses() {
+        List<AtomicSystem> systems = dataset(40);
+        HostMemory inflightSink = new HostMemory(100);
+        HostMemory fixedSink = new HostMemory(100);
+        java.util.function.Function<HostMemory, FusedStage> md = sink -> FusedStage.builder()
+                .addSubStage(0, Langevin.builder(lj.potential).optTemperature(40).optTimeStep(2.0).optNSteps(10).optSeed(5).build())
+                .addSink(sink).build();
+        FusedStage inflight = md.apply(inflightSink);
+        inflight.setSampler(SizeAwareSampler.builder(new InMemoryDataset(systems)).optMaxBatchSize(8).build());
+        inflight.run();
+        try (Batch batch = Batch.of(systems, lj.manager)) {
+            md.apply(fixedSink).run(batch);
+        }
+        Map<String, AtomicSystem> fixed = new HashMap<>();
+        fixedSink.read().forEach(s -> fixed.put(s.sampleId().orElseThrow(), s));
+        assertEquals(40, inflightSink.size());
+        for (AtomicSystem s : inflightSink.read()) {
+            AtomicSystem f = fixed.get(s.sampleId().orElseThrow());
+            assertArrayEquals(f.velocities().orElseThrow(), s.velocities().orElseThrow(), 1e-10, "velocities of " + s.sampleId().get());
+            assertArrayEquals(f.positions(), s.positions(), 1e-10, "positions of " + s.sampleId().get());
+        }
     }
 
     /** Reading the status only every 3 steps (fewer device reads) changes nothing per sample. */

@@ -62,6 +62,12 @@ final class ProgramEvaluator {
             ThreadLocal.withInitial(java.util.HashMap::new);
     private static final int MAX_SPARE_PER_LENGTH = 64;
     private final List<double[]> borrowed = new ArrayList<>();
+
+    // Per phase (its assignment list), how many references each expression has: a product used
+    // once, by a sum, is computed inside that sum's loop (see multiplyAdd). Made once per phase.
+    private static final Map<List<Assignment>, Map<Expr, Integer>> USES =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    private Map<Expr, Integer> uses = Map.of();
     // This thread's SPARE where the evaluator recycles its temporaries (set by run); null: new arrays.
     private Map<Integer, java.util.ArrayDeque<double[]>> spare;
 
@@ -147,6 +153,7 @@ final class ProgramEvaluator {
 
     /** Evaluates every assignment whose guard holds, then writes them all (they are simultaneous). */
     private static void run(List<Assignment> assignments, ProgramEvaluator evaluator) {
+        evaluator.uses = USES.computeIfAbsent(assignments, ProgramEvaluator::countUses);
         List<Assignment> applied = new ArrayList<>();
         List<Object> results = new ArrayList<>();
         for (Assignment a : assignments) {
@@ -335,6 +342,14 @@ final class ProgramEvaluator {
     }
 
     private Object binary(Op op, Level level, Expr left, Expr right) {
+        if (host && level == Level.ATOM && (op == Op.ADD || op == Op.SUB)) {
+            if (fusable(right)) {
+                return multiplyAdd(eval(left), eval(right.args().get(0)), eval(right.args().get(1)), op == Op.ADD ? 1 : -1, 1);
+            }
+            if (fusable(left)) {
+                return multiplyAdd(eval(right), eval(left.args().get(0)), eval(left.args().get(1)), 1, op == Op.ADD ? 1 : -1);
+            }
+        }
         Object b = eval(right);
         if (level == Level.SCALAR) {
             return apply(op, (Double) eval(left), (Double) b);
@@ -375,6 +390,113 @@ final class ProgramEvaluator {
             case OR -> x.logicalOr(y);
             default -> throw new IllegalStateException(op.toString());
         };
+    }
+
+    /**
+     * Whether {@code e} is a per-atom product that only the sum being evaluated uses and that is
+     * not made yet (nor kept between steps), so that the sum can compute it in its own loop.
+     */
+    private boolean fusable(Expr e) {
+        return e.op() == Op.MUL && e.level() == Level.ATOM && uses.getOrDefault(e, 0) == 1 && !values.containsKey(e)
+                && !(massTerms != null && MassTerms.isMassTerm(e));
+    }
+
+    /**
+     * {@code sign * x + productSign * (y * z)} in one pass (per-atom operands, per-sample or
+     * per-row values, or numbers), without the product's array: rounded as the two operations
+     * apart are (the signs are +-1). Two of a Langevin step's products and both of FIRE's.
+     */
+    private HostAtoms multiplyAdd(Object x, Object y, Object z, int sign, int productSign) {
+        int width = (isFull3(x) || isFull3(y) || isFull3(z)) ? 3 : 1;
+        Operand ox = operand(x, width);
+        Operand oy = operand(y, width);
+        Operand oz = operand(z, width);
+        if (oy.kind() != Operand.FULL && oz.kind() == Operand.FULL) { // a full operand first: y * z = z * y exactly
+            Operand t = oy;
+            oy = oz;
+            oz = t;
+        }
+        int n = layout.size();
+        double[] out = scratch(n * width);
+        double[] xs = ox.values();
+        double[] ys = oy.values();
+        double[] zs = oz.values();
+        if (ox.kind() == Operand.FULL && oy.kind() == Operand.FULL && oz.kind() == Operand.ROW && width == 3) {
+            for (int r = 0, i = 0; r < n; r++, i += 3) {
+                double zr = zs[r];
+                out[i] = combine(xs[i], ys[i] * zr, sign, productSign);
+                out[i + 1] = combine(xs[i + 1], ys[i + 1] * zr, sign, productSign);
+                out[i + 2] = combine(xs[i + 2], ys[i + 2] * zr, sign, productSign);
+            }
+        } else if (ox.kind() == Operand.FULL && oy.kind() == Operand.FULL && oz.kind() == Operand.NUMBER) {
+            double zn = oz.number();
+            for (int i = 0; i < out.length; i++) {
+                out[i] = combine(xs[i], ys[i] * zn, sign, productSign);
+            }
+        } else if (ox.kind() == Operand.FULL && oy.kind() == Operand.FULL && oz.kind() == Operand.FULL) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = combine(xs[i], ys[i] * zs[i], sign, productSign);
+            }
+        } else {
+            for (int r = 0, i = 0; r < n; r++) {
+                for (int k = 0; k < width; k++, i++) {
+                    out[i] = combine(ox.at(i, r), oy.at(i, r) * oz.at(i, r), sign, productSign);
+                }
+            }
+        }
+        return new HostAtoms(out, width);
+    }
+
+    /** x + p, x - p or p - x as the signs say: exactly the rounding of that one operation. */
+    private static double combine(double x, double p, int sign, int productSign) {
+        return sign < 0 ? p - x : productSign < 0 ? x - p : x + p;
+    }
+
+    private static boolean isFull3(Object value) {
+        return value instanceof HostAtoms a && a.width() == 3;
+    }
+
+    /** An operand of {@link #multiplyAdd}: a number, one value per row, or {@code width} values per row. */
+    private record Operand(int kind, double[] values, double number) {
+        static final int NUMBER = 0;
+        static final int ROW = 1;
+        static final int FULL = 2;
+
+        double at(int i, int row) {
+            return kind == NUMBER ? number : kind == ROW ? values[row] : values[i];
+        }
+    }
+
+    private Operand operand(Object value, int width) {
+        if (value instanceof Double d) {
+            return new Operand(Operand.NUMBER, null, d);
+        }
+        if (value instanceof HostAtoms a && a.width() == width) {
+            return new Operand(Operand.FULL, a.values(), 0);
+        }
+        return new Operand(width == 1 ? Operand.FULL : Operand.ROW, expand(value, 1), 0); // per sample, or a column
+    }
+
+    /** How many references each expression of {@code assignments} has (guards and values are roots). */
+    private static Map<Expr, Integer> countUses(List<Assignment> assignments) {
+        Map<Expr, Integer> counts = new IdentityHashMap<>();
+        for (Assignment a : assignments) {
+            for (Expr root : new Expr[] {a.guard(), a.value()}) {
+                if (root != null) {
+                    countUses(root, counts);
+                }
+            }
+        }
+        return counts;
+    }
+
+    private static void countUses(Expr e, Map<Expr, Integer> counts) {
+        int seen = counts.merge(e, 1, Integer::sum);
+        if (seen == 1) { // the first reference: count its operands once
+            for (Expr a : e.args()) {
+                countUses(a, counts);
+            }
+        }
     }
 
     /** The element-wise rule of every scalar operation (flags are 1 and 0). */

@@ -274,13 +274,23 @@ public final class StepGraph implements CompiledStep {
         JniUtils.setGradMode(true);
         org.fusedstage.model.NeighborList neighbors = potential.neighborList(batch, NEIGHBOR_MARGIN);
         NDList inputs = new NDList();
+        // The graph takes its inputs by name (DJL builds its Dict inputs from them). The arrays are
+        // named for the call and their names restored after it: a view per input to carry the
+        // name was a JNI call each, ~45 per step.
+        java.util.Map<NDArray, String> renamed = new java.util.IdentityHashMap<>();
+        java.util.function.BiFunction<NDArray, String, NDArray> named = (array, name) -> {
+            com.google.common.base.Preconditions.checkState(!renamed.containsKey(array), "one array for two graph inputs: %s", name);
+            renamed.put(array, array.getName());
+            array.setName(name);
+            return array;
+        };
         String[] dataKeys = {Batch.POSITIONS, Batch.VELOCITIES, Batch.FORCES, Batch.ENERGY, Batch.STRESS, Batch.MASSES,
             Batch.ATOMIC_NUMBERS, Batch.BATCH, Batch.CELL, Batch.PBC, Batch.STATUS};
         for (String key : dataKeys) {
-            inputs.add(named(batch.get(key), "data." + key));
+            inputs.add(named.apply(batch.get(key), "data." + key));
         }
-        inputs.add(named(neighbors.edgeIndex(), "data.edge_index"));
-        inputs.add(named(potential.edgeShiftInput(neighbors), "data.shifts"));
+        inputs.add(named.apply(neighbors.edgeIndex(), "data.edge_index"));
+        inputs.add(named.apply(potential.edgeShiftInput(neighbors), "data.shifts"));
         // Same streams as the eager step: stage noise at the current ages, velocity draws for
         // entering samples after the ages advance (the eager step draws them in enter()). On a CPU
         // (status read back: microseconds) noise is drawn only for the stage's samples, and
@@ -290,7 +300,7 @@ public final class StepGraph implements CompiledStep {
             FusedStage.SubStage s = stages.get(k);
             if (parameters.get(k).kind() == StageKind.LANGEVIN) {
                 NDArray noise = NoiseStreams.normal(batch, s.dynamics().stepGraphSeed(), s.code(), systemsWhere(status, s.code(), true));
-                inputs.add(named(noise, "data.noise." + s.code()));
+                inputs.add(named.apply(noise, "data.noise." + s.code()));
             }
         }
         batch.advanceAges();
@@ -298,11 +308,11 @@ public final class StepGraph implements CompiledStep {
             FusedStage.SubStage s = stages.get(k);
             if (parameters.get(k).drawsVelocities()) {
                 NDArray xi = MaxwellBoltzmann.standardNormals(batch, s.dynamics().stepGraphSeed(), systemsWhere(status, s.code(), false));
-                inputs.add(named(xi, "data.mb." + s.code()));
+                inputs.add(named.apply(xi, "data.mb." + s.code()));
             }
         }
         for (String key : stateKeys) {
-            inputs.add(named(batch.get(key), "state." + key));
+            inputs.add(named.apply(batch.get(key), "state." + key));
         }
         inputs.addAll(tableColumns);
         NDList out;
@@ -312,6 +322,7 @@ public final class StepGraph implements CompiledStep {
         } finally {
             // The flag is per thread: eager potential calls on this thread keep it off.
             JniUtils.setGraphExecutorOptimize(false);
+            renamed.forEach(NDArray::setName);
         }
         boolean stressOut = false;
         boolean current = false;
@@ -345,11 +356,6 @@ public final class StepGraph implements CompiledStep {
         return out;
     }
 
-    private static NDArray named(NDArray array, String name) {
-        NDArray view = array.reshape(array.getShape());
-        view.setName(name);
-        return view;
-    }
 
     @Override
     public void close() {

@@ -343,11 +343,11 @@ final class ProgramEvaluator {
 
     private Object binary(Op op, Level level, Expr left, Expr right) {
         if (host && level == Level.ATOM && (op == Op.ADD || op == Op.SUB)) {
-            if (fusable(right)) {
-                return multiplyAdd(eval(left), eval(right.args().get(0)), eval(right.args().get(1)), op == Op.ADD ? 1 : -1, 1);
+            if (fusable(right)) { // x + y*z or x - y*z
+                return multiplyAdd(eval(left), eval(right.args().get(0)), eval(right.args().get(1)), 1, op == Op.ADD ? 1 : -1);
             }
-            if (fusable(left)) {
-                return multiplyAdd(eval(right), eval(left.args().get(0)), eval(left.args().get(1)), 1, op == Op.ADD ? 1 : -1);
+            if (fusable(left)) { // y*z + x or y*z - x
+                return multiplyAdd(eval(right), eval(left.args().get(0)), eval(left.args().get(1)), op == Op.ADD ? 1 : -1, 1);
             }
         }
         Object b = eval(right);
@@ -402,9 +402,10 @@ final class ProgramEvaluator {
     }
 
     /**
-     * {@code sign * x + productSign * (y * z)} in one pass (per-atom operands, per-sample or
-     * per-row values, or numbers), without the product's array: rounded as the two operations
-     * apart are (the signs are +-1). Two of a Langevin step's products and both of FIRE's.
+     * {@code x + y*z} ({@code productSign} -1: {@code x - y*z}; {@code sign} -1: {@code y*z - x})
+     * in one pass (per-atom operands, per-sample or per-row values, or numbers), without the
+     * product's array: rounded as the two operations apart are. Two of a Langevin step's products
+     * and both of FIRE's.
      */
     private HostAtoms multiplyAdd(Object x, Object y, Object z, int sign, int productSign) {
         int width = (isFull3(x) || isFull3(y) || isFull3(z)) ? 3 : 1;

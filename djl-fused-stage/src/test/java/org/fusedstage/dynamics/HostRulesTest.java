@@ -55,6 +55,36 @@ class HostRulesTest extends WithLennardJones {
         }
     }
 
+    /**
+     * A stage program's per-atom sums of a product are computed in one pass on the host; each must
+     * equal, bit for bit, the sum and the product made apart (the path of a lone expression).
+     */
+    @Test
+    void productsSummedInOnePassEqualTheTwoOperationsApart() {
+        try (Batch batch = Batch.of(rattled(3), lj.manager)) {
+            lj.potential.compute(batch);
+            Langevin stage = Langevin.builder(lj.potential).build();
+            org.fusedstage.program.Expr p = org.fusedstage.program.Expr.POSITIONS;
+            org.fusedstage.program.Expr f = org.fusedstage.program.Expr.FORCES;
+            org.fusedstage.program.Expr[] sums = {
+                p.plus(f.times(org.fusedstage.program.Expr.INVERSE_MASS.times(0.3))), // x + y*z, z one per row
+                p.minus(f.times(0.7)), // x - y*z, z a number
+                f.times(p).minus(p), // y*z - x, every operand per atom
+                f.times(org.fusedstage.program.Expr.ENERGY).plus(p), // y*z + x, z one per sample
+            };
+            boolean[] all = {true, true, true};
+            for (org.fusedstage.program.Expr sum : sums) {
+                double[] apart = ProgramEvaluator.evaluate(sum, batch, java.util.Map.of(), 0, null).toDoubleArray();
+                org.fusedstage.program.StageProgram program = org.fusedstage.program.StageProgram.builder()
+                        .assign(org.fusedstage.program.StageProgram.Phase.PRE_UPDATE, org.fusedstage.program.Expr.VELOCITIES, sum)
+                        .build();
+                ProgramEvaluator.run(program, org.fusedstage.program.StageProgram.Phase.PRE_UPDATE, stage, batch,
+                        new StageMask(batch, lj.manager.create(all)), java.util.Map.of(), null);
+                assertArrayEquals(apart, batch.velocities().toDoubleArray(), 0.0, "one pass vs apart: " + sum);
+            }
+        }
+    }
+
     @Test
     void noiseDrawnForSomeSamplesEqualsTheirFullDraw() {
         try (Batch batch = Batch.of(rattled(3), lj.manager)) {

@@ -48,30 +48,27 @@ public final class NoiseStreams {
 
     /** The deviates of {@link #normal(Batch, long, long, boolean[])} on the host, [N*3] row-major. */
     static double[] hostNormal(Batch batch, long seed, long purpose, boolean[] systems) {
+        SampleRows all = SampleRows.of(batch, null);
+        double[] laid = new double[3 * all.size()];
+        fill(batch, seed, purpose, systems, all, laid);
+        return all.toBatchRows(laid, 3, batch.numAtoms());
+    }
+
+    /**
+     * The deviates for the rows of {@code layout}, three per row, into {@code out}: a sample's
+     * stream where it draws ({@code draw} null: every sample), zeros where it does not. A sample's
+     * rows are consecutive in a layout, so its stream goes straight in.
+     */
+    static void fill(Batch batch, long seed, long purpose, boolean[] draw, SampleRows layout, double[] out) {
         long[] keys = batch.sampleKeys();
         long[] ages = batch.ages();
-        int[][] rows = batch.memberRows();
-        double[] values = new double[3 * batch.numAtoms()];
-        double[] stream = new double[0];
-        for (int i = 0; i < keys.length; i++) {
-            if (systems != null && !systems[i]) {
-                continue;
-            }
-            int[] r = rows[i];
-            long state = streamSeed(seed, keys[i], ages[i], purpose);
-            if (r.length > 0 && r[r.length - 1] - r[0] == r.length - 1) { // rows ascend: these are consecutive
-                fill(values, 3 * r[0], 3 * (r[0] + r.length), state);
-                continue;
-            }
-            if (stream.length < 3 * r.length) {
-                stream = new double[3 * r.length];
-            }
-            fill(stream, 0, 3 * r.length, state);
-            for (int a = 0; a < r.length; a++) {
-                System.arraycopy(stream, 3 * a, values, 3 * r[a], 3);
+        for (int s = 0; s < layout.numSamples(); s++) {
+            if (draw == null || draw[s]) {
+                fill(out, 3 * layout.from(s), 3 * layout.to(s), streamSeed(seed, keys[s], ages[s], purpose));
+            } else {
+                java.util.Arrays.fill(out, 3 * layout.from(s), 3 * layout.to(s), 0);
             }
         }
-        return values;
     }
 
     // The ziggurat: 256 layers of equal area V under f(x) = exp(-x^2/2), layer 0 being the base

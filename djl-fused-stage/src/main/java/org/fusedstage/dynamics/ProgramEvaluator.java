@@ -104,13 +104,8 @@ final class ProgramEvaluator {
         ProgramEvaluator evaluator = new ProgramEvaluator(batch, null, null, draw, parameters, seed, null);
         Object value = evaluator.eval(expression);
         if (value instanceof HostAtoms atoms) {
-            int width = atoms.width();
-            double[] full = new double[batch.numAtoms() * width]; // rows of no sample: 0
-            int[] rows = evaluator.layout.rows();
-            for (int i = 0; i < rows.length; i++) {
-                System.arraycopy(atoms.values(), i * width, full, rows[i] * width, width);
-            }
-            return HostArrays.create(batch.getManager(), full, new Shape(batch.numAtoms(), width), batch.getDataType());
+            double[] full = evaluator.layout.toBatchRows(atoms.values(), atoms.width(), batch.numAtoms());
+            return HostArrays.create(batch.getManager(), full, new Shape(batch.numAtoms(), atoms.width()), batch.getDataType());
         }
         return (NDArray) value;
     }
@@ -841,15 +836,7 @@ final class ProgramEvaluator {
     /** Noise for the layout's rows: a sample's deviates where it draws (see {@link #draw}), else 0. */
     private double[] hostNoise(long purpose) {
         double[] out = scratch(3 * layout.size());
-        long[] keys = batch.sampleKeys();
-        long[] ages = batch.ages();
-        for (int s = 0; s < layout.numSamples(); s++) {
-            if (draw == null || draw[s]) { // a sample's rows are consecutive in the layout: its stream goes straight in
-                NoiseStreams.fill(out, 3 * layout.from(s), 3 * layout.to(s), NoiseStreams.streamSeed(seed, keys[s], ages[s], purpose));
-            } else {
-                java.util.Arrays.fill(out, 3 * layout.from(s), 3 * layout.to(s), 0);
-            }
-        }
+        NoiseStreams.fill(batch, seed, purpose, draw, layout, out);
         return out;
     }
 

@@ -26,8 +26,10 @@ final class SampleRows {
     static SampleRows of(Batch batch, boolean[] samples) {
         int[][] members = batch.memberRows();
         int[] start = new int[members.length + 1];
+        boolean[] included = new boolean[members.length];
         for (int s = 0; s < members.length; s++) {
-            start[s + 1] = start[s] + (samples == null || samples[s] ? members[s].length : 0);
+            included[s] = samples == null || samples[s];
+            start[s + 1] = start[s] + (included[s] ? members[s].length : 0);
         }
         int[] rows = new int[start[members.length]];
         int[] sampleOf = new int[rows.length];
@@ -36,10 +38,6 @@ final class SampleRows {
                 System.arraycopy(members[s], 0, rows, start[s], members[s].length);
                 java.util.Arrays.fill(sampleOf, start[s], start[s + 1], s);
             }
-        }
-        boolean[] included = new boolean[members.length];
-        for (int s = 0; s < members.length; s++) {
-            included[s] = samples == null || samples[s];
         }
         return new SampleRows(rows, sampleOf, start, included);
     }
@@ -72,6 +70,26 @@ final class SampleRows {
     /** Per sample, whether its rows are included (not to be modified): with the batch's structure version, the layout. */
     boolean[] samples() {
         return samples;
+    }
+
+    /**
+     * {@code values} ({@code width} numbers per layout row) at their batch rows, in a new array of
+     * {@code numAtoms} rows (0 on rows outside the layout); a sample's consecutive rows in one copy.
+     */
+    double[] toBatchRows(double[] values, int width, int numAtoms) {
+        double[] out = new double[numAtoms * width];
+        for (int s = 0; s < numSamples(); s++) {
+            int first = from(s);
+            int count = to(s) - first;
+            if (count > 0 && rows[first + count - 1] - rows[first] == count - 1) { // rows ascend: consecutive
+                System.arraycopy(values, first * width, out, rows[first] * width, count * width);
+                continue;
+            }
+            for (int i = first; i < first + count; i++) {
+                System.arraycopy(values, i * width, out, rows[i] * width, width);
+            }
+        }
+        return out;
     }
 
     /** How many samples the batch has (included or not). */

@@ -5,6 +5,9 @@ import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.repository.zoo.Criteria;
@@ -13,14 +16,18 @@ import ai.djl.repository.zoo.ZooModel;
 import ai.djl.training.ParameterStore;
 import com.google.common.base.Preconditions;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.fusedstage.DjlRuntime;
 import org.fusedstage.data.Batch;
+import org.fusedstage.data.HostArrays;
 import org.fusedstage.data.HostWork;
 import org.fusedstage.dynamics.ChainPlan;
 import org.fusedstage.dynamics.CompiledStep;
@@ -108,6 +115,7 @@ public final class StepGraph implements CompiledStep {
     // The stage table as named CPU tensors, built once: it does not change between steps.
     private final NDManager tableManager = NDManager.newBaseManager(Device.cpu());
     private final List<NDArray> tableColumns = new ArrayList<>();
+    private final RandomInputs randomInputs = new RandomInputs();
     private boolean closed;
 
     /** The loaded module, shared by the step graphs of chains built from one another; closed with the last. */
@@ -299,16 +307,18 @@ public final class StepGraph implements CompiledStep {
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
             if (parameters.get(k).kind() == StageKind.LANGEVIN) {
-                NDArray noise = NoiseStreams.normal(batch, s.dynamics().stepGraphSeed(), s.code(), systemsWhere(status, s.code(), true));
-                inputs.add(named.apply(noise, "data.noise." + s.code()));
+                double[] noise = NoiseStreams.hostNormal(batch, s.dynamics().stepGraphSeed(), s.code(),
+                        systemsWhere(status, s.code(), true));
+                inputs.add(randomInputs.write(batch, "data.noise." + s.code(), noise, named));
             }
         }
         batch.advanceAges();
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
             if (parameters.get(k).drawsVelocities()) {
-                NDArray xi = MaxwellBoltzmann.standardNormals(batch, s.dynamics().stepGraphSeed(), systemsWhere(status, s.code(), false));
-                inputs.add(named.apply(xi, "data.mb." + s.code()));
+                double[] xi = MaxwellBoltzmann.hostStandardNormals(batch, s.dynamics().stepGraphSeed(),
+                        systemsWhere(status, s.code(), false));
+                inputs.add(randomInputs.write(batch, "data.mb." + s.code(), xi, named));
             }
         }
         for (String key : stateKeys) {
@@ -331,7 +341,9 @@ public final class StepGraph implements CompiledStep {
             stressOut |= Batch.STRESS.equals(key);
             current |= GRAPH_VERSION_KEY.equals(key);
             if (batch.has(key)) {
-                batch.set(key, a.stopGradient());
+                // Only what the forward pass touched carries a gradient (energy, and values made
+                // from it): a detached copy of every output was a JNI call and an array each.
+                batch.set(key, a.hasGradient() ? a.stopGradient() : a);
             } else {
                 a.close();
             }
@@ -357,6 +369,49 @@ public final class StepGraph implements CompiledStep {
     }
 
 
+    /**
+     * The step's random inputs (Langevin noise, Maxwell-Boltzmann deviates). On a CPU each is
+     * written into an array kept between steps, named once, while the batch's shape and dtype
+     * stay: a new array per input and step cost 50-75 us in the step (a staging copy, a wrapper
+     * and a clone), the write alone a few. The graph reads them during the call only (no output
+     * is a view of one). On another device each step uploads new arrays, as before.
+     */
+    private static final class RandomInputs implements AutoCloseable {
+        private final NDManager manager = NDManager.newBaseManager(Device.cpu());
+        private final Map<String, NDArray> arrays = new HashMap<>();
+        private final Map<String, ByteBuffer> memory = new HashMap<>();
+
+        /**
+         * Input {@code name} holding {@code values} ([N*3], row-major) for this step; on a device
+         * other than a CPU a new array in the batch's manager, named through {@code named}.
+         */
+        NDArray write(Batch batch, String name, double[] values, java.util.function.BiFunction<NDArray, String, NDArray> named) {
+            Shape shape = new Shape(batch.numAtoms(), 3);
+            DataType type = batch.getDataType();
+            if (!Device.Type.CPU.equals(batch.getDevice().getDeviceType())) {
+                return named.apply(HostArrays.create(batch.getManager(), values, shape, type), name);
+            }
+            NDArray array = arrays.get(name);
+            if (array == null || !array.getShape().equals(shape) || array.getDataType() != type) {
+                if (array != null) {
+                    array.close();
+                }
+                array = manager.create(shape, type);
+                NDScope.unregister(array); // kept between steps: the step's scope must not close it
+                array.setName(name);
+                arrays.put(name, array);
+                memory.put(name, array.toByteBuffer(true).order(ByteOrder.nativeOrder()));
+            }
+            HostArrays.write(memory.get(name), 0, values, 0, values.length, type);
+            return array;
+        }
+
+        @Override
+        public void close() {
+            manager.close();
+        }
+    }
+
     @Override
     public void close() {
         if (closed) {
@@ -364,6 +419,7 @@ public final class StepGraph implements CompiledStep {
         }
         closed = true;
         tableManager.close();
+        randomInputs.close();
         module.release();
     }
 }

@@ -26,6 +26,11 @@ public final class MaxwellBoltzmann {
         return NoiseStreams.normal(batch, seed, PURPOSE, systems);
     }
 
+    /** The deviates of {@link #standardNormals(Batch, long, boolean[])} on the host, [N*3] row-major. */
+    public static double[] hostStandardNormals(Batch batch, long seed, boolean[] systems) {
+        return NoiseStreams.hostNormal(batch, seed, PURPOSE, systems);
+    }
+
     /**
      * Velocities [N,3] in A/fs for every sample: v = sqrt(kT/m) xi, minus the system's
      * centre-of-mass velocity.

@@ -46,8 +46,11 @@ public final class NoiseStreams {
         return HostArrays.create(batch.getManager(), values, new Shape(batch.numAtoms(), 3), batch.getDataType());
     }
 
-    /** The deviates of {@link #normal(Batch, long, long, boolean[])} on the host, [N*3] row-major. */
-    static double[] hostNormal(Batch batch, long seed, long purpose, boolean[] systems) {
+    /**
+     * The deviates of {@link #normal(Batch, long, long, boolean[])} on the host, [N*3] row-major:
+     * for a caller that writes them into an array of its own (a step graph's reused input).
+     */
+    public static double[] hostNormal(Batch batch, long seed, long purpose, boolean[] systems) {
         SampleRows all = SampleRows.of(batch, null);
         double[] laid = new double[3 * all.size()];
         fill(batch, seed, purpose, systems, all, laid);

@@ -196,29 +196,6 @@ def demo_post_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Ten
         state[key] = value
 
 
-def velocity_verlet_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
-    real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
-    t0 = fields["velocities"]
-    t1 = fields["forces"]
-    t2 = inverse_mass_of(fields)
-    t3 = table["dt"][s]
-    t4 = (t3 * 0.004824266606194441)
-    t5 = (t2 * t4)
-    t6 = (t1 * t5)
-    t7 = (t0 + t6)
-    new_fields["velocities"] = torch.where(mask_atoms, t7, t0)
-    t8 = (t7 * t3)
-    t9 = (real + t8)
-    new_fields["positions"] = torch.where(mask_atoms, t9, real)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
-
-
 def velocity_verlet_post_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
     n_systems = mask.shape[0]
     real = fields["positions"]
@@ -299,50 +276,6 @@ def langevin_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.
     t27 = (t23 * t24)
     t28 = (t26 + t27)
     new_fields["positions"] = torch.where(mask_atoms, t28, real)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
-
-
-def langevin_post_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
-    real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
-    t0 = fields["velocities"]
-    t1 = fields["forces"]
-    t2 = inverse_mass_of(fields)
-    t3 = table["dt"][s]
-    t4 = (t3 * 0.004824266606194441)
-    t5 = (t2 * t4)
-    t6 = (t1 * t5)
-    t7 = (t0 + t6)
-    new_fields["velocities"] = torch.where(mask_atoms, t7, t0)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
-
-
-def langevin_enter(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
-    real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
-    t0 = table["mb_temperature"][s]
-    t1 = (t0 >= 0.0)
-    if t1:
-        t2 = fields["velocities"]
-        t3 = fields["mb." + str(code)]
-        t4 = inverse_mass_of(fields)
-        t5 = (t0 * 8.314462618063042e-7)
-        t6 = (t4 * t5)
-        t7 = t6.sqrt()
-        t8 = (t3 * t7)
-        t9 = fields["masses"].unsqueeze(1)
-        t10 = t8 - (segment_sum(t8 * t9, batch, n_systems) / segment_sum(t9, batch, n_systems)).index_select(0, batch)
-        new_fields["velocities"] = torch.where(mask_atoms, t10, t2)
     for key, value in new_fields.items():
         fields[key] = value
     for key, value in new_state.items():
@@ -478,8 +411,8 @@ def pre_update(kind: int, fields: Dict[str, torch.Tensor], state: Dict[str, torc
     """Runs the pre_update phase of a stage of this kind on the samples of mask."""
     if kind == 0:  # DEMO
         demo_pre_update(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
-    elif kind == 1:  # VELOCITY_VERLET
-        velocity_verlet_pre_update(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
+    elif kind == 1:  # VELOCITY_VERLET: the same arithmetic as demo_pre_update
+        demo_pre_update(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
     elif kind == 2:  # LANGEVIN
         langevin_pre_update(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
     elif kind == 3:  # FIRE
@@ -494,15 +427,15 @@ def post_update(kind: int, fields: Dict[str, torch.Tensor], state: Dict[str, tor
         demo_post_update(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
     elif kind == 1:  # VELOCITY_VERLET
         velocity_verlet_post_update(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
-    elif kind == 2:  # LANGEVIN
-        langevin_post_update(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
+    elif kind == 2:  # LANGEVIN: the same arithmetic as velocity_verlet_post_update
+        velocity_verlet_post_update(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
 
 
 def enter(kind: int, fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
     """Runs the enter phase of a stage of this kind on the samples of mask."""
     if kind == 1:  # VELOCITY_VERLET
         velocity_verlet_enter(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
-    elif kind == 2:  # LANGEVIN
-        langevin_enter(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
+    elif kind == 2:  # LANGEVIN: the same arithmetic as velocity_verlet_enter
+        velocity_verlet_enter(fields, state, table, s, prefix, code, mask, mask_atoms, batch)
     elif kind == 3:  # FIRE
         fire_enter(fields, state, table, s, prefix, code, mask, mask_atoms, batch)

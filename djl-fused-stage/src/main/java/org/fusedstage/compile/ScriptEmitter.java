@@ -48,6 +48,8 @@ public final class ScriptEmitter {
     private Map<Object, String> names;
     private Map<Expr, Integer> parents;
     private int temps;
+    // Each emitted function's body (all after its def line), to the function's name.
+    private final Map<String, String> bodies = new java.util.HashMap<>();
 
     private ScriptEmitter() {}
 
@@ -107,9 +109,15 @@ public final class ScriptEmitter {
         for (Phase phase : Phase.values()) {
             emitFunction("bookkeeping_" + phaseName(phase), StageBookkeeping.program().assignments(phase));
         }
+        // Kinds whose phase does the same arithmetic (velocity Verlet's pre-update is the demo
+        // stage's, its post-update Langevin's, both draw entering velocities alike) share one function.
+        Map<String, String> callee = new java.util.HashMap<>();
         for (StageKind kind : StageKind.values()) {
             for (Phase phase : Phase.values()) {
-                emitFunction(functionName(kind, phase), kind.program().assignments(phase));
+                String name = emitFunction(functionName(kind, phase), kind.program().assignments(phase));
+                if (name != null) {
+                    callee.put(functionName(kind, phase), name);
+                }
             }
         }
         for (Phase phase : Phase.values()) {
@@ -123,9 +131,14 @@ public final class ScriptEmitter {
                 if (kind.program().assignments(phase).isEmpty()) {
                     continue;
                 }
+                String function = callee.get(functionName(kind, phase));
                 out.append(first ? "    if" : "    elif").append(" kind == ").append(kind.code()).append(":  # ")
-                        .append(kind.name()).append('\n');
-                out.append("        ").append(functionName(kind, phase))
+                        .append(kind.name());
+                if (!function.equals(functionName(kind, phase))) {
+                    out.append(": the same arithmetic as ").append(function);
+                }
+                out.append('\n');
+                out.append("        ").append(function)
                         .append("(fields, state, table, s, prefix, code, mask, mask_atoms, batch)\n");
                 first = false;
             }
@@ -144,11 +157,17 @@ public final class ScriptEmitter {
         return kind.name().toLowerCase(Locale.ROOT) + "_" + phaseName(phase);
     }
 
-    private void emitFunction(String name, List<Assignment> assignments) {
+    /**
+     * Emits function {@code name} for {@code assignments}, unless a function with the same body
+     * was emitted already; returns the function to call (null when there is nothing to do).
+     */
+    private String emitFunction(String name, List<Assignment> assignments) {
         if (assignments.isEmpty()) {
-            return;
+            return null;
         }
+        int start = out.length();
         out.append("\n\ndef ").append(name).append(SIGNATURE).append(":\n");
+        int bodyStart = out.length();
         out.append("    n_systems = mask.shape[0]\n");
         out.append("    real = fields[\"positions\"]\n");
         out.append("    new_fields: Dict[str, torch.Tensor] = {}\n");
@@ -174,6 +193,12 @@ public final class ScriptEmitter {
         }
         out.append("    for key, value in new_fields.items():\n        fields[key] = value\n");
         out.append("    for key, value in new_state.items():\n        state[key] = value\n");
+        String first = bodies.putIfAbsent(out.substring(bodyStart), name);
+        if (first != null) {
+            out.setLength(start);
+            return first;
+        }
+        return name;
     }
 
     private void emitWrite(Assignment a, String indent) {

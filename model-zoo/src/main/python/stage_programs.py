@@ -45,17 +45,10 @@ def inverse_mass_of(fields: Dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def bookkeeping_post_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
-    real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
     t0 = state[prefix + "steps"]
     t1 = (t0 + 1)
-    new_state[prefix + "steps"] = torch.where(mask, t1, t0)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
+    u0 = torch.where(mask, t1, t0)
+    state[prefix + "steps"] = u0
 
 
 def bookkeeping_converge(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
@@ -134,27 +127,19 @@ def bookkeeping_converge(fields: Dict[str, torch.Tensor], state: Dict[str, torch
 
 
 def bookkeeping_enter(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
-    real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
     t0 = state[prefix + "steps"]
-    new_state[prefix + "steps"] = torch.where(mask, 0, t0)
+    u0 = torch.where(mask, 0, t0)
     t1 = state[prefix + "converged"]
-    new_state[prefix + "converged"] = torch.where(mask, 0, t1)
+    u1 = torch.where(mask, 0, t1)
     t2 = state[prefix + "previous_energy"]
-    new_state[prefix + "previous_energy"] = torch.where(mask, float("inf"), t2)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
+    u2 = torch.where(mask, float("inf"), t2)
+    state[prefix + "steps"] = u0
+    state[prefix + "converged"] = u1
+    state[prefix + "previous_energy"] = u2
 
 
 def demo_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
     real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
     t0 = fields["velocities"]
     t1 = fields["forces"]
     t2 = inverse_mass_of(fields)
@@ -163,21 +148,15 @@ def demo_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tens
     t5 = (t2 * t4)
     t6 = (t1 * t5)
     t7 = (t0 + t6)
-    new_fields["velocities"] = torch.where(mask_atoms, t7, t0)
+    u0 = torch.where(mask_atoms, t7, t0)
     t8 = (t7 * t3)
     t9 = (real + t8)
-    new_fields["positions"] = torch.where(mask_atoms, t9, real)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
+    u1 = torch.where(mask_atoms, t9, real)
+    fields["velocities"] = u0
+    fields["positions"] = u1
 
 
 def demo_post_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
-    real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
     t0 = fields["velocities"]
     t1 = fields["forces"]
     t2 = inverse_mass_of(fields)
@@ -189,18 +168,11 @@ def demo_post_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Ten
     t8 = table["damping"][s]
     t9 = (1.0 - t8)
     t10 = (t7 * t9)
-    new_fields["velocities"] = torch.where(mask_atoms, t10, t0)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
+    u0 = torch.where(mask_atoms, t10, t0)
+    fields["velocities"] = u0
 
 
 def velocity_verlet_post_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
-    real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
     t0 = fields["velocities"]
     t1 = fields["forces"]
     t2 = inverse_mass_of(fields)
@@ -209,16 +181,12 @@ def velocity_verlet_post_update(fields: Dict[str, torch.Tensor], state: Dict[str
     t5 = (t2 * t4)
     t6 = (t1 * t5)
     t7 = (t0 + t6)
-    new_fields["velocities"] = torch.where(mask_atoms, t7, t0)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
+    u0 = torch.where(mask_atoms, t7, t0)
+    fields["velocities"] = u0
 
 
 def velocity_verlet_enter(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
     n_systems = mask.shape[0]
-    real = fields["positions"]
     new_fields: Dict[str, torch.Tensor] = {}
     new_state: Dict[str, torch.Tensor] = {}
     t0 = table["mb_temperature"][s]
@@ -241,10 +209,7 @@ def velocity_verlet_enter(fields: Dict[str, torch.Tensor], state: Dict[str, torc
 
 
 def langevin_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
     real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
     t0 = fields["velocities"]
     t1 = fields["forces"]
     t2 = inverse_mass_of(fields)
@@ -269,24 +234,20 @@ def langevin_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.
     t21 = (t17 * t20)
     t22 = (t13 * t21)
     t23 = (t12 + t22)
-    new_fields["velocities"] = torch.where(mask_atoms, t23, t0)
+    u0 = torch.where(mask_atoms, t23, t0)
     t24 = (t3 * 0.5)
     t25 = (t7 * t24)
     t26 = (real + t25)
     t27 = (t23 * t24)
     t28 = (t26 + t27)
-    new_fields["positions"] = torch.where(mask_atoms, t28, real)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
+    u1 = torch.where(mask_atoms, t28, real)
+    fields["velocities"] = u0
+    fields["positions"] = u1
 
 
 def fire_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
     n_systems = mask.shape[0]
     real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
     t0 = state[prefix + "velocity"]
     t1 = state[prefix + "n_positive"]
     t2 = (t1 >= 0)
@@ -326,7 +287,7 @@ def fire_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tens
     t36 = (t22 + t35)
     t37 = (t3 * to_atoms(t36, batch))
     t38 = (t13 + t37)
-    new_state[prefix + "velocity"] = torch.where(mask_atoms, t38, t0)
+    u0 = torch.where(mask_atoms, t38, t0)
     t39 = (t12 * t12)
     t40 = (t39 * t16)
     t41 = (2.0 * t12)
@@ -346,49 +307,44 @@ def fire_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tens
     t55 = torch.where(t52, t54, t34)
     t56 = (t38 * to_atoms(t55, batch))
     t57 = (real + t56)
-    new_fields["positions"] = torch.where(mask_atoms, t57, real)
-    new_state[prefix + "dt"] = torch.where(mask, t34, t26)
+    u1 = torch.where(mask_atoms, t57, real)
+    u2 = torch.where(mask, t34, t26)
     t58 = table["f_alpha"][s]
     t59 = (t7 * t58)
     t60 = table["alpha_start"][s]
     t61 = torch.where(t10, t60, t7)
     t62 = torch.where(t25, t59, t61)
-    new_state[prefix + "alpha"] = torch.where(mask, t62, t7)
+    u3 = torch.where(mask, t62, t7)
     t63 = (t1 + 1)
     t64 = torch.where(t6, t63, 0)
-    new_state[prefix + "n_positive"] = torch.where(mask, t64, t1)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
+    u4 = torch.where(mask, t64, t1)
+    state[prefix + "velocity"] = u0
+    fields["positions"] = u1
+    state[prefix + "dt"] = u2
+    state[prefix + "alpha"] = u3
+    state[prefix + "n_positive"] = u4
 
 
 def fire_enter(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
-    n_systems = mask.shape[0]
-    real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
     t0 = state[prefix + "dt"]
     t1 = table["dt"][s]
-    new_state[prefix + "dt"] = torch.where(mask, t1, t0)
+    u0 = torch.where(mask, t1, t0)
     t2 = state[prefix + "alpha"]
     t3 = table["alpha_start"][s]
-    new_state[prefix + "alpha"] = torch.where(mask, t3, t2)
+    u1 = torch.where(mask, t3, t2)
     t4 = state[prefix + "n_positive"]
-    new_state[prefix + "n_positive"] = torch.where(mask, -1, t4)
+    u2 = torch.where(mask, -1, t4)
     t5 = state[prefix + "velocity"]
-    new_state[prefix + "velocity"] = torch.where(mask_atoms, 0.0, t5)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
+    u3 = torch.where(mask_atoms, 0.0, t5)
+    state[prefix + "dt"] = u0
+    state[prefix + "alpha"] = u1
+    state[prefix + "n_positive"] = u2
+    state[prefix + "velocity"] = u3
 
 
 def steepest_descent_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:
     n_systems = mask.shape[0]
     real = fields["positions"]
-    new_fields: Dict[str, torch.Tensor] = {}
-    new_state: Dict[str, torch.Tensor] = {}
     t0 = fields["forces"]
     t1 = table["step_size"][s]
     t2 = (t0 * t1)
@@ -400,11 +356,8 @@ def steepest_descent_pre_update(fields: Dict[str, torch.Tensor], state: Dict[str
     t8 = torch.where(t6, t7, 1.0)
     t9 = (t2 * to_atoms(t8, batch))
     t10 = (real + t9)
-    new_fields["positions"] = torch.where(mask_atoms, t10, real)
-    for key, value in new_fields.items():
-        fields[key] = value
-    for key, value in new_state.items():
-        state[key] = value
+    u0 = torch.where(mask_atoms, t10, real)
+    fields["positions"] = u0
 
 
 def pre_update(kind: int, fields: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor], table: Dict[str, List[float]], s: int, prefix: str, code: int, mask: torch.Tensor, mask_atoms: torch.Tensor, batch: torch.Tensor) -> None:

@@ -48,6 +48,8 @@ public final class ScriptEmitter {
     private Map<Object, String> names;
     private Map<Expr, Integer> parents;
     private int temps;
+    // The stores of the function being emitted, made at its end (null: it collects them in dicts).
+    private List<String> pending;
     // Each emitted function's body (all after its def line), to the function's name.
     private final Map<String, String> bodies = new java.util.HashMap<>();
 
@@ -170,8 +172,15 @@ public final class ScriptEmitter {
         int bodyStart = out.length();
         out.append("    n_systems = mask.shape[0]\n");
         out.append("    real = fields[\"positions\"]\n");
-        out.append("    new_fields: Dict[str, torch.Tensor] = {}\n");
-        out.append("    new_state: Dict[str, torch.Tensor] = {}\n");
+        // Updates wait in locals and are stored at the end (reads see the values from before the
+        // phase). A write under a guard is made inside its if block, so those functions collect
+        // their updates in dicts instead: TorchScript has no local defined on one branch only.
+        boolean guarded = assignments.stream().anyMatch(a -> a.guard() != null);
+        pending = guarded ? null : new java.util.ArrayList<>();
+        if (guarded) {
+            out.append("    new_fields: Dict[str, torch.Tensor] = {}\n");
+            out.append("    new_state: Dict[str, torch.Tensor] = {}\n");
+        }
         names = new java.util.HashMap<>();
         names.put("fields[\"positions\"]", "real");
         parents = countParents(assignments);
@@ -191,8 +200,22 @@ public final class ScriptEmitter {
                 names = outer;
             }
         }
-        out.append("    for key, value in new_fields.items():\n        fields[key] = value\n");
-        out.append("    for key, value in new_state.items():\n        state[key] = value\n");
+        if (guarded) {
+            out.append("    for key, value in new_fields.items():\n        fields[key] = value\n");
+            out.append("    for key, value in new_state.items():\n        state[key] = value\n");
+        } else {
+            pending.forEach(store -> out.append("    ").append(store).append('\n'));
+        }
+        // Each line the interpreter runs costs a few microseconds: drop the two set-up reads
+        // where nothing uses them.
+        for (String local : new String[] {"n_systems", "real"}) {
+            String line = "    " + local + " = ";
+            int at = out.indexOf(line, bodyStart);
+            String rest = out.substring(out.indexOf("\n", at) + 1);
+            if (!java.util.regex.Pattern.compile("\\b" + local + "\\b").matcher(rest).find()) {
+                out.delete(at, out.indexOf("\n", at) + 1);
+            }
+        }
         String first = bodies.putIfAbsent(out.substring(bodyStart), name);
         if (first != null) {
             out.setLength(start);
@@ -216,8 +239,15 @@ public final class ScriptEmitter {
         }
         String updated = "torch.where(" + (atoms ? "mask_atoms" : "mask") + ", " + value + ", " + current + ")"
                 + (sameType ? "" : ".to(" + current + ".dtype)");
-        String into = target.op() == Op.FIELD ? "new_fields[\"" + target.name() + "\"]" : "new_state[prefix + \"" + target.name() + "\"]";
-        out.append(indent).append(into).append(" = ").append(updated).append('\n');
+        String key = target.op() == Op.FIELD ? "[\"" + target.name() + "\"]" : "[prefix + \"" + target.name() + "\"]";
+        String store = target.op() == Op.FIELD ? "fields" : "state";
+        if (pending == null) {
+            out.append(indent).append("new_").append(store).append(key).append(" = ").append(updated).append('\n');
+        } else {
+            String local = "u" + pending.size();
+            out.append(indent).append(local).append(" = ").append(updated).append('\n');
+            pending.add(store + key + " = " + local);
+        }
     }
 
     private static String read(Expr leaf) {

@@ -378,8 +378,10 @@ public final class StepGraph implements CompiledStep {
      */
     private static final class RandomInputs implements AutoCloseable {
         private final NDManager manager = NDManager.newBaseManager(Device.cpu());
-        private final Map<String, NDArray> arrays = new HashMap<>();
-        private final Map<String, ByteBuffer> memory = new HashMap<>();
+        private final Map<String, Kept> kept = new HashMap<>();
+
+        /** A kept input and the native-order view of its memory that the writes go through. */
+        private record Kept(NDArray array, ByteBuffer memory) {}
 
         /**
          * Input {@code name} holding {@code values} ([N*3], row-major) for this step; on a device
@@ -391,19 +393,19 @@ public final class StepGraph implements CompiledStep {
             if (!Device.Type.CPU.equals(batch.getDevice().getDeviceType())) {
                 return named.apply(HostArrays.create(batch.getManager(), values, shape, type), name);
             }
-            NDArray array = arrays.get(name);
-            if (array == null || !array.getShape().equals(shape) || array.getDataType() != type) {
-                if (array != null) {
-                    array.close();
+            Kept input = kept.get(name);
+            if (input == null || !input.array().getShape().equals(shape) || input.array().getDataType() != type) {
+                if (input != null) {
+                    input.array().close();
                 }
-                array = manager.create(shape, type);
+                NDArray array = manager.create(shape, type);
                 NDScope.unregister(array); // kept between steps: the step's scope must not close it
                 array.setName(name);
-                arrays.put(name, array);
-                memory.put(name, array.toByteBuffer(true).order(ByteOrder.nativeOrder()));
+                input = new Kept(array, array.toByteBuffer(true).order(ByteOrder.nativeOrder()));
+                kept.put(name, input);
             }
-            HostArrays.write(memory.get(name), 0, values, 0, values.length, type);
-            return array;
+            HostArrays.write(input.memory(), 0, values, 0, values.length, type);
+            return input.array();
         }
 
         @Override

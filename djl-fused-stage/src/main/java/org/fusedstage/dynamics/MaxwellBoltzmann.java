@@ -16,17 +16,10 @@ public final class MaxwellBoltzmann {
 
     private MaxwellBoltzmann() {}
 
-    /** The standard normal deviates [N,3] behind {@link #velocities} (fed to compiled step graphs). */
-    public static NDArray standardNormals(Batch batch, long seed) {
-        return standardNormals(batch, seed, null);
-    }
-
-    /** As {@link #standardNormals(Batch, long)}, drawn only for the marked systems (null: all; others get 0). */
-    public static NDArray standardNormals(Batch batch, long seed, boolean[] systems) {
-        return NoiseStreams.normal(batch, seed, PURPOSE, systems);
-    }
-
-    /** The deviates of {@link #standardNormals(Batch, long, boolean[])} on the host, [N*3] row-major. */
+    /**
+     * The standard normal deviates behind {@link #velocities} on the host, [N*3] row-major (fed to
+     * compiled step graphs), drawn only for the marked systems (null: all; others get 0).
+     */
     public static double[] hostStandardNormals(Batch batch, long seed, boolean[] systems) {
         return NoiseStreams.hostNormal(batch, seed, PURPOSE, systems);
     }

@@ -25,11 +25,17 @@ import org.slf4j.LoggerFactory;
 public final class NonFiniteGuard implements Hook {
 
     private static final Logger logger = LoggerFactory.getLogger(NonFiniteGuard.class);
+    // The fields the guard watches, in the order its copies of the last good state keep them.
+    private static final String[] WATCHED = {Batch.POSITIONS, Batch.VELOCITIES, Batch.FORCES, Batch.ENERGY};
 
     private final DataSink rejectSink;
-    // The last state in which every sample was finite, kept on the device (null before the first check).
+    // The last state in which every sample was finite (null before the first check): on a CPU the
+    // host copies the check read (see readFiniteOnHost), elsewhere copies on the device.
     private long lastGoodStructure = -1;
+    private double[][] lastGoodHost;
     private NDArray[] lastGoodArrays;
+    // CPU batches: the buffers the next check reads the watched fields into (recycled).
+    private double[][] reading = new double[WATCHED.length][];
     private final List<Reject> rejects = Collections.synchronizedList(new ArrayList<>());
 
     /**
@@ -64,9 +70,10 @@ public final class NonFiniteGuard implements Hook {
     @Override
     public void apply(HookContext context) {
         Batch batch = context.batch();
-        if (allFinite(batch)) {
+        boolean host = HostWork.onHost(batch.getDevice());
+        if (host ? readFiniteOnHost(batch) : allFinite(batch)) {
             if (rejectSink != null) {
-                keepLastGood(batch);
+                keepLastGood(batch, host);
             }
             return; // the common case: one pass over the values, no per-system masks
         }
@@ -77,7 +84,7 @@ public final class NonFiniteGuard implements Hook {
         NDArray bad = badEnergy.logicalOr(badForces).logicalOr(badState).logicalAnd(batch.status().gte(0));
         if (!bad.any().getBoolean()) {
             if (rejectSink != null) {
-                keepLastGood(batch);
+                keepLastGood(batch, host);
             }
             return; // non-finite values only in samples already out of the dynamics (quarantined earlier)
         }
@@ -126,8 +133,37 @@ public final class NonFiniteGuard implements Hook {
         return HostWork.allFinite(batch.energy(), batch.forces(), batch.positions(), batch.velocities());
     }
 
-    /** Copies the current (all finite) state on the device, replacing the previous copy. */
-    private void keepLastGood(Batch batch) {
+    /**
+     * Reads the watched fields of a CPU batch into this guard's host buffers and says whether every
+     * value is finite (in every row, as {@link #allFinite}). The buffers become the last good state
+     * when they are ({@link #keepLastGood}): one read per field and step, where a check and a copy
+     * of four arrays cost ~0.15 ms of a 2000-atom step.
+     */
+    private boolean readFiniteOnHost(Batch batch) {
+        boolean finite = true;
+        for (int k = 0; k < WATCHED.length; k++) {
+            double[] spare = reading[k];
+            double[] values = batch.hostDoubles(WATCHED[k], n -> spare != null && spare.length == n ? spare : new double[n]);
+            reading[k] = values;
+            for (double v : values) {
+                finite &= Double.isFinite(v);
+            }
+        }
+        return finite;
+    }
+
+    /**
+     * Keeps the current state as the last good one: on a CPU the buffers {@link #readFiniteOnHost}
+     * just filled (the previous ones are read into next), elsewhere copies on the device.
+     */
+    private void keepLastGood(Batch batch, boolean host) {
+        lastGoodStructure = batch.structureVersion();
+        if (host) {
+            double[][] previous = lastGoodHost;
+            lastGoodHost = reading;
+            reading = previous != null ? previous : new double[WATCHED.length][];
+            return;
+        }
         NDArray[] copy = {batch.positions().duplicate(), batch.velocities().duplicate(), batch.forces().duplicate(),
             batch.energy().duplicate()};
         for (NDArray a : copy) {
@@ -140,19 +176,22 @@ public final class NonFiniteGuard implements Hook {
             }
         }
         lastGoodArrays = copy;
-        lastGoodStructure = batch.structureVersion();
     }
 
     /** Sample {@code slot} in its last good state, or null if none was kept for this layout. */
     private AtomicSystem lastGood(Batch batch, int slot) {
-        if (lastGoodArrays == null || lastGoodStructure != batch.structureVersion()) {
+        if ((lastGoodHost == null && lastGoodArrays == null) || lastGoodStructure != batch.structureVersion()) {
             return null;
         }
         AtomicSystem current = readPositionsOnly(batch).get(slot);
-        double[] p = lastGoodArrays[0].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
-        double[] v = lastGoodArrays[1].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
-        double[] f = lastGoodArrays[2].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
-        double energy = lastGoodArrays[3].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray()[slot];
+        double[][] good = lastGoodHost != null ? lastGoodHost : new double[WATCHED.length][];
+        for (int k = 0; lastGoodHost == null && k < WATCHED.length; k++) {
+            good[k] = lastGoodArrays[k].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+        }
+        double[] p = good[0];
+        double[] v = good[1];
+        double[] f = good[2];
+        double energy = good[3][slot];
         int[] rows = batch.atomRows(slot);
         double[] ps = new double[3 * rows.length];
         double[] vs = new double[3 * rows.length];

@@ -107,6 +107,90 @@ class HooksTest extends WithLennardJones {
         }
     }
 
+    /**
+     * A quarantined sample is written with the state of the last step in which every value was
+     * finite: positions, velocities, forces and energy exactly as an AFTER_COMPUTE hook saw them
+     * then (a hook spoils the sample's positions before the forward pass of step 4).
+     */
+    @Test
+    void aRejectCarriesItsLastGoodState() {
+        lastGoodStateCheck();
+    }
+
+    /** The same with the forms a GPU runs (device copies of the last good state). */
+    @Test
+    void aRejectCarriesItsLastGoodStateWithTheDeviceForms() {
+        org.fusedstage.data.HostWork.forceDeviceForms(true);
+        try {
+            lastGoodStateCheck();
+        } finally {
+            org.fusedstage.data.HostWork.forceDeviceForms(false);
+        }
+    }
+
+    private static void lastGoodStateCheck() {
+        AtomicSystem healthy = TestSystems.fccArgon(1, 5.3, 0.1, 3);
+        AtomicSystem fragile = TestSystems.fccArgon(1, 5.3, 0.1, 4).toBuilder().optSampleId("fragile").build();
+        Hook spoiler = new Hook() {
+            @Override
+            public HookStage stage() {
+                return HookStage.BEFORE_COMPUTE;
+            }
+
+            @Override
+            public void apply(HookContext context) {
+                if (context.step() == 4) {
+                    Batch b = context.batch();
+                    double[] p = b.positions().toDoubleArray();
+                    p[3 * b.atomRows(1)[2] + 1] = Double.NaN;
+                    b.set(Batch.POSITIONS, b.getManager().create(p, b.positions().getShape()));
+                }
+            }
+        };
+        List<double[][]> seen = new ArrayList<>(); // per step: the fragile sample's positions, velocities, forces, {energy}
+        Hook recorder = new Hook() {
+            @Override
+            public HookStage stage() {
+                return HookStage.AFTER_COMPUTE;
+            }
+
+            @Override
+            public void apply(HookContext context) {
+                Batch b = context.batch();
+                int[] rows = b.atomRows(1);
+                double[][] state = {rows(b.positions().toDoubleArray(), rows), rows(b.velocities().toDoubleArray(), rows),
+                    rows(b.forces().toDoubleArray(), rows), {b.energy().toDoubleArray()[1]}};
+                if (java.util.Arrays.stream(state).flatMapToDouble(java.util.Arrays::stream).allMatch(Double::isFinite)) {
+                    seen.add(state);
+                }
+            }
+        };
+        HostMemory rejects = new HostMemory(10);
+        NonFiniteGuard guard = new NonFiniteGuard(rejects);
+        VelocityVerlet vv = VelocityVerlet.builder(lj.potential).addHook(spoiler).addHook(recorder).addHook(guard)
+                .optInitialTemperature(50).build();
+        try (Batch batch = Batch.of(List.of(healthy, fragile), lj.manager)) {
+            vv.run(batch, 8);
+            assertEquals(List.of("fragile"), guard.rejects().stream().map(NonFiniteGuard.Reject::sampleId).toList());
+            assertTrue(seen.size() >= 4, "finite steps before the spoiled one: " + seen.size());
+            AtomicSystem reject = rejects.read().get(0);
+            assertEquals("last good step", reject.info().get("state"));
+            double[][] last = seen.get(seen.size() - 1);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(last[0], reject.positions(), 0);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(last[1], reject.velocities().orElseThrow(), 0);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(last[2], reject.forces().orElseThrow(), 0);
+            assertEquals(last[3][0], reject.energy().orElseThrow(), 0);
+        }
+    }
+
+    private static double[] rows(double[] values, int[] rows) {
+        double[] out = new double[3 * rows.length];
+        for (int a = 0; a < rows.length; a++) {
+            System.arraycopy(values, 3 * rows[a], out, 3 * a, 3);
+        }
+        return out;
+    }
+
     private static void quarantineCheck() {
         AtomicSystem broken = AtomicSystem.builder()
                 .positions(new double[] {0, 0, 0, 0, 0, 0, 3.8, 0, 0}) // two atoms on the same spot

@@ -99,9 +99,14 @@ class HooksTest extends WithLennardJones {
     /** The same with the forms a GPU runs (the guard's one-scalar shortcut instead of the host scan). */
     @Test
     void nonFiniteSampleIsQuarantinedWithTheDeviceForms() {
+        withDeviceForms(HooksTest::quarantineCheck);
+    }
+
+    /** Runs {@code check} with the forms a GPU batch uses, on this CPU. */
+    private static void withDeviceForms(Runnable check) {
         org.fusedstage.data.HostWork.forceDeviceForms(true);
         try {
-            quarantineCheck();
+            check.run();
         } finally {
             org.fusedstage.data.HostWork.forceDeviceForms(false);
         }
@@ -120,12 +125,7 @@ class HooksTest extends WithLennardJones {
     /** The same with the forms a GPU runs (device copies of the last good state). */
     @Test
     void aRejectCarriesItsLastGoodStateWithTheDeviceForms() {
-        org.fusedstage.data.HostWork.forceDeviceForms(true);
-        try {
-            lastGoodStateCheck();
-        } finally {
-            org.fusedstage.data.HostWork.forceDeviceForms(false);
-        }
+        withDeviceForms(HooksTest::lastGoodStateCheck);
     }
 
     private static void lastGoodStateCheck() {

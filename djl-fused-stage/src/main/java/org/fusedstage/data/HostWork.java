@@ -33,6 +33,18 @@ public final class HostWork {
         return onHost(array.getDevice()) ? array.toLongArray() : null;
     }
 
+    /**
+     * A host copy (float64) of field {@code name} of {@code batch} where reading it is cheap, else
+     * null; read into {@code reuse} where that has the field's length, so that a caller keeping
+     * copies between steps recycles them.
+     */
+    public static double[] peekDoubles(Batch batch, String name, double[] reuse) {
+        if (!onHost(batch.getDevice())) {
+            return null;
+        }
+        return batch.hostDoubles(name, n -> reuse != null && reuse.length == n ? reuse : new double[n]);
+    }
+
     /** A host copy of a small boolean array (a per-sample mask) where reading it is cheap, else null. */
     public static boolean[] peekBooleans(NDArray array) {
         return onHost(array.getDevice()) ? array.toBooleanArray() : null;

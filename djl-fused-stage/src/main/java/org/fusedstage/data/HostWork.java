@@ -89,22 +89,24 @@ public final class HostWork {
         return host == null ? deviceForm.get() : like.getManager().create(host);
     }
 
-    /**
-     * Whether every value of {@code arrays} is finite. On the host one copy out per array; on a
-     * device one scalar sum read back (finite values whose sum overflows answer false, which only
-     * sends the caller to its full check).
-     */
-    public static boolean allFinite(NDArray... arrays) {
-        if (onHost(arrays[0].getDevice())) {
-            for (NDArray a : arrays) {
-                for (double v : HostArrays.doubles(a)) {
-                    if (!Double.isFinite(v)) {
-                        return false;
-                    }
+    /** Whether every value of host copies peeked with {@link #peekDoubles} is finite: the host form of the check below. */
+    public static boolean allFinite(double[]... peeked) {
+        for (double[] values : peeked) {
+            for (double v : values) {
+                if (!Double.isFinite(v)) {
+                    return false;
                 }
             }
-            return true;
         }
+        return true;
+    }
+
+    /**
+     * Whether every value of {@code arrays} is finite, where no host copies were peeked: one scalar
+     * sum read back (finite values whose sum overflows answer false, which only sends the caller to
+     * its full check).
+     */
+    public static boolean allFinite(NDArray... arrays) {
         NDArray total = arrays[0].sum();
         for (int k = 1; k < arrays.length; k++) {
             total = total.add(arrays[k].sum());

@@ -71,7 +71,7 @@ public final class NonFiniteGuard implements Hook {
     public void apply(HookContext context) {
         Batch batch = context.batch();
         boolean host = peekWatched(batch);
-        if (host ? readingFinite() : allFinite(batch)) {
+        if (host ? HostWork.allFinite(reading) : allFinite(batch)) {
             if (rejectSink != null) {
                 keepLastGood(batch, host);
             }
@@ -150,17 +150,6 @@ public final class NonFiniteGuard implements Hook {
         return true;
     }
 
-    /** Whether every value {@link #peekWatched} read is finite (in every row, as {@link #allFinite}). */
-    private boolean readingFinite() {
-        boolean finite = true;
-        for (double[] values : reading) {
-            for (double v : values) {
-                finite &= Double.isFinite(v);
-            }
-        }
-        return finite;
-    }
-
     /**
      * Keeps the current state as the last good one: on a CPU the buffers {@link #peekWatched}
      * just filled (the previous ones are read into next), elsewhere copies on the device.
@@ -193,10 +182,7 @@ public final class NonFiniteGuard implements Hook {
             return null;
         }
         AtomicSystem current = readPositionsOnly(batch).get(slot);
-        double[][] good = lastGoodHost != null ? lastGoodHost : new double[WATCHED.length][];
-        for (int k = 0; lastGoodHost == null && k < WATCHED.length; k++) {
-            good[k] = lastGoodArrays[k].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
-        }
+        double[][] good = lastGoodHost != null ? lastGoodHost : readBack(lastGoodArrays);
         double[] p = good[0];
         double[] v = good[1];
         double[] f = good[2];
@@ -212,6 +198,15 @@ public final class NonFiniteGuard implements Hook {
         }
         return current.toBuilder().positions(ps).optVelocities(vs).optForces(fs).optEnergy(energy)
                 .optInfo("positions_finite", Boolean.TRUE).optInfo("state", "last good step").build();
+    }
+
+    /** The device copies of the last good state as float64 host arrays. */
+    private static double[][] readBack(NDArray[] copies) {
+        double[][] out = new double[copies.length][];
+        for (int k = 0; k < copies.length; k++) {
+            out[k] = copies[k].toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray();
+        }
+        return out;
     }
 
     /** The structures without the non-finite results (which an AtomicSystem cannot hold). */

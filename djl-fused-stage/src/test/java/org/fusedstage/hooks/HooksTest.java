@@ -129,6 +129,7 @@ class HooksTest extends WithLennardJones {
     }
 
     private static void lastGoodStateCheck() {
+        int spoiledStep = 4;
         AtomicSystem healthy = TestSystems.fccArgon(1, 5.3, 0.1, 3);
         AtomicSystem fragile = TestSystems.fccArgon(1, 5.3, 0.1, 4).toBuilder().optSampleId("fragile").build();
         Hook spoiler = new Hook() {
@@ -139,7 +140,7 @@ class HooksTest extends WithLennardJones {
 
             @Override
             public void apply(HookContext context) {
-                if (context.step() == 4) {
+                if (context.step() == spoiledStep) {
                     Batch b = context.batch();
                     double[] p = b.positions().toDoubleArray();
                     p[3 * b.atomRows(1)[2] + 1] = Double.NaN;
@@ -147,7 +148,7 @@ class HooksTest extends WithLennardJones {
                 }
             }
         };
-        List<double[][]> seen = new ArrayList<>(); // per step: the fragile sample's positions, velocities, forces, {energy}
+        List<AtomicSystem> seen = new ArrayList<>(); // the fragile sample as AFTER_COMPUTE saw it, each finite step
         Hook recorder = new Hook() {
             @Override
             public HookStage stage() {
@@ -156,12 +157,8 @@ class HooksTest extends WithLennardJones {
 
             @Override
             public void apply(HookContext context) {
-                Batch b = context.batch();
-                int[] rows = b.atomRows(1);
-                double[][] state = {rows(b.positions().toDoubleArray(), rows), rows(b.velocities().toDoubleArray(), rows),
-                    rows(b.forces().toDoubleArray(), rows), {b.energy().toDoubleArray()[1]}};
-                if (java.util.Arrays.stream(state).flatMapToDouble(java.util.Arrays::stream).allMatch(Double::isFinite)) {
-                    seen.add(state);
+                if (context.step() < spoiledStep) {
+                    seen.add(context.batch().systems(List.of(1)).get(0));
                 }
             }
         };
@@ -175,20 +172,12 @@ class HooksTest extends WithLennardJones {
             assertTrue(seen.size() >= 4, "finite steps before the spoiled one: " + seen.size());
             AtomicSystem reject = rejects.read().get(0);
             assertEquals("last good step", reject.info().get("state"));
-            double[][] last = seen.get(seen.size() - 1);
-            org.junit.jupiter.api.Assertions.assertArrayEquals(last[0], reject.positions(), 0);
-            org.junit.jupiter.api.Assertions.assertArrayEquals(last[1], reject.velocities().orElseThrow(), 0);
-            org.junit.jupiter.api.Assertions.assertArrayEquals(last[2], reject.forces().orElseThrow(), 0);
-            assertEquals(last[3][0], reject.energy().orElseThrow(), 0);
+            AtomicSystem last = seen.get(seen.size() - 1);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(last.positions(), reject.positions(), 0);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(last.velocities().orElseThrow(), reject.velocities().orElseThrow(), 0);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(last.forces().orElseThrow(), reject.forces().orElseThrow(), 0);
+            assertEquals(last.energy().orElseThrow(), reject.energy().orElseThrow(), 0);
         }
-    }
-
-    private static double[] rows(double[] values, int[] rows) {
-        double[] out = new double[3 * rows.length];
-        for (int a = 0; a < rows.length; a++) {
-            System.arraycopy(values, 3 * rows[a], out, 3 * a, 3);
-        }
-        return out;
     }
 
     private static void quarantineCheck() {

@@ -28,6 +28,9 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZOO = os.path.join(ROOT, "model-zoo", "src", "main", "resources", "org", "fusedstage", "zoo")
+sys.path.insert(0, os.path.join(ROOT, "model-zoo", "src", "main", "python"))
+from fused_step import graph_inputs, graph_outputs  # noqa: E402  (the graph's list inputs from named dicts)
+from stage_programs import DATA_INPUTS, DATA_OUTPUTS  # noqa: E402
 
 
 def fcc(a, reps):
@@ -111,7 +114,7 @@ def make_batch(systems, reps, seed, half):
     table = {k: torch.tensor(v, dtype=torch.float64) for k, v in {
         "code": [0, 1], "target": [1, 2], "kind": [3, 2], "dt": [1.0180505671156725, 2.0], "budget": [0, 1000000],
         "fmax": [0.05, -1], "energy_change": [-1, -1], "criteria": [1, 0], "unconverged_target": [1, 2], "temperature": [-1, 80.0], "friction": [-1, 0.01],
-        "damping": [-1, -1], "mb_temperature": [-1, -1], "max_step": [0.2, -1], "step_size": [-1, -1],
+        "damping": [-1, -1], "mb_temperature": [-1, -1], "max_step": [0.2, -1], "step_size": [-1, -1], "stress": [1, 1],
         "dt_max": [10.180505671156725, -1], "n_min": [5, -1], "f_inc": [1.1, -1], "f_dec": [0.5, -1],
         "alpha_start": [0.1, -1], "f_alpha": [0.99, -1]}.items()}
     return data, state, table
@@ -124,10 +127,9 @@ def run(step, data, state, table, device, dtype, steps, seed):
     trajectory = []
     for k in range(steps):
         d["noise.1"] = noises[k].to(dtype).to(device)
-        out = step(d, s, table)
-        for key in ["positions", "velocities", "forces", "energy", "stress", "status"]:
-            if key in out:  # no stress when the table leaves it out
-                d[key] = out[key]
+        out = graph_outputs(step(*graph_inputs(d, s, table)), table)
+        for key in DATA_OUTPUTS:
+            d[key] = out[key]
         for key in s:
             s[key] = out[key]
         trajectory.append(d["positions"].double().cpu())
@@ -216,14 +218,15 @@ def timings(step_graph, potential, device, sizes, dtypes, repeats):
                     bare(*args)
 
                 def stepper(module):
-                    dd, ss = dict(d), dict(s)
+                    # The graph's lists, made once and updated in place from its outputs, as FusedStage does.
+                    data_list, state_list, rows = graph_inputs(d, s, table)
+                    updated = [DATA_INPUTS.index(key) for key in DATA_OUTPUTS[:-1]]  # the stress is left out
 
                     def call():
-                        out = module(dd, ss, table)
-                        for key in ("positions", "velocities", "forces", "energy", "status"):
-                            dd[key] = out[key]
-                        for key in ss:
-                            ss[key] = out[key]
+                        out = module(data_list, state_list, rows)
+                        for i, at in enumerate(updated):
+                            data_list[at] = out[i]
+                        state_list[:] = out[len(DATA_OUTPUTS):]
                     return call
 
                 t_forward = seconds_per_call(forward, device, repeats)

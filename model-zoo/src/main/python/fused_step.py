@@ -16,23 +16,31 @@ Random numbers come in as inputs (``data["noise.<code>"]`` for Langevin, ``data[
 Maxwell-Boltzmann velocities of entering samples), drawn by Java from the same per-sample streams as
 the eager step, so eager and compiled runs agree.
 
-Inputs (all on the batch device except ``table``, which stays on the CPU):
+Inputs and outputs are lists (DJL passes a list in one call, a dict one entry at a time), in the
+orders ``org.fusedstage.compile.StepGraph`` defines and ``stage_programs.py`` writes out
+(``data_fields``, ``random_fields``, ``table_columns``, ``state_names``, ``data_outputs``):
   data:  positions, velocities, forces, energy, stress, masses, atomic_numbers, batch, cell, pbc,
-         status, edge_index, shifts, noise.<code>, mb.<code>
-  state: the state the stage programs declare, as stage<code>.<name>: every stage's bookkeeping
-         (steps, converged: 1 once the sample completed the stage, previous_energy) and its kind's
-         own (FIRE: dt, alpha, n_positive, velocity)
-  table: per-stage tensors of length S (StepGraph.TABLE_COLUMNS in Java); optional ``stress`` (0 in every entry:
-         the forward leaves the stress out, through the potential's ``energy_forces``)
-Output: a dict with the updated data and state entries (no ``stress`` when it was left out) and the
-marker ``graph_version_2``.
+         status, edge_index, shifts, then per stage in chain order noise.<code> and mb.<code>
+         (empty tensors where the stage draws none)
+  state: per stage in chain order, its state (``state_names(kind)``, named stage<code>.<name> in the
+         graph): every stage's bookkeeping (steps, converged: 1 once the sample completed the stage,
+         previous_energy) and its kind's own (FIRE: dt, alpha, n_positive, velocity)
+  table: [columns, stages] float64 on the CPU (StepGraph.TABLE_COLUMNS); row ``stress`` 0 in every
+         entry: the forward leaves the stress out, through the potential's ``energy_forces``
+Output: positions, velocities, forces, energy, status, stress (what came in where the forward left
+it out), then the state in the order it came. The method ``graph_version`` reports the interface
+version (``interface_version()``), which Java checks when it loads the graph.
+
+``graph_inputs`` and ``graph_outputs`` convert from and to named dicts for Python callers.
 """
 from typing import Dict, List, Tuple
 
 import torch
 
-from stage_programs import (bookkeeping_converge, bookkeeping_enter, bookkeeping_post_update, enter, post_update,
-                            pre_update, to_atoms)
+from stage_programs import (DATA_INPUTS, DATA_OUTPUTS, RANDOM_INPUTS, TABLE_COLUMNS, bookkeeping_converge,
+                            bookkeeping_enter, bookkeeping_post_update, data_fields, data_outputs, enter,
+                            interface_version, post_update, pre_update, random_fields, state_names, table_columns,
+                            to_atoms)
 
 
 class EnergyForces(torch.nn.Module):
@@ -61,20 +69,30 @@ class FusedStep(torch.nn.Module):
         super().__init__()
         self.potential = potential if hasattr(potential, "energy_forces") else EnergyForces(potential)
 
-    def forward(self, data: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor],
-                table: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        batch = data["batch"]
-        status = data["status"]
-        out: Dict[str, torch.Tensor] = {}
+    @torch.jit.export
+    def graph_version(self) -> int:
+        return interface_version()
+
+    def forward(self, data: List[torch.Tensor], state_in: List[torch.Tensor], table: torch.Tensor) -> List[torch.Tensor]:
         # The stage table as numbers, read once per step: the stage programs look their parameters
         # up in lists (a tensor element read per lookup would cost two ops each).
-        params: Dict[str, List[float]] = {}
-        for key, column in table.items():
-            values: List[float] = column.tolist()
-            params[key] = values
+        rows: List[List[float]] = table.tolist()
+        params = table_columns(rows)
         codes = [int(c) for c in params["code"]]
         kinds = [int(k) for k in params["kind"]]
         n_stages = len(codes)
+        # The inputs by name, for the stage programs.
+        fields = data_fields(data)
+        state: Dict[str, torch.Tensor] = {}
+        state_keys: List[str] = []
+        for s in range(n_stages):
+            random_fields(fields, data, s, codes[s])
+            for name in state_names(kinds[s]):
+                state_keys.append("stage" + str(codes[s]) + "." + name)
+        for i in range(len(state_keys)):
+            state[state_keys[i]] = state_in[i]
+        batch = fields["batch"]
+        status = fields["status"]
 
         # 1. Masks of the samples each stage owns, taken before any update (and gathered to atoms
         #    once per stage for the per-atom writes).
@@ -87,9 +105,6 @@ class FusedStep(torch.nn.Module):
         atom_masks = [to_atoms(system_masks[s], batch) if occupied[s] else system_masks[s] for s in range(n_stages)]
 
         # 2. Masked pre-updates, in chain order (the stage programs read and write ``fields``).
-        fields: Dict[str, torch.Tensor] = {}
-        for key, value in data.items():
-            fields[key] = value
         for s in range(n_stages):
             if occupied[s]:
                 code = codes[s]
@@ -98,17 +113,15 @@ class FusedStep(torch.nn.Module):
         x = fields["positions"]
 
         # 3. One forward pass for the whole batch, with the stress unless the table turns it off
-        #    (table["stress"] 0: the output then has no "stress" entry).
-        compute_stress = True
-        if "stress" in params:
-            compute_stress = params["stress"][0] != 0.0
+        #    (table["stress"] 0: the stress output is then what came in).
+        compute_stress = params["stress"][0] != 0.0
         if compute_stress:
-            energy, f, stress = self.potential(x, data["atomic_numbers"], batch, data["cell"], data["pbc"],
-                                               data["edge_index"], data["shifts"])
-            out["stress"] = stress
+            energy, f, stress = self.potential(x, fields["atomic_numbers"], batch, fields["cell"], fields["pbc"],
+                                               fields["edge_index"], fields["shifts"])
+            fields["stress"] = stress
         else:
-            energy, f = self.potential.energy_forces(x, data["atomic_numbers"], batch, data["cell"], data["pbc"],
-                                                     data["edge_index"], data["shifts"])
+            energy, f = self.potential.energy_forces(x, fields["atomic_numbers"], batch, fields["cell"], fields["pbc"],
+                                                     fields["edge_index"], fields["shifts"])
 
         # 4. Masked post-updates and per-stage step counters.
         fields["positions"] = x
@@ -145,15 +158,36 @@ class FusedStep(torch.nn.Module):
                 bookkeeping_enter(fields, state, params, s, prefix, code, entering, entering_atoms, batch)
                 enter(kinds[s], fields, state, params, s, prefix, code, entering, entering_atoms, batch)
 
-        out["positions"] = fields["positions"]
-        out["velocities"] = fields["velocities"]
-        out["forces"] = f
-        out["energy"] = energy
-        out["status"] = status
-        out["graph_version_2"] = torch.ones(1)  # marks graphs that record per-stage convergence
-        for key, value in state.items():
-            out[key] = value
+        fields["status"] = status
+        out = data_outputs(fields)
+        for key in state_keys:
+            out.append(state[key])
         return out
+
+
+def graph_inputs(data: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor],
+                 table: Dict[str, torch.Tensor]) -> Tuple[List[torch.Tensor], List[torch.Tensor], torch.Tensor]:
+    """The step graph's inputs from named dicts, for Python callers (FusedStage builds the lists
+    itself): data by name (``noise.<code>``, ``mb.<code>`` where a stage draws them), state as
+    ``stage<code>.<name>``, the table by column (every column of TABLE_COLUMNS, one value per stage)."""
+    codes = [int(c) for c in table["code"].tolist()]
+    kinds = [int(k) for k in table["kind"].tolist()]
+    empty = torch.zeros(0, dtype=torch.float64)
+    data_list = [data[key] for key in DATA_INPUTS]
+    for code in codes:
+        data_list += [data.get(name + "." + str(code), empty) for name in RANDOM_INPUTS]
+    state_list = [state["stage" + str(code) + "." + name] for code, kind in zip(codes, kinds) for name in state_names(kind)]
+    rows = torch.stack([table[column].to(torch.float64).cpu() for column in TABLE_COLUMNS])
+    return data_list, state_list, rows
+
+
+def graph_outputs(outputs: List[torch.Tensor], table: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The step graph's outputs by name (``stage<code>.<name>`` for the state), for Python callers."""
+    codes = [int(c) for c in table["code"].tolist()]
+    kinds = [int(k) for k in table["kind"].tolist()]
+    keys = list(DATA_OUTPUTS) + ["stage" + str(code) + "." + name for code, kind in zip(codes, kinds)
+                                 for name in state_names(kind)]
+    return dict(zip(keys, outputs))
 
 
 def script_step(potential: torch.nn.Module) -> torch.jit.ScriptModule:

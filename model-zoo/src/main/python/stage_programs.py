@@ -11,6 +11,66 @@ import torch
 from pair_geometry import sum_into
 
 
+# The step graph's interface, as org.fusedstage.compile.StepGraph defines it: the version Java
+# calls, what the graph's list inputs and outputs are, in order.
+DATA_INPUTS = ("positions", "velocities", "forces", "energy", "stress", "masses", "atomic_numbers", "batch",
+               "cell", "pbc", "status", "edge_index", "shifts")
+RANDOM_INPUTS = ("noise", "mb")
+TABLE_COLUMNS = ("code", "target", "unconverged_target", "budget", "fmax", "energy_change", "criteria",
+                 "stress", "kind", "dt", "temperature", "friction", "damping", "mb_temperature", "max_step",
+                 "step_size", "dt_max", "n_min", "f_inc", "f_dec", "alpha_start", "f_alpha")
+DATA_OUTPUTS = ("positions", "velocities", "forces", "energy", "status", "stress")
+
+
+def interface_version() -> int:
+    """The interface version (StepGraph.GRAPH_VERSION), which Java checks when it loads a graph."""
+    return 3
+
+
+def data_fields(data: List[torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The fixed data inputs by name (StepGraph.DATA_INPUTS); each stage's random inputs follow."""
+    return {"positions": data[0], "velocities": data[1], "forces": data[2], "energy": data[3],
+            "stress": data[4], "masses": data[5], "atomic_numbers": data[6], "batch": data[7],
+            "cell": data[8], "pbc": data[9], "status": data[10], "edge_index": data[11], "shifts": data[12]}
+
+
+def random_fields(fields: Dict[str, torch.Tensor], data: List[torch.Tensor], s: int, code: int) -> None:
+    """Stage s's random inputs (StepGraph.RANDOM_INPUTS), named <input>.<code>; empty where it draws none."""
+    fields["noise." + str(code)] = data[13 + 2 * s]
+    fields["mb." + str(code)] = data[14 + 2 * s]
+
+
+def table_columns(rows: List[List[float]]) -> Dict[str, List[float]]:
+    """The stage table's rows by name (StepGraph.TABLE_COLUMNS), one number per stage."""
+    return {"code": rows[0], "target": rows[1], "unconverged_target": rows[2], "budget": rows[3],
+            "fmax": rows[4], "energy_change": rows[5], "criteria": rows[6], "stress": rows[7],
+            "kind": rows[8], "dt": rows[9], "temperature": rows[10], "friction": rows[11],
+            "damping": rows[12], "mb_temperature": rows[13], "max_step": rows[14], "step_size": rows[15],
+            "dt_max": rows[16], "n_min": rows[17], "f_inc": rows[18], "f_dec": rows[19],
+            "alpha_start": rows[20], "f_alpha": rows[21]}
+
+
+def state_names(kind: int) -> List[str]:
+    """A stage's state in the order the graph takes it, without the stage's prefix (StepGraph.stateNames)."""
+    if kind == 0:  # DEMO
+        return ["steps", "converged", "previous_energy"]
+    elif kind == 1:  # VELOCITY_VERLET
+        return ["steps", "converged", "previous_energy"]
+    elif kind == 2:  # LANGEVIN
+        return ["steps", "converged", "previous_energy"]
+    elif kind == 3:  # FIRE
+        return ["steps", "converged", "previous_energy", "dt", "alpha", "n_positive", "velocity"]
+    elif kind == 4:  # STEEPEST_DESCENT
+        return ["steps", "converged", "previous_energy"]
+    raise ValueError("unknown stage kind")
+
+
+def data_outputs(fields: Dict[str, torch.Tensor]) -> List[torch.Tensor]:
+    """The data outputs, in order (StepGraph.DATA_OUTPUTS); the state follows in the order it came."""
+    return [fields["positions"], fields["velocities"], fields["forces"], fields["energy"], fields["status"],
+            fields["stress"]]
+
+
 def segment_sum(values: torch.Tensor, batch: torch.Tensor, n_systems: int) -> torch.Tensor:
     return sum_into(batch, values, n_systems)
 

@@ -74,6 +74,7 @@ public final class ScriptEmitter {
         out.append("org.fusedstage.compile.ScriptEmitter: do not edit. Regenerate with `./fused-stage emit-programs`.\n");
         out.append("\"\"\"\n");
         out.append("import math\nfrom typing import Dict, List\n\nimport torch\n\nfrom pair_geometry import sum_into\n\n");
+        emitInterface();
         out.append("""
 
                 def segment_sum(values: torch.Tensor, batch: torch.Tensor, n_systems: int) -> torch.Tensor:
@@ -149,6 +150,81 @@ public final class ScriptEmitter {
             }
         }
         return out.toString();
+    }
+
+    /**
+     * The graph's inputs and outputs as {@link StepGraph} defines them (their orders, the table's
+     * rows, each kind's state), as functions that name the graph's positional inputs and order its
+     * outputs.
+     */
+    private void emitInterface() {
+        out.append("\n# The step graph's interface, as org.fusedstage.compile.StepGraph defines it: the version Java\n");
+        out.append("# calls, what the graph's list inputs and outputs are, in order.\n");
+        // The orders as tuples too, for Python callers that convert named dicts (fused_step.graph_inputs).
+        Map<String, List<String>> orders = new java.util.LinkedHashMap<>();
+        orders.put("DATA_INPUTS", StepGraph.DATA_INPUTS);
+        orders.put("RANDOM_INPUTS", StepGraph.RANDOM_INPUTS);
+        orders.put("TABLE_COLUMNS", StepGraph.TABLE_COLUMNS);
+        orders.put("DATA_OUTPUTS", StepGraph.DATA_OUTPUTS);
+        orders.forEach((name, keys) -> out.append(name).append(" = (")
+                .append(wrapped(keys.stream().map(k -> '"' + k + '"').toList(), name.length() + 4)).append(")\n"));
+        out.append("\n\ndef interface_version() -> int:\n");
+        out.append("    \"\"\"The interface version (StepGraph.GRAPH_VERSION), which Java checks when it loads a graph.\"\"\"\n");
+        out.append("    return ").append(StepGraph.GRAPH_VERSION).append('\n');
+        out.append("\n\ndef data_fields(data: List[torch.Tensor]) -> Dict[str, torch.Tensor]:\n");
+        out.append("    \"\"\"The fixed data inputs by name (StepGraph.DATA_INPUTS); each stage's random inputs follow.\"\"\"\n");
+        List<String> entries = new java.util.ArrayList<>();
+        for (int i = 0; i < StepGraph.DATA_INPUTS.size(); i++) {
+            entries.add('"' + StepGraph.DATA_INPUTS.get(i) + "\": data[" + i + ']');
+        }
+        out.append("    return {").append(wrapped(entries, 12)).append("}\n");
+        out.append("\n\ndef random_fields(fields: Dict[str, torch.Tensor], data: List[torch.Tensor], s: int, code: int) -> None:\n");
+        out.append("    \"\"\"Stage s's random inputs (StepGraph.RANDOM_INPUTS), named <input>.<code>; empty where it draws none.\"\"\"\n");
+        int perStage = StepGraph.RANDOM_INPUTS.size();
+        for (int i = 0; i < perStage; i++) {
+            out.append("    fields[\"").append(StepGraph.RANDOM_INPUTS.get(i)).append(".\" + str(code)] = data[")
+                    .append(StepGraph.DATA_INPUTS.size() + i).append(" + ").append(perStage).append(" * s]\n");
+        }
+        out.append("\n\ndef table_columns(rows: List[List[float]]) -> Dict[str, List[float]]:\n");
+        out.append("    \"\"\"The stage table's rows by name (StepGraph.TABLE_COLUMNS), one number per stage.\"\"\"\n");
+        entries.clear();
+        for (int i = 0; i < StepGraph.TABLE_COLUMNS.size(); i++) {
+            entries.add('"' + StepGraph.TABLE_COLUMNS.get(i) + "\": rows[" + i + ']');
+        }
+        out.append("    return {").append(wrapped(entries, 12)).append("}\n");
+        out.append("\n\ndef state_names(kind: int) -> List[str]:\n");
+        out.append("    \"\"\"A stage's state in the order the graph takes it, without the stage's prefix (StepGraph.stateNames).\"\"\"\n");
+        boolean first = true;
+        for (StageKind kind : StageKind.values()) {
+            out.append(first ? "    if" : "    elif").append(" kind == ").append(kind.code()).append(":  # ").append(kind.name())
+                    .append("\n        return [").append(String.join(", ",
+                            StepGraph.stateNames(kind).stream().map(n -> '"' + n + '"').toList())).append("]\n");
+            first = false;
+        }
+        out.append("    raise ValueError(\"unknown stage kind\")\n");
+        out.append("\n\ndef data_outputs(fields: Dict[str, torch.Tensor]) -> List[torch.Tensor]:\n");
+        out.append("    \"\"\"The data outputs, in order (StepGraph.DATA_OUTPUTS); the state follows in the order it came.\"\"\"\n");
+        out.append("    return [").append(wrapped(StepGraph.DATA_OUTPUTS.stream().map(n -> "fields[\"" + n + "\"]").toList(), 12))
+                .append("]\n\n");
+    }
+
+    /** Items joined by ", " in lines of at most ~110 characters, continuation lines indented by {@code indent}. */
+    private static String wrapped(List<String> items, int indent) {
+        StringBuilder text = new StringBuilder();
+        int line = indent;
+        for (int i = 0; i < items.size(); i++) {
+            String item = items.get(i) + (i + 1 < items.size() ? "," : "");
+            if (i > 0 && line + item.length() + 1 > 110) {
+                text.append('\n').append(" ".repeat(indent));
+                line = indent;
+            } else if (i > 0) {
+                text.append(' ');
+                line++;
+            }
+            text.append(item);
+            line += item.length();
+        }
+        return text.toString();
     }
 
     private static String phaseName(Phase phase) {

@@ -2,6 +2,7 @@ package org.fusedstage.compile;
 
 import ai.djl.Device;
 import ai.djl.MalformedModelException;
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -9,6 +10,9 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ModelNotFoundException;
@@ -40,12 +44,17 @@ import org.fusedstage.dynamics.StageBookkeeping;
 import org.fusedstage.dynamics.StageKind;
 import org.fusedstage.dynamics.StageParameters;
 import org.fusedstage.model.TorchScriptPotential;
+import org.fusedstage.program.StageProgram;
 
 /**
  * compile_step: a whole fused step as ONE exported TorchScript module call (see
- * {@code model-zoo/src/main/python/fused_step.py}). The chain of stages goes in as a table of
- * tensors, so one exported graph serves any chain of built-in stages; random numbers come from
- * the same per-sample streams as the eager step, so eager and compiled runs agree.
+ * {@code model-zoo/src/main/python/fused_step.py}). The chain of stages goes in as a table
+ * ({@link #TABLE_COLUMNS} by stage), so one exported graph serves any chain of built-in stages;
+ * random numbers come from the same per-sample streams as the eager step, so eager and compiled
+ * runs agree. This class defines the graph's interface ({@link #GRAPH_VERSION}): its list inputs
+ * {@code data} ({@link #DATA_INPUTS}, then each stage's {@link #RANDOM_INPUTS}), {@code state}
+ * (each stage's {@link #stateNames}) and {@code table}, and its outputs ({@link #DATA_OUTPUTS},
+ * then the state); {@code ScriptEmitter} writes it into the graph's sources.
  *
  * <p>Compile options ({@code FusedStage.Builder.optCompileOption}): {@value #STEP_MODULE_OPTION}
  * (the step module's path) and {@value #EXECUTOR_OPTIMIZATIONS_OPTION}; any other key fails at
@@ -93,15 +102,59 @@ public final class StepGraph implements CompiledStep {
 
     private static final java.util.Set<String> OPTIONS = java.util.Set.of(STEP_MODULE_OPTION, EXECUTOR_OPTIMIZATIONS_OPTION);
 
-    /** Output entry that graphs exported by the current fused_step.py carry (older ones lack per-stage converged flags). */
-    private static final String GRAPH_VERSION_KEY = "graph_version_2";
+    /**
+     * The version of the graph's interface (its inputs and outputs, below) that this class calls;
+     * the graph reports its own through its method {@code graph_version}. Version 3 takes lists
+     * instead of the named dicts of version 2: DJL builds a dict input one JNI insertion per entry
+     * (~3.6 us each, ~310 us per step for the 47 entries and 17 outputs), a list in one call.
+     */
+    public static final int GRAPH_VERSION = 3;
+
+    /** The graph's first data inputs, in order ({@code data} list); each stage's {@link #RANDOM_INPUTS} follow. */
+    public static final List<String> DATA_INPUTS = List.of(Batch.POSITIONS, Batch.VELOCITIES, Batch.FORCES, Batch.ENERGY,
+            Batch.STRESS, Batch.MASSES, Batch.ATOMIC_NUMBERS, Batch.BATCH, Batch.CELL, Batch.PBC, Batch.STATUS,
+            StepGraph.EDGE_INDEX, StepGraph.SHIFTS);
+
+    // The data inputs the neighbor list gives (the potential's pairs and their periodic shifts).
+    private static final String EDGE_INDEX = "edge_index";
+    private static final String SHIFTS = "shifts";
+
+    /**
+     * Per stage, in chain order, after {@link #DATA_INPUTS}: its random inputs, named
+     * {@code <input>.<code>} inside the graph (Langevin's noise; Maxwell-Boltzmann deviates for
+     * samples entering a stage that draws velocities); an empty array where the stage draws none.
+     */
+    public static final List<String> RANDOM_INPUTS = List.of("noise", "mb");
+
+    /**
+     * The graph's first outputs, in order; the state follows, in the order it went in. The stress
+     * is the potential's where it computes one, else whatever came in (not read).
+     */
+    public static final List<String> DATA_OUTPUTS = List.of(Batch.POSITIONS, Batch.VELOCITIES, Batch.FORCES, Batch.ENERGY,
+            Batch.STATUS, Batch.STRESS);
+
+    // DJL passes the arrays named "x[]" as one list argument (one JNI call), a lone name as a tensor.
+    private static final String DATA_LIST = "data[]";
+    private static final String STATE_LIST = "state[]";
 
     /** Neighbor lists rebuild this much earlier (A) because the compiled step moves atoms after the check. */
     static final double NEIGHBOR_MARGIN = 0.3;
 
-    /** Every column of the stage table the graph reads ({@code table[...]} in fused_step.py). */
+    /** The rows of the stage table the graph takes ([columns, stages]), in order ({@code table[...]} in fused_step.py). */
     public static final List<String> TABLE_COLUMNS = com.google.common.collect.ImmutableList.<String>builder()
             .addAll(StageBookkeeping.COLUMNS).add("stress").addAll(StageParameters.COLUMNS).build();
+
+    /**
+     * A stage's per-sample state in the order the graph takes it ({@code state} list, stage after
+     * stage), without the stage's prefix: the bookkeeping's, then its kind's own.
+     */
+    public static List<String> stateNames(StageKind kind) {
+        List<String> names = new ArrayList<>();
+        for (StageProgram program : List.of(StageBookkeeping.program(), kind.program())) {
+            program.state().forEach(state -> names.add(state.name()));
+        }
+        return List.copyOf(names);
+    }
     private final List<StageParameters> parameters;
     private final List<String> stateKeys; // the graph's state inputs, fixed by the chain
 
@@ -112,9 +165,11 @@ public final class StepGraph implements CompiledStep {
     private final TorchScriptPotential potential;
     private final boolean executorOptimizations;
     private final Map<String, double[]> table = new LinkedHashMap<>();
-    // The stage table as named CPU tensors, built once: it does not change between steps.
+    // The stage table as one CPU tensor [columns, stages] and the empty stand-in for random inputs
+    // a stage does not draw, built once: neither changes between steps.
     private final NDManager tableManager = NDManager.newBaseManager(Device.cpu());
-    private final List<NDArray> tableColumns = new ArrayList<>();
+    private final NDArray tableInput;
+    private final NDArray noRandomInput;
     private final RandomInputs randomInputs = new RandomInputs();
     private boolean closed;
 
@@ -166,12 +221,23 @@ public final class StepGraph implements CompiledStep {
             table.get("stress")[s] = potential.computesStress() ? 1 : 0;
         }
         this.parameters = List.copyOf(params);
-        this.stateKeys = plan.stateNames().values().stream().flatMap(List::stream).toList();
-        for (Map.Entry<String, double[]> e : table.entrySet()) {
-            NDArray column = tableManager.create(e.getValue());
-            column.setName("table." + e.getKey());
-            tableColumns.add(column);
+        List<String> keys = new ArrayList<>();
+        for (int s = 0; s < stages.size(); s++) {
+            FusedStage.SubStage stage = stages.get(s);
+            List<String> names = stateNames(params.get(s).kind()).stream().map(stage.dynamics()::stateName).toList();
+            Preconditions.checkState(names.equals(plan.stateNames().get(stage.code())),
+                    "sub-stage %s keeps state %s, its kind %s", stage.code(), plan.stateNames().get(stage.code()), names);
+            keys.addAll(names);
         }
+        this.stateKeys = List.copyOf(keys);
+        double[] rows = new double[TABLE_COLUMNS.size() * stages.size()];
+        for (int c = 0; c < TABLE_COLUMNS.size(); c++) {
+            System.arraycopy(table.get(TABLE_COLUMNS.get(c)), 0, rows, c * stages.size(), stages.size());
+        }
+        tableInput = tableManager.create(rows, new Shape(TABLE_COLUMNS.size(), stages.size()));
+        tableInput.setName("table");
+        noRandomInput = tableManager.create(new Shape(0), DataType.FLOAT64);
+        noRandomInput.setName(DATA_LIST);
     }
 
     /**
@@ -213,7 +279,24 @@ public final class StepGraph implements CompiledStep {
         Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class)
                 .optEngine("PyTorch").optOption("trainParam", "true").optDevice(potential.device())
                 .optModelPath(file).optModelName(name.substring(0, name.lastIndexOf('.'))).build();
-        return new StepGraph(new LoadedModule(criteria.loadModel()), plan, potential, optimize.equals("true"));
+        ZooModel<NDList, NDList> model = criteria.loadModel();
+        long version = graphVersion(model);
+        if (version != GRAPH_VERSION) {
+            model.close();
+            throw new IllegalArgumentException("compileStep: the step graph " + file + " has interface version " + version
+                    + ", this library calls version " + GRAPH_VERSION + ": export it again with python3 "
+                    + "model-zoo/src/main/python/export_step.py POTENTIAL.pt " + file);
+        }
+        return new StepGraph(new LoadedModule(model), plan, potential, optimize.equals("true"));
+    }
+
+    /** The interface version a loaded step graph reports; 2 for graphs from before the report (dict inputs). */
+    private static long graphVersion(ZooModel<NDList, NDList> model) {
+        try (IValue version = IValueUtils.runMethod((PtSymbolBlock) model.getBlock(), "graph_version")) {
+            return version.toLong();
+        } catch (EngineException e) { // no such method
+            return 2;
+        }
     }
 
     /**
@@ -282,49 +365,54 @@ public final class StepGraph implements CompiledStep {
         JniUtils.setGradMode(true);
         org.fusedstage.model.NeighborList neighbors = potential.neighborList(batch, NEIGHBOR_MARGIN);
         NDList inputs = new NDList();
-        // The graph takes its inputs by name (DJL builds its Dict inputs from them). The arrays are
-        // named for the call and their names restored after it: a view per input to carry the
-        // name was a JNI call each, ~45 per step.
+        // The graph takes its inputs as lists, in the orders this class defines (DATA_INPUTS, ...).
+        // DJL finds the lists by the arrays' names: they are named for the call and their names
+        // restored after it (a view per input to carry the name was a JNI call each).
         java.util.Map<NDArray, String> renamed = new java.util.IdentityHashMap<>();
-        java.util.function.BiFunction<NDArray, String, NDArray> named = (array, name) -> {
-            com.google.common.base.Preconditions.checkState(!renamed.containsKey(array), "one array for two graph inputs: %s", name);
+        java.util.function.BiFunction<NDArray, String, NDArray> named = (array, list) -> {
+            Preconditions.checkState(!renamed.containsKey(array), "one array for two graph inputs: %s", array.getName());
             renamed.put(array, array.getName());
-            array.setName(name);
+            array.setName(list);
             return array;
         };
-        String[] dataKeys = {Batch.POSITIONS, Batch.VELOCITIES, Batch.FORCES, Batch.ENERGY, Batch.STRESS, Batch.MASSES,
-            Batch.ATOMIC_NUMBERS, Batch.BATCH, Batch.CELL, Batch.PBC, Batch.STATUS};
-        for (String key : dataKeys) {
-            inputs.add(named.apply(batch.get(key), "data." + key));
+        for (String key : DATA_INPUTS) {
+            NDArray array = switch (key) {
+                case EDGE_INDEX -> neighbors.edgeIndex();
+                case SHIFTS -> potential.edgeShiftInput(neighbors);
+                default -> batch.get(key);
+            };
+            inputs.add(named.apply(array, DATA_LIST));
         }
-        inputs.add(named.apply(neighbors.edgeIndex(), "data.edge_index"));
-        inputs.add(named.apply(potential.edgeShiftInput(neighbors), "data.shifts"));
         // Same streams as the eager step: stage noise at the current ages, velocity draws for
         // entering samples after the ages advance (the eager step draws them in enter()). On a CPU
         // (status read back: microseconds) noise is drawn only for the stage's samples, and
         // velocities only for samples outside the stage (only they can enter it in this step).
         long[] status = HostWork.peekLongs(batch.status());
+        NDArray[] noise = new NDArray[stages.size()];
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
             if (parameters.get(k).kind() == StageKind.LANGEVIN) {
-                double[] noise = NoiseStreams.hostNormal(batch, s.dynamics().stepGraphSeed(), s.code(),
-                        systemsWhere(status, s.code(), true));
-                inputs.add(randomInputs.write(batch, "data.noise." + s.code(), noise, named));
+                boolean[] drawing = systemsWhere(status, s.code(), true);
+                noise[k] = randomInputs.write(batch, "noise." + s.code(),
+                        values -> NoiseStreams.hostNormal(batch, s.dynamics().stepGraphSeed(), s.code(), drawing, values), named);
             }
         }
         batch.advanceAges();
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
+            inputs.add(noise[k] != null ? noise[k] : noRandomInput);
             if (parameters.get(k).drawsVelocities()) {
-                double[] xi = MaxwellBoltzmann.hostStandardNormals(batch, s.dynamics().stepGraphSeed(),
-                        systemsWhere(status, s.code(), false));
-                inputs.add(randomInputs.write(batch, "data.mb." + s.code(), xi, named));
+                boolean[] drawing = systemsWhere(status, s.code(), false);
+                inputs.add(randomInputs.write(batch, "mb." + s.code(),
+                        values -> MaxwellBoltzmann.hostStandardNormals(batch, s.dynamics().stepGraphSeed(), drawing, values), named));
+            } else {
+                inputs.add(noRandomInput);
             }
         }
         for (String key : stateKeys) {
-            inputs.add(named.apply(batch.get(key), "state." + key));
+            inputs.add(named.apply(batch.get(key), STATE_LIST));
         }
-        inputs.addAll(tableColumns);
+        inputs.add(tableInput);
         NDList out;
         JniUtils.setGraphExecutorOptimize(executorOptimizations);
         try {
@@ -334,25 +422,25 @@ public final class StepGraph implements CompiledStep {
             JniUtils.setGraphExecutorOptimize(false);
             renamed.forEach(NDArray::setName);
         }
-        boolean stressOut = false;
-        boolean current = false;
-        for (NDArray a : out) {
-            String key = a.getName();
-            stressOut |= Batch.STRESS.equals(key);
-            current |= GRAPH_VERSION_KEY.equals(key);
-            if (batch.has(key)) {
-                // Only what the forward pass touched carries a gradient (energy, and values made
-                // from it): a detached copy of every output was a JNI call and an array each.
-                batch.set(key, a.hasGradient() ? a.stopGradient() : a);
-            } else {
-                a.close();
+        Preconditions.checkState(out.size() == DATA_OUTPUTS.size() + stateKeys.size(),
+                "the step graph %s returned %s arrays, not %s", module.model.getModelPath(), out.size(),
+                DATA_OUTPUTS.size() + stateKeys.size());
+        boolean stressOut = potential.computesStress();
+        for (int i = 0; i < out.size(); i++) {
+            NDArray a = out.get(i);
+            String key = i < DATA_OUTPUTS.size() ? DATA_OUTPUTS.get(i) : stateKeys.get(i - DATA_OUTPUTS.size());
+            if (key.equals(Batch.STRESS) && !stressOut) {
+                a.close(); // the potential left it out (optStress(false))
+                continue;
             }
+            // Only what the forward pass touched carries a gradient (energy, and values made
+            // from it): a detached copy of every output was a JNI call and an array each.
+            NDArray value = a.hasGradient() ? a.stopGradient() : a;
+            value.setName(key);
+            batch.set(key, value);
         }
-        Preconditions.checkState(current, "the step graph %s was exported by an older version of fused_step.py (it "
-                + "does not record whether samples converged): export it again with model-zoo/src/main/python/export_step.py",
-                module.model.getModelPath());
         if (!stressOut) {
-            batch.clearStress(); // the potential left it out (optStress(false))
+            batch.clearStress();
         }
     }
 
@@ -371,7 +459,7 @@ public final class StepGraph implements CompiledStep {
 
     /**
      * The step's random inputs (Langevin noise, Maxwell-Boltzmann deviates). On a CPU each is
-     * written into an array kept between steps, named once, while the batch's shape and dtype
+     * written into an array kept between steps (named for the data list once) while the batch's shape and dtype
      * stay: a new array per input and step cost 50-75 us in the step (a staging copy, a wrapper
      * and a clone), the write alone a few. The graph reads them during the call only (no output
      * is a view of one). On another device each step uploads new arrays, as before.
@@ -380,31 +468,36 @@ public final class StepGraph implements CompiledStep {
         private final NDManager manager = NDManager.newBaseManager(Device.cpu());
         private final Map<String, Kept> kept = new HashMap<>();
 
-        /** A kept input and the native-order view of its memory that the writes go through. */
-        private record Kept(NDArray array, ByteBuffer memory) {}
+        /** A kept input, the native-order view of its memory that the writes go through, and the host values. */
+        private record Kept(NDArray array, ByteBuffer memory, double[] values) {}
 
         /**
-         * Input {@code name} holding {@code values} ([N*3], row-major) for this step; on a device
-         * other than a CPU a new array in the batch's manager, named through {@code named}.
+         * The random input {@code key} for this step, its values ([N*3], row-major) written by
+         * {@code draw}; on a device other than a CPU a new array in the batch's manager, named
+         * through {@code named}.
          */
-        NDArray write(Batch batch, String name, double[] values, java.util.function.BiFunction<NDArray, String, NDArray> named) {
+        NDArray write(Batch batch, String key, java.util.function.Consumer<double[]> draw,
+                java.util.function.BiFunction<NDArray, String, NDArray> named) {
             Shape shape = new Shape(batch.numAtoms(), 3);
             DataType type = batch.getDataType();
             if (!Device.Type.CPU.equals(batch.getDevice().getDeviceType())) {
-                return named.apply(HostArrays.create(batch.getManager(), values, shape, type), name);
+                double[] values = new double[3 * batch.numAtoms()];
+                draw.accept(values);
+                return named.apply(HostArrays.create(batch.getManager(), values, shape, type), DATA_LIST);
             }
-            Kept input = kept.get(name);
+            Kept input = kept.get(key);
             if (input == null || !input.array().getShape().equals(shape) || input.array().getDataType() != type) {
                 if (input != null) {
                     input.array().close();
                 }
                 NDArray array = manager.create(shape, type);
                 NDScope.unregister(array); // kept between steps: the step's scope must not close it
-                array.setName(name);
-                input = new Kept(array, array.toByteBuffer(true).order(ByteOrder.nativeOrder()));
-                kept.put(name, input);
+                array.setName(DATA_LIST);
+                input = new Kept(array, array.toByteBuffer(true).order(ByteOrder.nativeOrder()), new double[3 * batch.numAtoms()]);
+                kept.put(key, input);
             }
-            HostArrays.write(input.memory(), 0, values, 0, values.length, type);
+            draw.accept(input.values());
+            HostArrays.write(input.memory(), 0, input.values(), 0, input.values().length, type);
             return input.array();
         }
 

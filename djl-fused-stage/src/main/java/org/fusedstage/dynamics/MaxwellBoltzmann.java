@@ -17,11 +17,12 @@ public final class MaxwellBoltzmann {
     private MaxwellBoltzmann() {}
 
     /**
-     * The standard normal deviates behind {@link #velocities} on the host, [N*3] row-major (fed to
-     * compiled step graphs), drawn only for the marked systems (null: all; others get 0).
+     * The standard normal deviates behind {@link #velocities} on the host, written into {@code out}
+     * ([N*3] row-major; fed to compiled step graphs), drawn only for the marked systems (null:
+     * all; others get 0).
      */
-    public static double[] hostStandardNormals(Batch batch, long seed, boolean[] systems) {
-        return NoiseStreams.hostNormal(batch, seed, PURPOSE, systems);
+    public static void hostStandardNormals(Batch batch, long seed, boolean[] systems, double[] out) {
+        NoiseStreams.hostNormal(batch, seed, PURPOSE, systems, out);
     }
 
     /**

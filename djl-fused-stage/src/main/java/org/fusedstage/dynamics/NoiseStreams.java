@@ -42,19 +42,41 @@ public final class NoiseStreams {
      * (others get zeros; null draws for all). A sample's numbers do not depend on which others draw.
      */
     public static NDArray normal(Batch batch, long seed, long purpose, boolean[] systems) {
-        double[] values = hostNormal(batch, seed, purpose, systems);
+        double[] values = new double[3 * batch.numAtoms()];
+        hostNormal(batch, seed, purpose, systems, values);
         return HostArrays.create(batch.getManager(), values, new Shape(batch.numAtoms(), 3), batch.getDataType());
     }
 
     /**
-     * The deviates of {@link #normal(Batch, long, long, boolean[])} on the host, [N*3] row-major:
-     * for a caller that writes them into an array of its own (a step graph's reused input).
+     * The deviates of {@link #normal(Batch, long, long, boolean[])} on the host, written into
+     * {@code out} ([N*3] row-major, every entry written): for a caller that keeps its own array
+     * (a step graph's reused input). A sample's rows are drawn straight into place, no layout copy.
      */
-    public static double[] hostNormal(Batch batch, long seed, long purpose, boolean[] systems) {
-        SampleRows all = SampleRows.of(batch, null);
-        double[] laid = new double[3 * all.size()];
-        fill(batch, seed, purpose, systems, all, laid);
-        return all.toBatchRows(laid, 3, batch.numAtoms());
+    public static void hostNormal(Batch batch, long seed, long purpose, boolean[] systems, double[] out) {
+        com.google.common.base.Preconditions.checkArgument(out.length == 3 * batch.numAtoms(),
+                "%s values for %s atoms", out.length, batch.numAtoms());
+        java.util.Arrays.fill(out, 0); // rows of samples that do not draw, and of vacant slots
+        int[][] members = batch.memberRows();
+        long[] keys = batch.sampleKeys();
+        long[] ages = batch.ages();
+        double[] scattered = null;
+        for (int s = 0; s < members.length; s++) {
+            int[] rows = members[s];
+            int n = rows.length;
+            if (n == 0 || (systems != null && !systems[s])) {
+                continue;
+            }
+            long stream = streamSeed(seed, keys[s], ages[s], purpose);
+            if (rows[n - 1] - rows[0] == n - 1) { // ascending, so consecutive rows
+                fill(out, 3 * rows[0], 3 * (rows[0] + n), stream);
+                continue;
+            }
+            scattered = scattered != null && scattered.length >= 3 * n ? scattered : new double[3 * n];
+            fill(scattered, 0, 3 * n, stream);
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(scattered, 3 * i, out, 3 * rows[i], 3);
+            }
+        }
     }
 
     /**

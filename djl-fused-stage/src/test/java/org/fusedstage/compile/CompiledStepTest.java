@@ -118,6 +118,34 @@ class CompiledStepTest extends WithLennardJones {
     }
 
     @Test
+    void graphsOfAnOlderInterfaceAreRefusedWithTheFix(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        org.fusedstage.testing.Python.assumeModule("torch");
+        // A graph of interface version 2: named dict inputs and outputs, no graph_version method.
+        java.nio.file.Path old = dir.resolve("old_step.pt");
+        java.nio.file.Path source = java.nio.file.Files.writeString(dir.resolve("old_step.py"), String.join("\n",
+                "from typing import Dict",
+                "import torch",
+                "class Step(torch.nn.Module):",
+                "    def forward(self, data: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor],",
+                "                table: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:",
+                "        return data", ""));
+        // Scripting needs the class's source file, hence a module imported from one.
+        org.fusedstage.testing.Python.run(String.join("\n",
+                "import importlib.util, sys, torch",
+                "spec = importlib.util.spec_from_file_location('old_step', sys.argv[1])",
+                "module = importlib.util.module_from_spec(spec)",
+                "sys.modules['old_step'] = module",
+                "spec.loader.exec_module(module)",
+                "torch.jit.script(module.Step()).save(sys.argv[2])"), source.toString(), old.toString());
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> FusedStage.builder()
+                .addSubStage(0, FIRE.builder(lj.potential).build()).optCompileStep(true)
+                .optCompileOption(StepGraph.STEP_MODULE_OPTION, old.toString()).build());
+        assertTrue(refused.getMessage().contains("interface version 2") && refused.getMessage().contains("export_step.py"),
+                refused.getMessage());
+    }
+
+    @Test
     void demoSteepestDescentAndEnergyChangeCriteria() {
         assertSame(() -> List.of(
                 SteepestDescent.builder(lj.potential).optStepSize(0.3).optConvergence(ConvergenceHook.builder()

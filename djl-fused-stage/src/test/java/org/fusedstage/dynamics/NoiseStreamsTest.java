@@ -1,9 +1,18 @@
 package org.fusedstage.dynamics;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDManager;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.fusedstage.data.AtomicSystem;
+import org.fusedstage.data.Batch;
+import org.fusedstage.testing.TestSystems;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -100,5 +109,41 @@ class NoiseStreamsTest {
 
     private static double density(double x) {
         return Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+    }
+
+    /**
+     * The host deviates fed to step graphs: a sample's numbers are the same wherever its rows sit
+     * (an inflight batch whose refilled slot holds scattered rows, against a fresh batch), and
+     * samples that do not draw get zeros.
+     */
+    @Test
+    void aSamplesDeviatesDoNotDependOnWhereItsRowsSit() {
+        AtomicSystem a = TestSystems.fccArgon(1, 5.3, 0.1, 1); // 4 atoms
+        AtomicSystem b = TestSystems.argonCluster(6, 4, 3, 2);
+        AtomicSystem c = TestSystems.fccArgon(2, 5.3, 0.1, 3); // 32 atoms: a's 4 rows and 28 of the pool's
+        AtomicSystem d = TestSystems.argonCluster(3, 3, 3, 4);
+        try (NDManager manager = NDManager.newBaseManager();
+                Batch inflight = Batch.builder(List.of(a, b)).optCapacity(3, 50).build(manager);
+                Batch fresh = Batch.of(List.of(c, b, d), manager)) {
+            inflight.replace(Set.of(), Map.of(0, c, 2, d), 0);
+            assertFalse(inflight.isContiguous());
+            assertArrayEquals(fresh.ages(), Arrays.copyOf(inflight.ages(), 3), "same ages");
+            double[] scattered = new double[3 * inflight.numAtoms()];
+            double[] packed = new double[3 * fresh.numAtoms()];
+            boolean[] notB = {true, false, true, false};
+            NoiseStreams.hostNormal(inflight, 11, 2, notB, scattered);
+            NoiseStreams.hostNormal(fresh, 11, 2, null, packed);
+            for (int slot = 0; slot < 3; slot++) {
+                int[] rows = inflight.atomRows(slot);
+                int[] freshRows = fresh.atomRows(slot);
+                for (int i = 0; i < rows.length; i++) {
+                    for (int k = 0; k < 3; k++) {
+                        double expected = slot == 1 ? 0 : packed[3 * freshRows[i] + k];
+                        assertEquals(expected, scattered[3 * rows[i] + k], 0.0, "slot " + slot + ", atom " + i);
+                    }
+                }
+            }
+            assertTrue(Arrays.stream(packed).allMatch(Double::isFinite) && Arrays.stream(packed).anyMatch(v -> v != 0));
+        }
     }
 }

@@ -44,6 +44,7 @@ import org.fusedstage.dynamics.StageBookkeeping;
 import org.fusedstage.dynamics.StageKind;
 import org.fusedstage.dynamics.StageParameters;
 import org.fusedstage.model.TorchScriptPotential;
+import org.fusedstage.program.Expr;
 import org.fusedstage.program.StageProgram;
 
 /**
@@ -124,7 +125,7 @@ public final class StepGraph implements CompiledStep {
      * {@code <input>.<code>} inside the graph (Langevin's noise; Maxwell-Boltzmann deviates for
      * samples entering a stage that draws velocities); an empty array where the stage draws none.
      */
-    public static final List<String> RANDOM_INPUTS = List.of("noise", "mb");
+    public static final List<String> RANDOM_INPUTS = List.of(Expr.STAGE_NOISE, Expr.VELOCITY_NOISE);
 
     /**
      * The graph's first outputs, in order; the state follows, in the order it went in. The stress
@@ -155,6 +156,7 @@ public final class StepGraph implements CompiledStep {
         }
         return List.copyOf(names);
     }
+
     private final List<StageParameters> parameters;
     private final List<String> stateKeys; // the graph's state inputs, fixed by the chain
 
@@ -388,25 +390,26 @@ public final class StepGraph implements CompiledStep {
         // (status read back: microseconds) noise is drawn only for the stage's samples, and
         // velocities only for samples outside the stage (only they can enter it in this step).
         long[] status = HostWork.peekLongs(batch.status());
-        NDArray[] noise = new NDArray[stages.size()];
+        List<Map<String, NDArray>> random = new ArrayList<>(); // per stage: its random inputs by name
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
+            random.add(new HashMap<>());
             if (parameters.get(k).kind() == StageKind.LANGEVIN) {
                 boolean[] drawing = systemsWhere(status, s.code(), true);
-                noise[k] = randomInputs.write(batch, "noise." + s.code(),
-                        values -> NoiseStreams.hostNormal(batch, s.dynamics().stepGraphSeed(), s.code(), drawing, values), named);
+                random.get(k).put(Expr.STAGE_NOISE, randomInputs.write(batch, Expr.STAGE_NOISE + "." + s.code(),
+                        values -> NoiseStreams.hostNormal(batch, s.dynamics().stepGraphSeed(), s.code(), drawing, values), named));
             }
         }
         batch.advanceAges();
         for (int k = 0; k < stages.size(); k++) {
             FusedStage.SubStage s = stages.get(k);
-            inputs.add(noise[k] != null ? noise[k] : noRandomInput);
             if (parameters.get(k).drawsVelocities()) {
                 boolean[] drawing = systemsWhere(status, s.code(), false);
-                inputs.add(randomInputs.write(batch, "mb." + s.code(),
+                random.get(k).put(Expr.VELOCITY_NOISE, randomInputs.write(batch, Expr.VELOCITY_NOISE + "." + s.code(),
                         values -> MaxwellBoltzmann.hostStandardNormals(batch, s.dynamics().stepGraphSeed(), drawing, values), named));
-            } else {
-                inputs.add(noRandomInput);
+            }
+            for (String input : RANDOM_INPUTS) {
+                inputs.add(random.get(k).getOrDefault(input, noRandomInput));
             }
         }
         for (String key : stateKeys) {

@@ -1,6 +1,6 @@
 """Validates the exported compile_step graph on a CUDA device, in Python (no Java needed).
 
-    python3 scripts/validate_step_graph_gpu.py [model-id] [--no-timings] [--systems=8,64] [--cpu-timings]
+    python3 scripts/validate_step_graph_gpu.py [model-id] [--no-timings] [--systems=8,64] [--cpu-timings] [--cpu-only]
                                                                (default model: lennard-jones)
 
 The batch is fcc crystals of the model's element (argon or copper: lennard-jones, morse-cu,
@@ -17,6 +17,8 @@ the inputs and the graph.
    step graph, and the same step module run op by op from Python, half the samples relaxing and half
    in Langevin MD, inputs resident on the device, the stress left out (as in the bench job).
    ``--cpu-timings`` prints a small table on the CPU when there is no CUDA device (a dry run).
+   ``--cpu-only`` ends with success after the CPU part where there is no CUDA device
+   (``PythonStepGraphTest`` runs it, so that the graph's Python callers are checked in CI).
 Needs a CUDA-enabled torch (<= 2.5.1 to match DJL, or newer for this check only).
 """
 import itertools
@@ -260,6 +262,8 @@ def main():
             potential = torch.jit.load(os.path.join(ZOO, model, metadata["file"]), map_location="cpu")
             print("forces, executor optimizations on vs off, changing shapes: max |dF| = %.3e eV/A" % optimizer_check(potential, "cpu"))
             timings(step, potential, "cpu", [(8, 2)], [torch.float64], 5)
+        if "--cpu-only" in sys.argv:  # a check of the graph's inputs and outputs from Python (CI runs it)
+            return
         sys.exit("no CUDA device: the comparison with a GPU and its timings need one")
     print("torch %s, %s, model %s" % (torch.__version__, torch.cuda.get_device_name(0), model))
     step_gpu = torch.jit.load(os.path.join(ZOO, model, "fused_step.pt"), map_location="cuda")

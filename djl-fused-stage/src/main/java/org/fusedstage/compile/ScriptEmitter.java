@@ -173,11 +173,7 @@ public final class ScriptEmitter {
         out.append("    return ").append(StepGraph.GRAPH_VERSION).append('\n');
         out.append("\n\ndef data_fields(data: List[torch.Tensor]) -> Dict[str, torch.Tensor]:\n");
         out.append("    \"\"\"The fixed data inputs by name (StepGraph.DATA_INPUTS); each stage's random inputs follow.\"\"\"\n");
-        List<String> entries = new java.util.ArrayList<>();
-        for (int i = 0; i < StepGraph.DATA_INPUTS.size(); i++) {
-            entries.add('"' + StepGraph.DATA_INPUTS.get(i) + "\": data[" + i + ']');
-        }
-        out.append("    return {").append(wrapped(entries, 12)).append("}\n");
+        out.append("    return {").append(wrapped(byPosition(StepGraph.DATA_INPUTS, "data"), 12)).append("}\n");
         out.append("\n\ndef random_fields(fields: Dict[str, torch.Tensor], data: List[torch.Tensor], s: int, code: int) -> None:\n");
         out.append("    \"\"\"Stage s's random inputs (StepGraph.RANDOM_INPUTS), named <input>.<code>; empty where it draws none.\"\"\"\n");
         int perStage = StepGraph.RANDOM_INPUTS.size();
@@ -187,11 +183,7 @@ public final class ScriptEmitter {
         }
         out.append("\n\ndef table_columns(rows: List[List[float]]) -> Dict[str, List[float]]:\n");
         out.append("    \"\"\"The stage table's rows by name (StepGraph.TABLE_COLUMNS), one number per stage.\"\"\"\n");
-        entries.clear();
-        for (int i = 0; i < StepGraph.TABLE_COLUMNS.size(); i++) {
-            entries.add('"' + StepGraph.TABLE_COLUMNS.get(i) + "\": rows[" + i + ']');
-        }
-        out.append("    return {").append(wrapped(entries, 12)).append("}\n");
+        out.append("    return {").append(wrapped(byPosition(StepGraph.TABLE_COLUMNS, "rows"), 12)).append("}\n");
         out.append("\n\ndef state_names(kind: int) -> List[str]:\n");
         out.append("    \"\"\"A stage's state in the order the graph takes it, without the stage's prefix (StepGraph.stateNames).\"\"\"\n");
         boolean first = true;
@@ -206,6 +198,15 @@ public final class ScriptEmitter {
         out.append("    \"\"\"The data outputs, in order (StepGraph.DATA_OUTPUTS); the state follows in the order it came.\"\"\"\n");
         out.append("    return [").append(wrapped(StepGraph.DATA_OUTPUTS.stream().map(n -> "fields[\"" + n + "\"]").toList(), 12))
                 .append("]\n\n");
+    }
+
+    /** Dict entries {@code "key": list[i]} naming each position of {@code list} by its key. */
+    private static List<String> byPosition(List<String> keys, String list) {
+        List<String> entries = new java.util.ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            entries.add('"' + keys.get(i) + "\": " + list + "[" + i + ']');
+        }
+        return entries;
     }
 
     /** Items joined by ", " in lines of at most ~110 characters, continuation lines indented by {@code indent}. */

@@ -26,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.fusedstage.DjlRuntime;
@@ -166,7 +165,6 @@ public final class StepGraph implements CompiledStep {
     private final List<FusedStage.SubStage> stages;
     private final TorchScriptPotential potential;
     private final boolean executorOptimizations;
-    private final Map<String, double[]> table = new LinkedHashMap<>();
     // The stage table as one CPU tensor [columns, stages] and the empty stand-in for random inputs
     // a stage does not draw, built once: neither changes between steps.
     private final NDManager tableManager = NDManager.newBaseManager(Device.cpu());
@@ -206,21 +204,24 @@ public final class StepGraph implements CompiledStep {
         this.block = module.model.getBlock();
         this.stages = stages;
         this.potential = potential;
-        for (String key : TABLE_COLUMNS) {
-            table.put(key, new double[stages.size()]);
-        }
+        // The stage table [columns, stages], row-major; thresholds not given stay "not used".
+        int n = stages.size();
+        double[] rows = new double[TABLE_COLUMNS.size() * n];
+        java.util.Arrays.fill(rows, StageParameters.UNUSED);
         List<StageParameters> params = new ArrayList<>();
-        for (int s = 0; s < stages.size(); s++) {
+        for (int s = 0; s < n; s++) {
             FusedStage.SubStage stage = stages.get(s);
             StageParameters row = stage.dynamics().stepGraphParameters();
             params.add(row);
-            for (String key : TABLE_COLUMNS) {
-                table.get(key)[s] = StageParameters.UNUSED; // thresholds not given stay "not used"
-            }
             final int index = s;
-            row.columns().forEach((k, v) -> table.get(k)[index] = v);
-            plan.chainRow(s).forEach((k, v) -> table.get(k)[index] = v);
-            table.get("stress")[s] = potential.computesStress() ? 1 : 0;
+            java.util.function.BiConsumer<String, Double> put = (column, value) -> {
+                int c = TABLE_COLUMNS.indexOf(column);
+                Preconditions.checkState(c >= 0, "no stage table column %s", column);
+                rows[c * n + index] = value;
+            };
+            row.columns().forEach(put);
+            plan.chainRow(s).forEach(put);
+            put.accept("stress", potential.computesStress() ? 1.0 : 0.0);
         }
         this.parameters = List.copyOf(params);
         List<String> keys = new ArrayList<>();
@@ -232,11 +233,7 @@ public final class StepGraph implements CompiledStep {
             keys.addAll(names);
         }
         this.stateKeys = List.copyOf(keys);
-        double[] rows = new double[TABLE_COLUMNS.size() * stages.size()];
-        for (int c = 0; c < TABLE_COLUMNS.size(); c++) {
-            System.arraycopy(table.get(TABLE_COLUMNS.get(c)), 0, rows, c * stages.size(), stages.size());
-        }
-        tableInput = tableManager.create(rows, new Shape(TABLE_COLUMNS.size(), stages.size()));
+        tableInput = tableManager.create(rows, new Shape(TABLE_COLUMNS.size(), n));
         tableInput.setName("table");
         noRandomInput = tableManager.create(new Shape(0), DataType.FLOAT64);
         noRandomInput.setName(DATA_LIST);

@@ -420,9 +420,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 batches[k].set(Batch.STATUS, manager.create(status));
                 fused[k].prepare(batches[k]);
-                for (int i = 0; i < WARM_UP_STEPS; i++) {
-                    fused[k].step(batches[k]).close();
-                }
+                stepAsRunLoops(fused[k], batches[k], WARM_UP_STEPS);
             }
             int steps = structures.size() >= 512 ? 4 : 10;
             int rounds = 21;
@@ -438,14 +436,7 @@ final class BenchCommand implements Callable<Integer> {
                 ms[0][round] = (System.nanoTime() - t0) / 1e6 / steps;
                 for (int k = 0; k < 2; k++) {
                     long t1 = System.nanoTime();
-                    long[] status = batches[k].status().toLongArray();
-                    for (int i = 0; i < steps; i++) {
-                        // As a job's run loop steps (InflightRunner): with the statuses it read
-                        // after the last step, and no mask of the step's graduates, which the
-                        // public step(Batch) builds for its caller and a run loop never asks for.
-                        fused[k].step(batches[k], status);
-                        status = batches[k].status().toLongArray();
-                    }
+                    stepAsRunLoops(fused[k], batches[k], steps);
                     ms[1 + k][round] = (System.nanoTime() - t1) / 1e6 / steps;
                 }
             }
@@ -459,6 +450,19 @@ final class BenchCommand implements Callable<Integer> {
                 compiledExtra[r] = ms[2][r] - ms[0][r];
             }
             return new double[] {median(ms[0]), median(ms[1]), median(ms[2]), median(eagerExtra), median(compiledExtra)};
+        }
+    }
+
+    /**
+     * {@code steps} steps as a job's run loop takes them (InflightRunner): each with the statuses
+     * read after the last one, and no mask of the step's graduates, which the public
+     * {@code step(Batch)} builds for its caller and a run loop never asks for.
+     */
+    private static void stepAsRunLoops(FusedStage fused, Batch batch, int steps) {
+        long[] status = batch.status().toLongArray();
+        for (int i = 0; i < steps; i++) {
+            fused.step(batch, status);
+            status = batch.status().toLongArray();
         }
     }
 

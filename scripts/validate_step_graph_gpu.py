@@ -222,11 +222,12 @@ def timings(step_graph, potential, device, sizes, dtypes, repeats):
                 def stepper(module):
                     # The graph's lists, made once and updated in place from its outputs, as FusedStage does.
                     data_list, state_list, rows = graph_inputs(d, s, table)
-                    updated = [DATA_INPUTS.index(key) for key in DATA_OUTPUTS[:-1]]  # the stress is left out
+                    # (output, input) positions of what a step updates; the stress is left out
+                    updated = [(i, DATA_INPUTS.index(key)) for i, key in enumerate(DATA_OUTPUTS) if key != "stress"]
 
                     def call():
                         out = module(data_list, state_list, rows)
-                        for i, at in enumerate(updated):
+                        for i, at in updated:
                             data_list[at] = out[i]
                         state_list[:] = out[len(DATA_OUTPUTS):]
                     return call
